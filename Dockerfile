@@ -1,0 +1,61 @@
+# syntax=docker/dockerfile:1
+#
+# Container image for aws-iam-exporter.
+#
+#   docker build -t aws-iam-exporter:0.1.0 \
+#     --build-arg VERSION=0.1.0 \
+#     --build-arg GIT_REVISION="$(git rev-parse HEAD)" .
+#
+# The builder's `RUN cargo ...` commands are also run outside Docker by
+# scripts/dockerfile-build-check.sh, so keep them plain cargo invocations.
+
+ARG RUST_VERSION=1
+
+# ---------------------------------------------------------------------------
+# Builder: Debian 12 (bookworm), the same glibc as the distroless runtime.
+# ---------------------------------------------------------------------------
+FROM rust:${RUST_VERSION}-bookworm AS builder
+
+# The binary embeds its revision (aws_iam_exporter_build_info{revision}); build.rs
+# reads this variable and only falls back to `git rev-parse` when it is unset.
+# .git is not part of the build context, so pass --build-arg GIT_REVISION.
+ARG GIT_REVISION=unknown
+ENV AWS_IAM_EXPORTER_GIT_REVISION=${GIT_REVISION} \
+    CARGO_TERM_COLOR=never
+
+WORKDIR /src
+COPY . .
+
+# BuildKit cache mounts keep the crates.io downloads and the target directory
+# between builds (the dependency-caching layer); the binary is copied out of
+# the cached target directory within the same step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked \
+    && install -D -m 0755 target/release/aws-iam-exporter /out/aws-iam-exporter
+
+# ---------------------------------------------------------------------------
+# Runtime: distroless with glibc and libgcc (aws-lc-rs needs them), no shell.
+# ---------------------------------------------------------------------------
+FROM gcr.io/distroless/cc-debian12:nonroot
+
+ARG VERSION=0.1.0
+ARG GIT_REVISION=unknown
+ARG SOURCE_URL=https://github.com/aws-iam-exporter/aws-iam-exporter
+# Keep in step with `license` in Cargo.toml (checked by scripts/check-deploy.sh).
+ARG LICENSE=Apache-2.0
+
+LABEL org.opencontainers.image.title="aws-iam-exporter" \
+      org.opencontainers.image.description="Prometheus exporter of AWS IAM credential hygiene (credential report, account summary, password policy, CIS controls)" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.licenses="${LICENSE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${GIT_REVISION}"
+
+COPY --from=builder /out/aws-iam-exporter /usr/local/bin/aws-iam-exporter
+
+# distroless' `nonroot` user, numeric so that Kubernetes' runAsNonRoot can verify
+# it without a runAsUser (a named USER fails that check).
+USER 65532:65532
+EXPOSE 9741
+ENTRYPOINT ["/usr/local/bin/aws-iam-exporter"]

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs. Idempotent and fast when everything is
+# already there; called by scripts/test.sh, can also be run by hand.
+#
+#   - Debian packages: prometheus (+ promtool), prometheus-alertmanager, wrk
+#     (only installed when missing and we are root; otherwise a warning).
+#   - .venv/ (python3 -m venv) with a pinned moto[server] (the AWS mock used
+#     by the end-to-end tests) and the other pinned Python packages below.
+#
+# Environment:
+#   SETUP_SKIP_APT=1   never call apt-get
+#   SETUP_SKIP_PIP=1   never call pip
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+log() { printf 'setup-test-env: %s\n' "$*" >&2; }
+
+# --- pinned Python packages (installed into .venv) ---------------------------
+# moto 5.2.5: last checked version that installs and runs here; the [server]
+# extra brings flask, flask-cors, werkzeug and the moto_server entry point.
+MOTO_VERSION=5.2.5
+PIP_PACKAGES=(
+  "moto[server]==${MOTO_VERSION}"
+)
+# Import check that proves PIP_PACKAGES are installed (keep in sync).
+PIP_CHECK="import moto, flask, flask_cors, werkzeug, boto3; assert moto.__version__ == '${MOTO_VERSION}', moto.__version__"
+
+# --- Debian packages ---------------------------------------------------------
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Print the PIDs of processes whose command name is exactly $1 (no procps needed).
+pids_named() {
+  local d comm
+  for d in /proc/[0-9]*; do
+    comm=$(cat "$d/comm" 2>/dev/null) || continue
+    [[ $comm == "$1" ]] && printf '%s\n' "${d#/proc/}"
+  done
+  return 0
+}
+
+SERVICE_NAMES=(prometheus prometheus-alert alertmanager prometheus-node)
+
+apt_install() {
+  local pkgs=("$@")
+  if [[ ${SETUP_SKIP_APT:-0} == 1 ]]; then
+    log "SETUP_SKIP_APT=1: not installing ${pkgs[*]}"
+    return 0
+  fi
+  if [[ $(id -u) != 0 ]] || ! have apt-get; then
+    log "WARNING: missing ${pkgs[*]} and not root (or no apt-get): install them yourself;"
+    log "         tests that need them are skipped unless AWS_IAM_EXPORTER_REQUIRE_TOOLS=1"
+    return 0
+  fi
+  log "installing Debian packages: ${pkgs[*]}"
+  # Package maintainer scripts must not start services: use a policy-rc.d
+  # that forbids it (unless one exists already, as in most containers).
+  local created_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  # Remember which daemons already ran, so that we only stop the ones the
+  # installation may have started despite the policy.
+  local before="" n
+  for n in "${SERVICE_NAMES[@]}"; do before+=" $(pids_named "$n" | tr '\n' ' ')"; done
+
+  local rc=0
+  export DEBIAN_FRONTEND=noninteractive
+  {
+    apt-get update -qq &&
+      apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${pkgs[@]}"
+  } >/tmp/setup-test-env-apt.log 2>&1 || rc=$?
+
+  [[ $created_policy == 1 ]] && rm -f /usr/sbin/policy-rc.d
+
+  local pid
+  for n in "${SERVICE_NAMES[@]}"; do
+    for pid in $(pids_named "$n"); do
+      if [[ " $before " != *" $pid "* ]]; then
+        log "stopping $n (pid $pid) started by the package installation"
+        kill "$pid" 2>/dev/null || true
+      fi
+    done
+  done
+
+  if [[ $rc != 0 ]]; then
+    tail -n 30 /tmp/setup-test-env-apt.log >&2 || true
+    log "ERROR: apt-get failed (exit $rc), full log in /tmp/setup-test-env-apt.log"
+    return "$rc"
+  fi
+}
+
+missing=()
+have prometheus || missing+=(prometheus)
+have promtool || { [[ " ${missing[*]-} " == *" prometheus "* ]] || missing+=(prometheus); }
+have prometheus-alertmanager || have alertmanager || missing+=(prometheus-alertmanager)
+have wrk || missing+=(wrk)
+if ((${#missing[@]})); then
+  apt_install "${missing[@]}"
+fi
+
+# --- Python venv -------------------------------------------------------------
+VENV=$ROOT/.venv
+if [[ ! -x $VENV/bin/python ]]; then
+  log "creating $VENV"
+  if ! python3 -m venv "$VENV" 2>/tmp/setup-test-env-venv.log; then
+    rm -rf "$VENV"
+    if [[ $(id -u) == 0 ]] && have apt-get && [[ ${SETUP_SKIP_APT:-0} != 1 ]]; then
+      log "python3 -m venv failed; installing python3-venv"
+      apt_install python3-venv python3-pip
+      /usr/bin/python3 -m venv "$VENV"
+    else
+      cat /tmp/setup-test-env-venv.log >&2
+      log "ERROR: cannot create a venv (install python3-venv)"
+      exit 1
+    fi
+  fi
+fi
+
+if ! "$VENV/bin/python" -c "$PIP_CHECK" >/dev/null 2>&1 || [[ ! -x $VENV/bin/moto_server ]]; then
+  if [[ ${SETUP_SKIP_PIP:-0} == 1 ]]; then
+    log "SETUP_SKIP_PIP=1: not installing ${PIP_PACKAGES[*]}"
+  else
+    log "pip install ${PIP_PACKAGES[*]}"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+    "$VENV/bin/python" -c "$PIP_CHECK"
+  fi
+fi
+
+log "ok (moto_server: $VENV/bin/moto_server; prometheus: $(command -v prometheus || echo missing);" \
+  "alertmanager: $(command -v prometheus-alertmanager || command -v alertmanager || echo missing);" \
+  "wrk: $(command -v wrk || echo missing))"

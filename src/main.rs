@@ -1,0 +1,143 @@
+//! Wiring only: flags -> config, logging, then either one refresh (`--once`) or the daemon
+//! (refresh loop + HTTP server) until SIGTERM/SIGINT.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_iam_exporter::config::{Config, Flags};
+use aws_iam_exporter::refresh::{self, State};
+use aws_iam_exporter::server::{self, ServerSettings};
+use aws_iam_exporter::webconfig::WebConfig;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+/// Bad flags or config files exit 2, like clap's own errors.
+const USAGE_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let config = match Config::from_flags(Flags::parse()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aws-iam-exporter: error: {e}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aws-iam-exporter: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async {
+        if config.once {
+            once(config).await
+        } else {
+            daemon(config).await
+        }
+    });
+    // Don't wait on blocking tasks (e.g. a stuck DNS lookup) at exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_iam=warn,aws_sdk_sts=warn,hyper=warn,rustls=warn",
+        level = config.log_level
+    ));
+    let registry = tracing_subscriber::registry().with(filter);
+    if config.log_json {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .init();
+    } else {
+        registry
+            .with(
+                tracing_logfmt::builder()
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .init();
+    }
+}
+
+async fn once(config: Config) -> ExitCode {
+    match refresh::once(&config).await {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("aws-iam-exporter: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn daemon(config: Config) -> ExitCode {
+    let web = match &config.web_config_file {
+        Some(path) => match WebConfig::load(path) {
+            Ok(w) => Some(Arc::new(w)),
+            Err(e) => {
+                eprintln!("aws-iam-exporter: error: --web.config.file: {e}");
+                return ExitCode::from(USAGE_ERROR);
+            }
+        },
+        None => None,
+    };
+    let listener = match tokio::net::TcpListener::bind(config.listen_address).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "aws-iam-exporter: error: --web.listen-address {}: {e}",
+                config.listen_address
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(address = %config.listen_address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::config::VERSION, "listening");
+    let state = Arc::new(State::default());
+    let cancel = CancellationToken::new();
+    let settings = ServerSettings {
+        telemetry_path: config.telemetry_path.clone(),
+        web,
+    };
+    let refresher = tokio::spawn(refresh::run(config, state.clone(), cancel.clone()));
+    server::run(listener, state, settings, shutdown_signal()).await;
+    cancel.cancel();
+    if tokio::time::timeout(Duration::from_secs(2), refresher)
+        .await
+        .is_err()
+    {
+        tracing::warn!("refresh loop did not stop within 2s");
+    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Resolves on SIGTERM (Kubernetes, docker stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("SIGTERM received; shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; shutting down"),
+    }
+}

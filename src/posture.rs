@@ -1,0 +1,857 @@
+//! PURE: (report, summary, password policy, MFA devices, now) -> [`Posture`].
+//!
+//! Second stage of the pipeline. Every number here traces to a credential-report column or a
+//! `SummaryMap` key; every control verdict to the CIS AWS Foundations Benchmark text (v1.4-v4.0
+//! numbering). `now` is an argument, never read from the clock, so every verdict is testable.
+
+use crate::report::{CredentialReport, Date, Row};
+
+/// The account summary, as AWS returns it: key name -> integer. Unknown keys are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary(pub Vec<(String, i64)>);
+
+impl Summary {
+    pub fn get(&self, key: &str) -> Option<i64> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+}
+
+/// The account password policy (GetAccountPasswordPolicy), as far as the controls need it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub minimum_length: Option<i64>,
+    pub reuse_prevention: Option<i64>,
+    pub max_age_days: Option<i64>,
+}
+
+/// What is known of the password policy: `NoSuchEntity` is an answer (no policy), a denied or
+/// failed call is not (unknown: the controls that need it are not evaluated).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PolicyState {
+    #[default]
+    Unknown,
+    Absent,
+    Present(PasswordPolicy),
+}
+
+/// Everything fetched for one account in one refresh: the input of [`derive`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountData {
+    pub report: CredentialReport,
+    /// The report's `GeneratedTime` (seconds since the epoch), when known.
+    pub generated: Option<i64>,
+    pub summary: Option<Summary>,
+    pub password_policy: PolicyState,
+    /// Whether a virtual MFA device is assigned to root (ListVirtualMFADevices); `None` when
+    /// the call was not made or failed.
+    pub root_virtual_mfa: Option<bool>,
+}
+
+/// Thresholds of the controls. Defaults are the benchmark's; each is a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// CIS 1.7: root used within this many seconds fails.
+    pub root_recent_use: i64,
+    /// CIS 1.12 / IAM.22: credentials unused this long fail (45 days).
+    pub unused_credentials: i64,
+    /// Security Hub IAM.8: the older, looser variant (90 days).
+    pub unused_credentials_long: i64,
+    /// CIS 1.14 / IAM.3: active keys older than this fail (90 days).
+    pub access_key_max_age: i64,
+    /// CIS 1.8 / IAM.15.
+    pub password_min_length: i64,
+    /// CIS 1.9 / IAM.16.
+    pub password_reuse_prevention: i64,
+    /// CIS 1.11: a key created this close to its user counts as set up with the user.
+    pub initial_access_key_window: i64,
+}
+
+const DAY: i64 = 86_400;
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            root_recent_use: 7 * DAY,
+            unused_credentials: 45 * DAY,
+            unused_credentials_long: 90 * DAY,
+            access_key_max_age: 90 * DAY,
+            password_min_length: 14,
+            password_reuse_prevention: 24,
+            initial_access_key_window: 10,
+        }
+    }
+}
+
+/// A control: a stable id plus the numbers auditors use.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Control {
+    pub id: &'static str,
+    /// CIS AWS Foundations Benchmark v1.4-v4.0 number ("" when the benchmark has none).
+    pub cis: &'static str,
+    /// AWS Security Hub control id ("" when none).
+    pub securityhub: &'static str,
+    pub title: &'static str,
+}
+
+macro_rules! controls {
+    ($($name:ident = ($id:literal, $cis:literal, $sh:literal, $title:literal);)*) => {
+        /// Every control, in README order.
+        pub const CONTROLS: &[Control] = &[$(Control { id: $id, cis: $cis, securityhub: $sh, title: $title }),*];
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(usize)]
+        /// Index of a control in [`CONTROLS`].
+        pub enum ControlId { $($name),* }
+    };
+}
+
+controls! {
+    RootAccessKey = ("root_access_key", "1.4", "IAM.4", "No root user access key exists");
+    RootMfa = ("root_mfa", "1.5", "IAM.9", "MFA is enabled for the root user");
+    RootHardwareMfa = ("root_hardware_mfa", "1.6", "IAM.6", "Hardware MFA is enabled for the root user");
+    RootRecentUse = ("root_recent_use", "1.7", "", "The root user is not used for daily tasks");
+    PasswordPolicyLength = ("password_policy_length", "1.8", "IAM.15", "Password policy requires a minimum length of 14");
+    PasswordPolicyReuse = ("password_policy_reuse", "1.9", "IAM.16", "Password policy prevents password reuse (24)");
+    ConsoleUserMfa = ("console_user_mfa", "1.10", "IAM.5", "MFA is enabled for every user with a console password");
+    InitialAccessKey = ("initial_access_key", "1.11", "", "No access keys set up with a console user and never used");
+    UnusedCredentials45d = ("unused_credentials_45d", "1.12", "IAM.22", "Credentials unused for 45 days are disabled");
+    UnusedCredentials90d = ("unused_credentials_90d", "1.12", "IAM.8", "Credentials unused for 90 days are disabled");
+    MultipleActiveKeys = ("multiple_active_keys", "1.13", "", "At most one active access key per user");
+    AccessKeyRotation = ("access_key_rotation", "1.14", "IAM.3", "Active access keys are rotated within 90 days");
+    RootSigningCertificate = ("root_signing_certificate", "", "", "The root user has no active signing certificate");
+    ConsoleUserNeverSignedIn = ("console_user_never_signed_in", "", "", "Every console password has been used");
+}
+
+impl ControlId {
+    pub fn control(self) -> &'static Control {
+        &CONTROLS[self as usize]
+    }
+}
+
+/// A control's verdict for one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub control: ControlId,
+    pub failing: bool,
+    /// How many resources fail: users for user controls, root credentials for root controls.
+    pub failing_resources: u64,
+}
+
+/// Which root credential a last-use time belongs to (label `credential`).
+pub const ROOT_CREDENTIALS: [&str; 3] = ["password", "access_key_1", "access_key_2"];
+
+/// The root user, as far as the report and the summary tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootPosture {
+    /// Summary `AccountAccessKeysPresent` (an inactive key counts), else the report's keys.
+    pub access_keys_present: Option<bool>,
+    /// Report `access_key_N_active`; `None` without a root row.
+    pub access_key_active: Option<[bool; 2]>,
+    /// Summary `AccountMFAEnabled`, else the report's `mfa_active`.
+    pub mfa_enabled: Option<bool>,
+    /// MFA on and no virtual device assigned to root.
+    pub hardware_mfa_enabled: Option<bool>,
+    /// Summary `AccountPasswordPresent`, where AWS sends it.
+    pub password_present: Option<bool>,
+    pub signing_certificate_active: Option<[bool; 2]>,
+    /// Last use per credential of [`ROOT_CREDENTIALS`], only those with a date.
+    pub last_used: Vec<(&'static str, i64)>,
+}
+
+impl RootPosture {
+    /// The most recent use of any root credential (not the first in a fixed order).
+    pub fn most_recent_use(&self) -> Option<i64> {
+        self.last_used.iter().map(|(_, t)| *t).max()
+    }
+}
+
+/// Counts over the IAM users of the report (root excluded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserCounts {
+    pub users: u64,
+    pub with_multiple_active_keys: u64,
+    pub console_users: u64,
+    pub console_users_without_mfa: u64,
+    pub console_users_never_signed_in: u64,
+    pub active_access_keys: u64,
+    pub active_access_keys_never_used: u64,
+}
+
+/// What every metric of one account says, derived once per refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posture {
+    pub root: RootPosture,
+    pub counts: UserCounts,
+    /// Verdicts of the controls that could be evaluated; a control whose input is unknown
+    /// (e.g. password policy call denied) is left out rather than guessed.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Derives the posture of one account.
+pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
+    let root = derive_root(data);
+    let users = &data.report.users;
+    let mut counts = UserCounts {
+        users: users.len() as u64,
+        ..UserCounts::default()
+    };
+    let mut fails = UserFailures::default();
+    for u in users {
+        let keys = u.active_access_keys() as u64;
+        let console = u.password_enabled == Some(true);
+        counts.active_access_keys += keys;
+        counts.active_access_keys_never_used += active_keys_never_used(u) as u64;
+        counts.with_multiple_active_keys += u64::from(keys > 1);
+        if console {
+            counts.console_users += 1;
+            counts.console_users_without_mfa += u64::from(!u.mfa_active);
+            counts.console_users_never_signed_in +=
+                u64::from(u.password_last_used.timestamp().is_none());
+        }
+        fails.initial_access_key += u64::from(has_initial_access_key(u, t));
+        fails.unused_45d += u64::from(has_unused_credential(u, t.unused_credentials, now));
+        fails.unused_90d += u64::from(has_unused_credential(u, t.unused_credentials_long, now));
+        fails.rotation += u64::from(has_stale_key(u, t.access_key_max_age, now));
+    }
+
+    let mut verdicts = Vec::with_capacity(CONTROLS.len());
+    let mut push = |control, failing_resources: Option<u64>| {
+        if let Some(n) = failing_resources {
+            verdicts.push(Verdict {
+                control,
+                failing: n > 0,
+                failing_resources: n,
+            });
+        }
+    };
+
+    // 1.4: a key counts if the live summary says so (an inactive key still counts, as for the
+    // AWS Config rule: it should be deleted), or if the report shows an active one.
+    let report_keys = root
+        .access_key_active
+        .map(|k| k.iter().filter(|a| **a).count() as u64);
+    let summary_keys = data
+        .summary
+        .as_ref()
+        .and_then(|s| s.get("AccountAccessKeysPresent"))
+        .map(|v| u64::from(v > 0));
+    push(
+        ControlId::RootAccessKey,
+        match (report_keys, summary_keys) {
+            (Some(r), Some(s)) => Some(r.max(s)),
+            (r, s) => r.or(s),
+        },
+    );
+    push(ControlId::RootMfa, root.mfa_enabled.map(|m| u64::from(!m)));
+    push(
+        ControlId::RootHardwareMfa,
+        root.hardware_mfa_enabled.map(|h| u64::from(!h)),
+    );
+    push(
+        ControlId::RootRecentUse,
+        (data.report.root.is_some()).then(|| {
+            root.last_used
+                .iter()
+                .filter(|(_, at)| now - at <= t.root_recent_use)
+                .count() as u64
+        }),
+    );
+    let (length, reuse) = match data.password_policy {
+        PolicyState::Unknown => (None, None),
+        PolicyState::Absent => (Some(1), Some(1)),
+        PolicyState::Present(p) => (
+            Some(u64::from(
+                p.minimum_length.unwrap_or(0) < t.password_min_length,
+            )),
+            Some(u64::from(
+                p.reuse_prevention.unwrap_or(0) < t.password_reuse_prevention,
+            )),
+        ),
+    };
+    push(ControlId::PasswordPolicyLength, length);
+    push(ControlId::PasswordPolicyReuse, reuse);
+    push(
+        ControlId::ConsoleUserMfa,
+        Some(counts.console_users_without_mfa),
+    );
+    push(ControlId::InitialAccessKey, Some(fails.initial_access_key));
+    push(ControlId::UnusedCredentials45d, Some(fails.unused_45d));
+    push(ControlId::UnusedCredentials90d, Some(fails.unused_90d));
+    push(
+        ControlId::MultipleActiveKeys,
+        Some(counts.with_multiple_active_keys),
+    );
+    push(ControlId::AccessKeyRotation, Some(fails.rotation));
+    let report_certs = root
+        .signing_certificate_active
+        .map(|c| c.iter().filter(|a| **a).count() as u64);
+    let summary_certs = data
+        .summary
+        .as_ref()
+        .and_then(|s| s.get("AccountSigningCertificatesPresent"))
+        .map(|v| u64::from(v > 0));
+    push(
+        ControlId::RootSigningCertificate,
+        // The report says which certificate is active; the summary only that one exists.
+        report_certs.or(summary_certs),
+    );
+    push(
+        ControlId::ConsoleUserNeverSignedIn,
+        Some(counts.console_users_never_signed_in),
+    );
+
+    Posture {
+        root,
+        counts,
+        verdicts,
+    }
+}
+
+#[derive(Default)]
+struct UserFailures {
+    initial_access_key: u64,
+    unused_45d: u64,
+    unused_90d: u64,
+    rotation: u64,
+}
+
+fn derive_root(data: &AccountData) -> RootPosture {
+    let row = data.report.root.as_ref();
+    let summary = |key| {
+        data.summary
+            .as_ref()
+            .and_then(|s| s.get(key))
+            .map(|v| v > 0)
+    };
+    let access_key_active = row.map(|r| [r.access_keys[0].active, r.access_keys[1].active]);
+    let mfa_enabled = summary("AccountMFAEnabled").or(row.map(|r| r.mfa_active));
+    let hardware_mfa_enabled = match (mfa_enabled, data.root_virtual_mfa) {
+        (Some(false), _) => Some(false),
+        (Some(true), Some(virtual_mfa)) => Some(!virtual_mfa),
+        _ => None,
+    };
+    let last_used = row
+        .map(|r| {
+            [
+                r.password_last_used,
+                r.access_keys[0].last_used,
+                r.access_keys[1].last_used,
+            ]
+            .into_iter()
+            .zip(ROOT_CREDENTIALS)
+            .filter_map(|(d, name)| d.timestamp().map(|t| (name, t)))
+            .collect()
+        })
+        .unwrap_or_default();
+    RootPosture {
+        access_keys_present: summary("AccountAccessKeysPresent")
+            .or(access_key_active.map(|k| k.contains(&true))),
+        access_key_active,
+        mfa_enabled,
+        hardware_mfa_enabled,
+        password_present: summary("AccountPasswordPresent"),
+        signing_certificate_active: row
+            .map(|r| [r.certificates[0].active, r.certificates[1].active]),
+        last_used,
+    }
+}
+
+/// Active keys with no recorded use (`N/A` last used while active).
+pub fn active_keys_never_used(u: &Row) -> usize {
+    u.access_keys
+        .iter()
+        .filter(|k| k.active && k.last_used.timestamp().is_none())
+        .count()
+}
+
+/// When a key was created or last rotated; for a key whose rotation date is missing, the user's
+/// creation (the earliest it can have been made).
+fn key_created(u: &Row, key: usize) -> Option<i64> {
+    u.access_keys[key]
+        .last_rotated
+        .timestamp()
+        .or(u.user_creation_time.timestamp())
+}
+
+/// CIS 1.11: a console user whose active key was created together with the user and never used.
+fn has_initial_access_key(u: &Row, t: &Thresholds) -> bool {
+    if u.password_enabled != Some(true) {
+        return false;
+    }
+    let Some(created) = u.user_creation_time.timestamp() else {
+        return false;
+    };
+    (0..2).any(|i| {
+        let k = &u.access_keys[i];
+        k.active
+            && k.last_used.timestamp().is_none()
+            && k.last_rotated
+                .timestamp()
+                .is_some_and(|r| (r - created).abs() <= t.initial_access_key_window)
+    })
+}
+
+/// CIS 1.12: a password or active key not used for `limit` seconds. A credential never used is
+/// as old as its creation (password change, key rotation, else the user): never-used keys do
+/// not pass silently, as they do in Prowler.
+fn has_unused_credential(u: &Row, limit: i64, now: i64) -> bool {
+    let stale = |last: Option<i64>| last.is_some_and(|at| now - at > limit);
+    let password = u.password_enabled == Some(true)
+        && stale(match u.password_last_used {
+            Date::At(t) => Some(t),
+            _ => u
+                .password_last_changed
+                .timestamp()
+                .or(u.user_creation_time.timestamp()),
+        });
+    let key = (0..2).any(|i| {
+        let k = &u.access_keys[i];
+        k.active && stale(k.last_used.timestamp().or(key_created(u, i)))
+    });
+    password || key
+}
+
+/// CIS 1.14: an active key not rotated for `limit` seconds.
+fn has_stale_key(u: &Row, limit: i64, now: i64) -> bool {
+    (0..2).any(|i| u.access_keys[i].active && key_created(u, i).is_some_and(|c| now - c > limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::parse;
+
+    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+    /// 2024-06-01T00:00:00Z
+    const NOW: i64 = 1_717_200_000;
+
+    fn iso(t: i64) -> String {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    }
+    fn days_ago(d: i64) -> String {
+        iso(NOW - d * DAY)
+    }
+
+    /// A row builder so each test states only what it is about.
+    #[derive(Clone)]
+    struct U {
+        name: &'static str,
+        created: String,
+        password: &'static str,
+        password_last_used: String,
+        password_changed: String,
+        mfa: bool,
+        keys: [(bool, String, String); 2],
+        certs: [bool; 2],
+    }
+
+    impl U {
+        fn new(name: &'static str) -> U {
+            U {
+                name,
+                created: days_ago(400),
+                password: "false",
+                password_last_used: "N/A".into(),
+                password_changed: "N/A".into(),
+                mfa: false,
+                keys: [
+                    (false, "N/A".into(), "N/A".into()),
+                    (false, "N/A".into(), "N/A".into()),
+                ],
+                certs: [false, false],
+            }
+        }
+        fn root() -> U {
+            let mut u = U::new("<root_account>");
+            u.password = "not_supported";
+            u.password_last_used = "no_information".into();
+            u.password_changed = "not_supported".into();
+            u
+        }
+        fn console(mut self, last_used: &str) -> U {
+            self.password = "true";
+            self.password_last_used = last_used.into();
+            self.password_changed = days_ago(300);
+            self
+        }
+        fn mfa(mut self) -> U {
+            self.mfa = true;
+            self
+        }
+        fn key(mut self, n: usize, rotated: String, used: &str) -> U {
+            self.keys[n] = (true, rotated, used.into());
+            self
+        }
+        fn inactive_key(mut self, n: usize, rotated: String) -> U {
+            self.keys[n] = (false, rotated, "N/A".into());
+            self
+        }
+        fn line(&self) -> String {
+            let arn = if self.name == "<root_account>" {
+                "arn:aws:iam::123456789012:root".to_string()
+            } else {
+                format!("arn:aws:iam::123456789012:user/{}", self.name)
+            };
+            let k = |i: usize| {
+                let (a, r, u) = &self.keys[i];
+                format!("{a},{r},{u},N/A,N/A")
+            };
+            format!(
+                "{},{arn},{},{},{},{},N/A,{},{},{},{},N/A,{},N/A",
+                self.name,
+                self.created,
+                self.password,
+                self.password_last_used,
+                self.password_changed,
+                self.mfa,
+                k(0),
+                k(1),
+                self.certs[0],
+                self.certs[1]
+            )
+        }
+    }
+
+    fn data(rows: &[U]) -> AccountData {
+        let mut body = String::from(HEADER);
+        for r in rows {
+            body.push('\n');
+            body.push_str(&r.line());
+        }
+        AccountData {
+            report: parse(body.as_bytes()).expect("test report parses"),
+            ..AccountData::default()
+        }
+    }
+
+    fn verdict(p: &Posture, c: ControlId) -> Option<(bool, u64)> {
+        p.verdicts
+            .iter()
+            .find(|v| v.control == c)
+            .map(|v| (v.failing, v.failing_resources))
+    }
+
+    fn derive_default(d: &AccountData) -> Posture {
+        derive(d, &Thresholds::default(), NOW)
+    }
+
+    #[test]
+    fn control_table_and_enum_agree() {
+        assert_eq!(
+            ControlId::ConsoleUserNeverSignedIn as usize + 1,
+            CONTROLS.len()
+        );
+        assert_eq!(ControlId::AccessKeyRotation.control().cis, "1.14");
+        let mut ids: Vec<_> = CONTROLS.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CONTROLS.len());
+    }
+
+    #[test]
+    fn root_with_an_active_key_fails_1_4_from_the_report_alone() {
+        let d = data(&[U::root().key(1, days_ago(10), "N/A")]);
+        let p = derive_default(&d);
+        assert_eq!(p.root.access_key_active, Some([false, true]));
+        assert_eq!(p.root.access_keys_present, Some(true));
+        assert_eq!(verdict(&p, ControlId::RootAccessKey), Some((true, 1)));
+    }
+
+    #[test]
+    fn root_without_keys_passes_1_4() {
+        let p = derive_default(&data(&[U::root()]));
+        assert_eq!(p.root.access_keys_present, Some(false));
+        assert_eq!(verdict(&p, ControlId::RootAccessKey), Some((false, 0)));
+    }
+
+    #[test]
+    fn the_live_summary_wins_over_a_stale_report_for_root_keys() {
+        // A key created after the report was generated appears only in the summary.
+        let mut d = data(&[U::root()]);
+        d.summary = Some(Summary(vec![("AccountAccessKeysPresent".into(), 1)]));
+        let p = derive_default(&d);
+        assert_eq!(p.root.access_keys_present, Some(true));
+        assert_eq!(verdict(&p, ControlId::RootAccessKey), Some((true, 1)));
+    }
+
+    #[test]
+    fn an_inactive_root_key_still_fails_1_4_through_the_summary() {
+        let mut d = data(&[U::root().inactive_key(0, days_ago(5))]);
+        d.summary = Some(Summary(vec![("AccountAccessKeysPresent".into(), 1)]));
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::RootAccessKey),
+            Some((true, 1))
+        );
+    }
+
+    #[test]
+    fn without_root_row_or_summary_root_controls_are_not_guessed() {
+        let p = derive_default(&data(&[U::new("alice")]));
+        assert_eq!(p.root, RootPosture::default());
+        for c in [
+            ControlId::RootAccessKey,
+            ControlId::RootMfa,
+            ControlId::RootHardwareMfa,
+            ControlId::RootRecentUse,
+            ControlId::RootSigningCertificate,
+        ] {
+            assert_eq!(verdict(&p, c), None, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn root_mfa_comes_from_the_summary_else_the_report() {
+        let p = derive_default(&data(&[U::root()]));
+        assert_eq!(verdict(&p, ControlId::RootMfa), Some((true, 1)));
+        let p = derive_default(&data(&[U::root().mfa()]));
+        assert_eq!(verdict(&p, ControlId::RootMfa), Some((false, 0)));
+        let mut d = data(&[U::root()]);
+        d.summary = Some(Summary(vec![("AccountMFAEnabled".into(), 1)]));
+        assert_eq!(derive_default(&d).root.mfa_enabled, Some(true));
+    }
+
+    #[test]
+    fn root_hardware_mfa_needs_mfa_and_no_virtual_device() {
+        let mut d = data(&[U::root().mfa()]);
+        assert_eq!(derive_default(&d).root.hardware_mfa_enabled, None);
+        d.root_virtual_mfa = Some(true);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::RootHardwareMfa),
+            Some((true, 1))
+        );
+        d.root_virtual_mfa = Some(false);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::RootHardwareMfa),
+            Some((false, 0))
+        );
+        // No MFA at all fails 1.6 too, whatever the device list says.
+        let d = data(&[U::root()]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::RootHardwareMfa),
+            Some((true, 1))
+        );
+    }
+
+    #[test]
+    fn root_recent_use_takes_the_most_recent_credential_not_the_first() {
+        // Password used long ago, key 2 used yesterday: Prowler would look at the password only.
+        let mut root = U::root().key(1, days_ago(100), &days_ago(1));
+        root.password_last_used = days_ago(300);
+        let p = derive_default(&data(&[root]));
+        assert_eq!(p.root.most_recent_use(), Some(NOW - DAY));
+        assert_eq!(p.root.last_used.len(), 2);
+        assert_eq!(verdict(&p, ControlId::RootRecentUse), Some((true, 1)));
+    }
+
+    #[test]
+    fn root_never_used_passes_1_7_and_has_no_last_use() {
+        let p = derive_default(&data(&[U::root()]));
+        assert_eq!(p.root.most_recent_use(), None);
+        assert_eq!(verdict(&p, ControlId::RootRecentUse), Some((false, 0)));
+        let mut root = U::root();
+        root.password_last_used = days_ago(8);
+        let p = derive_default(&data(&[root]));
+        assert_eq!(verdict(&p, ControlId::RootRecentUse), Some((false, 0)));
+    }
+
+    #[test]
+    fn no_password_policy_fails_both_policy_controls_and_unknown_evaluates_neither() {
+        let mut d = data(&[]);
+        d.password_policy = PolicyState::Absent;
+        let p = derive_default(&d);
+        assert_eq!(
+            verdict(&p, ControlId::PasswordPolicyLength),
+            Some((true, 1))
+        );
+        assert_eq!(verdict(&p, ControlId::PasswordPolicyReuse), Some((true, 1)));
+        d.password_policy = PolicyState::Unknown;
+        let p = derive_default(&d);
+        assert_eq!(verdict(&p, ControlId::PasswordPolicyLength), None);
+        assert_eq!(verdict(&p, ControlId::PasswordPolicyReuse), None);
+    }
+
+    #[test]
+    fn password_policy_thresholds_are_inclusive_of_the_benchmark_values() {
+        let mut d = data(&[]);
+        d.password_policy = PolicyState::Present(PasswordPolicy {
+            minimum_length: Some(14),
+            reuse_prevention: Some(24),
+            max_age_days: None,
+        });
+        let p = derive_default(&d);
+        assert_eq!(
+            verdict(&p, ControlId::PasswordPolicyLength),
+            Some((false, 0))
+        );
+        assert_eq!(
+            verdict(&p, ControlId::PasswordPolicyReuse),
+            Some((false, 0))
+        );
+        d.password_policy = PolicyState::Present(PasswordPolicy {
+            minimum_length: Some(13),
+            reuse_prevention: None,
+            max_age_days: None,
+        });
+        let p = derive_default(&d);
+        assert_eq!(
+            verdict(&p, ControlId::PasswordPolicyLength),
+            Some((true, 1))
+        );
+        assert_eq!(verdict(&p, ControlId::PasswordPolicyReuse), Some((true, 1)));
+    }
+
+    #[test]
+    fn console_users_without_mfa_fail_1_10_and_api_only_users_do_not() {
+        let d = data(&[
+            U::new("console-no-mfa").console(&days_ago(1)),
+            U::new("console-mfa").console(&days_ago(1)).mfa(),
+            U::new("api-only").key(0, days_ago(10), &days_ago(1)),
+        ]);
+        let p = derive_default(&d);
+        assert_eq!(p.counts.console_users, 2);
+        assert_eq!(p.counts.console_users_without_mfa, 1);
+        assert_eq!(verdict(&p, ControlId::ConsoleUserMfa), Some((true, 1)));
+    }
+
+    #[test]
+    fn initial_access_key_needs_console_same_time_creation_and_no_use() {
+        let created = days_ago(20);
+        let mut u = U::new("new").console("no_information");
+        u.created = created.clone();
+        let d = data(&[u.clone().key(0, created.clone(), "N/A")]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::InitialAccessKey),
+            Some((true, 1))
+        );
+        // Used since: passes.
+        let d = data(&[u.clone().key(0, created.clone(), &days_ago(1))]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::InitialAccessKey),
+            Some((false, 0))
+        );
+        // Created a day after the user: not part of initial setup.
+        let d = data(&[u.clone().key(0, days_ago(19), "N/A")]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::InitialAccessKey),
+            Some((false, 0))
+        );
+        // No console password: not in scope.
+        let mut api = U::new("api");
+        api.created = created.clone();
+        let d = data(&[api.key(0, created, "N/A")]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::InitialAccessKey),
+            Some((false, 0))
+        );
+    }
+
+    #[test]
+    fn unused_credentials_count_never_used_keys_by_their_age() {
+        let d = data(&[
+            // Key never used, created 60 days ago: fails 45 d, passes 90 d.
+            U::new("never").key(0, days_ago(60), "N/A"),
+            // Key used yesterday: passes.
+            U::new("busy").key(0, days_ago(200), &days_ago(1)),
+            // Password used 100 days ago: fails both.
+            U::new("idle").console(&days_ago(100)),
+            // Password never used, set 300 days ago: fails both.
+            U::new("never-signed-in").console("no_information"),
+            // Inactive old key: out of scope.
+            U::new("inactive").inactive_key(0, days_ago(500)),
+        ]);
+        let p = derive_default(&d);
+        assert_eq!(
+            verdict(&p, ControlId::UnusedCredentials45d),
+            Some((true, 3))
+        );
+        assert_eq!(
+            verdict(&p, ControlId::UnusedCredentials90d),
+            Some((true, 2))
+        );
+        assert_eq!(p.counts.active_access_keys_never_used, 1);
+        assert_eq!(p.counts.console_users_never_signed_in, 1);
+        assert_eq!(
+            verdict(&p, ControlId::ConsoleUserNeverSignedIn),
+            Some((true, 1))
+        );
+    }
+
+    #[test]
+    fn unused_threshold_is_strictly_greater_than() {
+        let d = data(&[U::new("edge").key(0, days_ago(45), "N/A")]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::UnusedCredentials45d),
+            Some((false, 0))
+        );
+    }
+
+    #[test]
+    fn multiple_active_keys_fail_1_13_but_an_inactive_second_key_does_not() {
+        let d = data(&[
+            U::new("two")
+                .key(0, days_ago(1), "N/A")
+                .key(1, days_ago(1), "N/A"),
+            U::new("one-and-inactive")
+                .key(0, days_ago(1), "N/A")
+                .inactive_key(1, days_ago(1)),
+        ]);
+        let p = derive_default(&d);
+        assert_eq!(p.counts.with_multiple_active_keys, 1);
+        assert_eq!(p.counts.active_access_keys, 3);
+        assert_eq!(verdict(&p, ControlId::MultipleActiveKeys), Some((true, 1)));
+    }
+
+    #[test]
+    fn keys_older_than_90_days_fail_1_14_once_per_user() {
+        let d = data(&[
+            U::new("old")
+                .key(0, days_ago(91), &days_ago(1))
+                .key(1, days_ago(200), &days_ago(1)),
+            U::new("fresh").key(0, days_ago(89), &days_ago(1)),
+            U::new("old-inactive").inactive_key(0, days_ago(400)),
+        ]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::AccessKeyRotation),
+            Some((true, 1))
+        );
+    }
+
+    #[test]
+    fn root_signing_certificates_come_from_the_report() {
+        let mut root = U::root();
+        root.certs = [false, true];
+        let p = derive_default(&data(&[root]));
+        assert_eq!(p.root.signing_certificate_active, Some([false, true]));
+        assert_eq!(
+            verdict(&p, ControlId::RootSigningCertificate),
+            Some((true, 1))
+        );
+    }
+
+    #[test]
+    fn summary_password_present_is_reported_where_aws_sends_it() {
+        let mut d = data(&[U::root()]);
+        assert_eq!(derive_default(&d).root.password_present, None);
+        d.summary = Some(Summary(vec![("AccountPasswordPresent".into(), 1)]));
+        assert_eq!(derive_default(&d).root.password_present, Some(true));
+    }
+
+    #[test]
+    fn every_user_control_is_evaluated_on_an_empty_account() {
+        let p = derive_default(&data(&[]));
+        for c in [
+            ControlId::ConsoleUserMfa,
+            ControlId::InitialAccessKey,
+            ControlId::UnusedCredentials45d,
+            ControlId::UnusedCredentials90d,
+            ControlId::MultipleActiveKeys,
+            ControlId::AccessKeyRotation,
+            ControlId::ConsoleUserNeverSignedIn,
+        ] {
+            assert_eq!(verdict(&p, c), Some((false, 0)), "{c:?}");
+        }
+    }
+}

@@ -1,0 +1,773 @@
+//! PURE: bytes of an IAM credential report -> [`CredentialReport`].
+//!
+//! First stage of the pipeline (`report` -> `posture` -> `exposition`). No I/O, no clock, no AWS
+//! types: the live source hands us the decoded `Content` blob, the offline source the file bytes.
+//!
+//! The format is documented in the IAM user guide ("Getting credential reports"): a CSV with one
+//! row per IAM user plus `<root_account>`. Columns are read by header name, never by position,
+//! because AWS has added columns before and moto orders nothing differently but might.
+
+use std::ops::Range;
+
+use base64::Engine as _;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The user name AWS gives the root row.
+pub const ROOT_USER: &str = "<root_account>";
+
+/// Everything that can be wrong with a report. Each variant names what was wrong, so the log line
+/// that reports it is enough to fix the input.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("credential report is empty")]
+    Empty,
+    #[error("credential report is not CSV: {0}")]
+    NotCsv(String),
+    #[error("credential report is missing required column `{0}`")]
+    MissingColumn(&'static str),
+    #[error("credential report has column `{0}` twice")]
+    DuplicateColumn(String),
+    #[error("credential report line {line}: column `{column}`: {problem}")]
+    BadValue {
+        line: u64,
+        column: &'static str,
+        problem: String,
+    },
+    #[error("credential report JSON: {0}")]
+    BadJson(String),
+    #[error("credential report JSON field `Content` is not valid base64: {0}")]
+    BadBase64(String),
+    #[error("credential report has ARNs of two accounts: {0} and {1}")]
+    MixedAccounts(String, String),
+    #[error("credential report is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+}
+
+/// A date column's value. The special values stay distinct because they mean different things:
+/// `N/A` (no such credential, or a key never used), `no_information` (a password never used, or
+/// not since tracking began in 2014), `not_supported` (root's password columns; moto writes it
+/// where AWS writes `N/A`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Date {
+    /// Seconds since the Unix epoch.
+    At(i64),
+    NotApplicable,
+    NoInformation,
+    NotSupported,
+}
+
+impl Date {
+    /// The instant, when the column holds one.
+    pub fn timestamp(self) -> Option<i64> {
+        match self {
+            Date::At(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One access key slot (`access_key_1_*` or `access_key_2_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessKey {
+    pub active: bool,
+    /// Creation or last rotation; `N/A` when the slot never held a key.
+    pub last_rotated: Date,
+    /// `N/A` when the key was never used (or not since 2015-04-22).
+    pub last_used: Date,
+}
+
+/// One signing certificate slot (`cert_1_*`, `cert_2_*`). Optional columns: absent means inactive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Certificate {
+    pub active: bool,
+}
+
+/// One row of the report (a user or the root account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Byte range of the user name in [`CredentialReport::names`]; rows carry no allocation.
+    name: Range<u32>,
+    pub user_creation_time: Date,
+    /// `None` for root (`not_supported`): the report cannot say whether root has a password.
+    pub password_enabled: Option<bool>,
+    pub password_last_used: Date,
+    pub password_last_changed: Date,
+    pub mfa_active: bool,
+    pub access_keys: [AccessKey; 2],
+    pub certificates: [Certificate; 2],
+}
+
+impl Row {
+    pub fn active_access_keys(&self) -> usize {
+        self.access_keys.iter().filter(|k| k.active).count()
+    }
+}
+
+/// A parsed credential report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CredentialReport {
+    /// All user names, back to back; rows point into it.
+    names: String,
+    /// IAM users in report order, root excluded.
+    pub users: Vec<Row>,
+    /// The `<root_account>` row; moto's reports have none.
+    pub root: Option<Row>,
+    /// The 12-digit account id taken from the ARNs, when any row has one.
+    pub account_id: Option<String>,
+}
+
+impl CredentialReport {
+    /// The user name of a row of this report.
+    pub fn name(&self, row: &Row) -> &str {
+        self.names
+            .get(row.name.start as usize..row.name.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// A report as `aws iam get-credential-report` prints it, or as GetCredentialReport returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportDocument {
+    pub csv: Vec<u8>,
+    /// `GeneratedTime`, seconds since the epoch; unknown for a plain CSV download.
+    pub generated: Option<i64>,
+}
+
+/// Reads a report file: the console's plain CSV, or the CLI's JSON with a base64 `Content`.
+/// Detection is by the first non-blank byte: `{` is JSON, anything else CSV.
+pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
+    if bytes.len() > limit {
+        return Err(ParseError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    let body = strip_bom(bytes);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => Err(ParseError::Empty),
+        Some(b'{') => decode_json(body, limit),
+        Some(_) => Ok(ReportDocument {
+            csv: body.to_vec(),
+            generated: None,
+        }),
+    }
+}
+
+fn decode_json(body: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
+    #[derive(serde::Deserialize)]
+    struct CliReport {
+        #[serde(rename = "Content")]
+        content: String,
+        #[serde(rename = "ReportFormat", default)]
+        report_format: Option<String>,
+        #[serde(rename = "GeneratedTime", default)]
+        generated_time: Option<String>,
+    }
+    let doc: CliReport =
+        serde_json::from_slice(body).map_err(|e| ParseError::BadJson(e.to_string()))?;
+    if let Some(format) = doc.report_format.as_deref()
+        && format != "text/csv"
+    {
+        return Err(ParseError::BadJson(format!(
+            "`ReportFormat` is `{format}`, expected `text/csv`"
+        )));
+    }
+    // The CLI wraps nothing, but a copy from a terminal may carry line breaks.
+    let compact: String = doc
+        .content
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let csv = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| ParseError::BadBase64(e.to_string()))?;
+    if csv.len() > limit {
+        return Err(ParseError::TooLarge {
+            size: csv.len(),
+            limit,
+        });
+    }
+    let generated = match doc.generated_time.as_deref() {
+        None => None,
+        Some(s) => Some(parse_time(s).ok_or_else(|| {
+            ParseError::BadJson(format!("`GeneratedTime` `{s}` is not an RFC 3339 time"))
+        })?),
+    };
+    Ok(ReportDocument { csv, generated })
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// Parses an RFC 3339 time (`Z` or `+00:00`) into seconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// The columns this exporter reads. Every one of them is documented by AWS; the certificate
+/// columns are optional so that a trimmed report still parses (they then read as inactive).
+#[derive(Clone, Copy)]
+enum Col {
+    User,
+    Arn,
+    UserCreationTime,
+    PasswordEnabled,
+    PasswordLastUsed,
+    PasswordLastChanged,
+    MfaActive,
+    Key1Active,
+    Key1LastRotated,
+    Key1LastUsed,
+    Key2Active,
+    Key2LastRotated,
+    Key2LastUsed,
+    Cert1Active,
+    Cert2Active,
+}
+
+const COLUMNS: [(Col, &str, bool); 15] = [
+    (Col::User, "user", true),
+    (Col::Arn, "arn", true),
+    (Col::UserCreationTime, "user_creation_time", true),
+    (Col::PasswordEnabled, "password_enabled", true),
+    (Col::PasswordLastUsed, "password_last_used", true),
+    (Col::PasswordLastChanged, "password_last_changed", true),
+    (Col::MfaActive, "mfa_active", true),
+    (Col::Key1Active, "access_key_1_active", true),
+    (Col::Key1LastRotated, "access_key_1_last_rotated", true),
+    (Col::Key1LastUsed, "access_key_1_last_used_date", true),
+    (Col::Key2Active, "access_key_2_active", true),
+    (Col::Key2LastRotated, "access_key_2_last_rotated", true),
+    (Col::Key2LastUsed, "access_key_2_last_used_date", true),
+    (Col::Cert1Active, "cert_1_active", false),
+    (Col::Cert2Active, "cert_2_active", false),
+];
+
+/// Positions of the columns we read, found from the header row.
+struct Layout {
+    index: [Option<usize>; COLUMNS.len()],
+}
+
+impl Layout {
+    fn from_header(header: &csv::ByteRecord) -> Result<Layout, ParseError> {
+        let mut index = [None; COLUMNS.len()];
+        let mut seen = std::collections::HashSet::new();
+        for (pos, raw) in header.iter().enumerate() {
+            let name = std::str::from_utf8(raw)
+                .map_err(|_| ParseError::NotCsv("header row is not UTF-8".into()))?
+                .trim();
+            if !seen.insert(name.to_owned()) {
+                return Err(ParseError::DuplicateColumn(name.to_owned()));
+            }
+            if let Some(slot) = COLUMNS.iter().position(|(_, n, _)| *n == name) {
+                index[slot] = Some(pos);
+            }
+        }
+        for (slot, (_, name, required)) in COLUMNS.iter().enumerate() {
+            if *required && index[slot].is_none() {
+                return Err(ParseError::MissingColumn(name));
+            }
+        }
+        Ok(Layout { index })
+    }
+}
+
+/// One data row being read: the record plus where its columns are.
+struct Fields<'r> {
+    record: &'r csv::ByteRecord,
+    layout: &'r Layout,
+    line: u64,
+}
+
+impl Fields<'_> {
+    /// The raw text of a column, or `None` for an optional column the report lacks.
+    fn get(&self, col: Col) -> Result<Option<&str>, ParseError> {
+        let slot = col as usize;
+        let Some(pos) = self.layout.index[slot] else {
+            return Ok(None);
+        };
+        let name = COLUMNS[slot].1;
+        let raw = self.record.get(pos).ok_or_else(|| ParseError::BadValue {
+            line: self.line,
+            column: name,
+            problem: format!("row has {} fields, too few", self.record.len()),
+        })?;
+        std::str::from_utf8(raw)
+            .map(|s| Some(s.trim()))
+            .map_err(|_| self.bad(col, "not UTF-8".into()))
+    }
+
+    fn required(&self, col: Col) -> Result<&str, ParseError> {
+        Ok(self.get(col)?.unwrap_or_default())
+    }
+
+    fn bad(&self, col: Col, problem: String) -> ParseError {
+        ParseError::BadValue {
+            line: self.line,
+            column: COLUMNS[col as usize].1,
+            problem,
+        }
+    }
+
+    /// A boolean column: `true`/`false` in any case; special values read as `None`.
+    fn flag(&self, col: Col) -> Result<Option<bool>, ParseError> {
+        let Some(v) = self.get(col)? else {
+            return Ok(None);
+        };
+        if v.eq_ignore_ascii_case("true") {
+            Ok(Some(true))
+        } else if v.eq_ignore_ascii_case("false") {
+            Ok(Some(false))
+        } else if special(v).is_some() {
+            Ok(None)
+        } else {
+            Err(self.bad(
+                col,
+                format!("`{v}` is not true, false, N/A or not_supported"),
+            ))
+        }
+    }
+
+    /// A boolean that must be present: a special value reads as false (no such credential).
+    fn active(&self, col: Col) -> Result<bool, ParseError> {
+        Ok(self.flag(col)?.unwrap_or(false))
+    }
+
+    fn date(&self, col: Col) -> Result<Date, ParseError> {
+        let v = self.required(col)?;
+        if let Some(s) = special(v) {
+            return Ok(s);
+        }
+        parse_time(v)
+            .map(Date::At)
+            .ok_or_else(|| self.bad(col, format!("`{v}` is not an RFC 3339 time")))
+    }
+}
+
+fn special(v: &str) -> Option<Date> {
+    match v {
+        "N/A" | "n/a" => Some(Date::NotApplicable),
+        "no_information" => Some(Date::NoInformation),
+        "not_supported" => Some(Date::NotSupported),
+        // An empty field appears in hand-edited files; it carries no date either.
+        "" => Some(Date::NotApplicable),
+        _ => None,
+    }
+}
+
+/// The account id of an IAM ARN (`arn:aws:iam::123456789012:user/x`), if well formed.
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some("iam"), Some(_region), Some(account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// Parses the CSV body of a credential report.
+pub fn parse(csv_bytes: &[u8]) -> Result<CredentialReport, ParseError> {
+    let body = strip_bom(csv_bytes);
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ParseError::Empty);
+    }
+    if body.contains(&0) {
+        return Err(ParseError::NotCsv("body contains NUL bytes".into()));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| ParseError::NotCsv(e.to_string()))?
+        .clone();
+    let layout = Layout::from_header(&header)?;
+
+    let mut report = CredentialReport::default();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(ParseError::NotCsv(e.to_string())),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let fields = Fields {
+            record: &record,
+            layout: &layout,
+            line,
+        };
+        parse_row(&fields, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn parse_row(f: &Fields<'_>, report: &mut CredentialReport) -> Result<(), ParseError> {
+    let user = f.required(Col::User)?;
+    if user.is_empty() {
+        return Err(f.bad(Col::User, "empty user name".into()));
+    }
+    let arn = f.required(Col::Arn)?;
+    match (account_of_arn(arn), report.account_id.as_deref()) {
+        (Some(id), None) => report.account_id = Some(id.to_owned()),
+        (Some(id), Some(known)) if id != known => {
+            return Err(ParseError::MixedAccounts(known.to_owned(), id.to_owned()));
+        }
+        (Some(_), Some(_)) => {}
+        (None, _) => return Err(f.bad(Col::Arn, format!("`{arn}` is not an IAM ARN"))),
+    }
+
+    let is_root = user == ROOT_USER;
+    let password_enabled = f.flag(Col::PasswordEnabled)?;
+    if !is_root && password_enabled.is_none() {
+        return Err(f.bad(
+            Col::PasswordEnabled,
+            "a user row must say true or false".into(),
+        ));
+    }
+    let start = report.names.len();
+    report.names.push_str(user);
+    let name = to_u32(start)..to_u32(report.names.len());
+    let row = Row {
+        name,
+        user_creation_time: f.date(Col::UserCreationTime)?,
+        password_enabled,
+        password_last_used: f.date(Col::PasswordLastUsed)?,
+        password_last_changed: f.date(Col::PasswordLastChanged)?,
+        mfa_active: f.active(Col::MfaActive)?,
+        access_keys: [
+            AccessKey {
+                active: f.active(Col::Key1Active)?,
+                last_rotated: f.date(Col::Key1LastRotated)?,
+                last_used: f.date(Col::Key1LastUsed)?,
+            },
+            AccessKey {
+                active: f.active(Col::Key2Active)?,
+                last_rotated: f.date(Col::Key2LastRotated)?,
+                last_used: f.date(Col::Key2LastUsed)?,
+            },
+        ],
+        certificates: [
+            Certificate {
+                active: f.active(Col::Cert1Active)?,
+            },
+            Certificate {
+                active: f.active(Col::Cert2Active)?,
+            },
+        ],
+    };
+    if is_root {
+        if report.root.is_some() {
+            return Err(f.bad(Col::User, "a second `<root_account>` row".into()));
+        }
+        report.root = Some(row);
+    } else {
+        report.users.push(row);
+    }
+    Ok(())
+}
+
+/// Name offsets fit in u32: reports are capped far below 4 GiB by the size limit.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+    const ROOT: &str = "<root_account>,arn:aws:iam::123456789012:root,2015-01-01T00:00:00+00:00,not_supported,2024-05-01T10:00:00+00:00,not_supported,not_supported,true,true,2020-01-01T00:00:00+00:00,2024-05-02T00:00:00+00:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
+    const ALICE: &str = "alice,arn:aws:iam::123456789012:user/alice,2020-01-01T00:00:00Z,TRUE,no_information,2020-01-01T00:00:00Z,N/A,FALSE,TRUE,2020-01-01T00:00:05Z,N/A,N/A,N/A,TRUE,2021-01-01T00:00:00Z,2024-01-01T00:00:00Z,us-west-2,s3,FALSE,N/A,FALSE,N/A";
+
+    fn csv(rows: &[&str]) -> String {
+        let mut s = String::from(HEADER);
+        for r in rows {
+            s.push('\n');
+            s.push_str(r);
+        }
+        s.push('\n');
+        s
+    }
+
+    #[test]
+    fn root_row_and_user_rows_are_separated() {
+        let r = parse(csv(&[ROOT, ALICE]).as_bytes()).unwrap();
+        let root = r.root.as_ref().unwrap();
+        assert_eq!(r.users.len(), 1);
+        assert_eq!(r.name(&r.users[0]), "alice");
+        assert_eq!(r.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(root.password_enabled, None);
+        assert!(root.mfa_active);
+        assert!(root.access_keys[0].active);
+        assert!(!root.access_keys[1].active);
+        assert_eq!(root.password_last_used, Date::At(1714557600));
+    }
+
+    #[test]
+    fn special_values_stay_distinct() {
+        let r = parse(csv(&[ROOT, ALICE]).as_bytes()).unwrap();
+        let alice = &r.users[0];
+        assert_eq!(alice.password_enabled, Some(true));
+        assert_eq!(alice.password_last_used, Date::NoInformation);
+        assert_eq!(alice.access_keys[0].last_used, Date::NotApplicable);
+        let root = r.root.unwrap();
+        assert_eq!(root.password_last_changed, Date::NotSupported);
+    }
+
+    #[test]
+    fn times_with_z_and_with_offset_are_the_same_instant() {
+        assert_eq!(
+            parse_time("2020-01-01T00:00:00Z"),
+            parse_time("2020-01-01T00:00:00+00:00")
+        );
+        assert_eq!(parse_time("2020-01-01T02:00:00+02:00"), Some(1577836800));
+        assert_eq!(parse_time("2020-01-01"), None);
+    }
+
+    #[test]
+    fn booleans_are_read_in_any_case() {
+        let r = parse(csv(&[ALICE]).as_bytes()).unwrap();
+        assert!(r.users[0].access_keys[1].active);
+        assert!(!r.users[0].mfa_active);
+        let lower = ALICE.replace("TRUE", "true").replace("FALSE", "false");
+        assert_eq!(parse(csv(&[&lower]).as_bytes()).unwrap().users, r.users);
+    }
+
+    #[test]
+    fn columns_are_read_by_name_whatever_their_order_and_extra_columns() {
+        // Reverse the header and every row, and add a column AWS might add one day.
+        let rev = |line: &str| {
+            let mut f: Vec<&str> = line.split(',').collect();
+            f.reverse();
+            f.push("extra");
+            f.join(",")
+        };
+        let body = format!(
+            "{}\n{}\n{}\n",
+            rev(HEADER).replace(",extra", ",some_new_column"),
+            rev(ROOT),
+            rev(ALICE)
+        );
+        let straight = parse(csv(&[ROOT, ALICE]).as_bytes()).unwrap();
+        assert_eq!(parse(body.as_bytes()).unwrap(), straight);
+    }
+
+    #[test]
+    fn crlf_line_endings_and_a_byte_order_mark_are_accepted() {
+        let body = format!("\u{feff}{}", csv(&[ROOT, ALICE]).replace('\n', "\r\n"));
+        let r = parse(body.as_bytes()).unwrap();
+        assert_eq!(r.users.len(), 1);
+        assert!(r.root.is_some());
+    }
+
+    #[test]
+    fn quoted_names_with_commas_are_one_field() {
+        let row = ALICE
+            .replacen("alice", "\"a,lice\"", 1)
+            .replace("user/alice", "user/a,lice");
+        let row = row.replacen(
+            "arn:aws:iam::123456789012:user/a,lice",
+            "\"arn:aws:iam::123456789012:user/a,lice\"",
+            1,
+        );
+        let r = parse(csv(&[&row]).as_bytes()).unwrap();
+        assert_eq!(r.name(&r.users[0]), "a,lice");
+        assert!(r.users[0].access_keys[1].active);
+    }
+
+    #[test]
+    fn a_missing_required_column_is_named() {
+        let body = csv(&[ALICE]).replace("mfa_active", "mfa_status");
+        assert_eq!(
+            parse(body.as_bytes()),
+            Err(ParseError::MissingColumn("mfa_active"))
+        );
+    }
+
+    #[test]
+    fn certificate_columns_are_optional() {
+        let header: Vec<&str> = HEADER.split(',').take(18).collect();
+        let row: Vec<&str> = ALICE.split(',').take(18).collect();
+        let body = format!("{}\n{}\n", header.join(","), row.join(","));
+        let r = parse(body.as_bytes()).unwrap();
+        assert!(!r.users[0].certificates[0].active);
+    }
+
+    #[test]
+    fn a_bad_date_names_line_and_column() {
+        let row = ALICE.replace("2021-01-01T00:00:00Z", "yesterday");
+        let err = parse(csv(&[ROOT, &row]).as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::BadValue {
+                line: 3,
+                column: "access_key_2_last_rotated",
+                problem: "`yesterday` is not an RFC 3339 time".into()
+            }
+        );
+        assert!(err.to_string().contains("line 3"));
+    }
+
+    #[test]
+    fn a_bad_boolean_is_an_error() {
+        let row = ALICE.replacen("FALSE", "maybe", 1);
+        let err = parse(csv(&[&row]).as_bytes()).unwrap_err();
+        assert!(matches!(
+            err,
+            ParseError::BadValue {
+                column: "mfa_active",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_user_row_must_say_whether_it_has_a_password() {
+        let row = ALICE.replacen("TRUE", "not_supported", 1);
+        assert!(matches!(
+            parse(csv(&[&row]).as_bytes()),
+            Err(ParseError::BadValue {
+                column: "password_enabled",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn short_rows_and_non_csv_bodies_are_errors() {
+        let short = format!("{HEADER}\nalice,arn:aws:iam::123456789012:user/alice\n");
+        assert!(matches!(
+            parse(short.as_bytes()),
+            Err(ParseError::NotCsv(_))
+        ));
+        assert_eq!(
+            parse(b"<html>Access denied</html>"),
+            Err(ParseError::MissingColumn("user"))
+        );
+        assert_eq!(parse(b"  \n"), Err(ParseError::Empty));
+    }
+
+    #[test]
+    fn two_accounts_in_one_report_are_refused() {
+        let other = ALICE
+            .replace("123456789012", "999999999999")
+            .replacen("alice", "bob", 1);
+        assert_eq!(
+            parse(csv(&[ALICE, &other]).as_bytes()),
+            Err(ParseError::MixedAccounts(
+                "123456789012".into(),
+                "999999999999".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_report_with_only_a_header_has_no_users_and_no_account() {
+        let r = parse(format!("{HEADER}\n").as_bytes()).unwrap();
+        assert!(r.users.is_empty() && r.root.is_none() && r.account_id.is_none());
+    }
+
+    #[test]
+    fn moto_not_supported_values_parse() {
+        let moto = "bob,arn:aws:iam::123456789012:user/bob,2024-01-01T00:00:00+00:00,false,not_supported,not_supported,not_supported,false,true,2024-01-01T00:00:00+00:00,N/A,not_supported,not_supported,false,N/A,N/A,not_supported,not_supported,false,N/A,false,N/A";
+        let r = parse(csv(&[moto]).as_bytes()).unwrap();
+        assert_eq!(r.users[0].password_last_used, Date::NotSupported);
+        assert_eq!(r.users[0].password_enabled, Some(false));
+    }
+
+    #[test]
+    fn cli_json_is_detected_and_decoded() {
+        let body = csv(&[ROOT, ALICE]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+        let json = format!(
+            r#"{{"Content": "{b64}", "ReportFormat": "text/csv", "GeneratedTime": "2024-06-01T12:00:00+00:00"}}"#
+        );
+        let doc = decode_document(json.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(doc.csv, body.as_bytes());
+        assert_eq!(doc.generated, Some(1717243200));
+        let plain = decode_document(body.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(plain.generated, None);
+    }
+
+    #[test]
+    fn bad_base64_and_bad_json_are_named() {
+        let err = decode_document(br#"{"Content": "!!!"}"#, 1024).unwrap_err();
+        assert!(matches!(err, ParseError::BadBase64(_)), "{err}");
+        let err = decode_document(br#"{"Contents": "x"}"#, 1024).unwrap_err();
+        assert!(err.to_string().contains("Content"), "{err}");
+        let err =
+            decode_document(br#"{"Content": "", "ReportFormat": "text/xml"}"#, 1024).unwrap_err();
+        assert!(err.to_string().contains("text/xml"), "{err}");
+    }
+
+    #[test]
+    fn oversized_input_is_refused_before_parsing() {
+        assert_eq!(
+            decode_document(&[b'a'; 100], 10),
+            Err(ParseError::TooLarge {
+                size: 100,
+                limit: 10
+            })
+        );
+    }
+
+    #[test]
+    fn arn_account_ids_are_checked() {
+        assert_eq!(
+            account_of_arn("arn:aws:iam::123456789012:user/a:b"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_of_arn("arn:aws-us-gov:iam::123456789012:root"),
+            Some("123456789012")
+        );
+        assert_eq!(account_of_arn("arn:aws:s3:::bucket"), None);
+        assert_eq!(account_of_arn("arn:aws:iam::12345:root"), None);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                let _ = parse(&bytes);
+                let _ = decode_document(&bytes, 4096);
+            }
+
+            #[test]
+            fn arbitrary_fields_in_a_valid_header_never_panic(
+                rows in proptest::collection::vec(
+                    proptest::collection::vec("[a-zA-Z0-9_:/+,.@\"\\- <>]{0,30}", 0..25), 0..8)
+            ) {
+                let mut body = String::from(super::HEADER);
+                for row in rows {
+                    body.push('\n');
+                    body.push_str(&row.join(","));
+                }
+                let _ = parse(body.as_bytes());
+            }
+
+            #[test]
+            fn arbitrary_json_content_never_panics(content in "\\PC{0,200}", time in "\\PC{0,40}") {
+                let json = serde_json::json!({"Content": content, "GeneratedTime": time}).to_string();
+                let _ = decode_document(json.as_bytes(), 1 << 16);
+            }
+        }
+    }
+}
