@@ -91,6 +91,10 @@ fi
 
 # --- project checks ---
 # Add further stages here, one line each:  run_stage "NAME" COMMAND ARGS...
+# The Dockerfile's own build commands (release build), run outside Docker.
+run_stage "dockerfile build commands" bash scripts/dockerfile-build-check.sh
+# Concurrent scrapes while refreshes run every second, 5,000 users: zero errors, flat memory.
+run_stage "load test (quick)" bash scripts/load-test.sh --quick
 # --- end of project checks ---
 
 printf '\n'
