@@ -118,7 +118,7 @@ impl State {
         }
     }
 
-    /// True once any refresh has succeeded (`/readyz`).
+    /// True once the data of a successful refresh is being served (`/readyz`).
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
@@ -137,11 +137,17 @@ impl State {
                 .flat_map(|s| s.data.iter().chain(std::iter::once(&s.stats)))
                 .chain(std::iter::once(&global));
             let root_uses = slots.values().filter_map(|s| s.root_use.clone()).collect();
-            Published::build(parts, root_uses)
+            let has_data = slots.values().any(|s| s.data.is_some());
+            (Published::build(parts, root_uses), has_data)
         };
+        let (next, has_data) = next;
         match self.published.write() {
             Ok(mut p) => *p = Arc::new(next),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
+        }
+        // Ready only once the data is actually served, so a scrape after /readyz sees it.
+        if has_data {
+            self.ready.store(true, Ordering::Relaxed);
         }
     }
 
@@ -210,7 +216,6 @@ impl Account {
                 slot.stats = stats;
                 slot.root_use = root_use;
                 drop(slots);
-                state.ready.store(true, Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => {
