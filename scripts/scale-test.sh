@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Scale test of multi-account mode (issue 6): N accounts (default 200) on the in-process IAM
+# scenario server, refreshed with --refresh.concurrency 8 and 16. Prints a table: time until
+# every account has aws_iam_exporter_refresh_success 1, the exporter's peak RSS (VmHWM), the
+# scrape size (plain and gzip) and scrape time. Everything runs on 127.0.0.1, no AWS.
+#
+# It is the test `scale_accounts_all_refresh` in tests/multi_account.rs with
+# AWS_IAM_EXPORTER_SCALE=1 (without it, `cargo test` runs a quick 20-account version).
+# Built with --release (exporter and scenario server), so the numbers are release numbers.
+#
+# Environment (all optional):
+#   AWS_IAM_EXPORTER_SCALE_ACCOUNTS=200    accounts
+#   AWS_IAM_EXPORTER_SCALE_USERS=20        IAM users per account (per-user series on)
+#   AWS_IAM_EXPORTER_SCALE_LATENCY_MS=50   delay of every IAM answer (AWS is not instant)
+#   AWS_IAM_EXPORTER_SCALE_BIN=PATH        exporter binary (default: the release build of this run)
+#   SCALE_TEST_PROFILE=debug               build the test harness in debug instead (faster to
+#                                          build; then set AWS_IAM_EXPORTER_SCALE_BIN to a
+#                                          release binary, e.g. after `cargo build --release`)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export AWS_IAM_EXPORTER_SCALE=1
+profile=(--release)
+if [[ ${SCALE_TEST_PROFILE:-release} == debug ]]; then
+  profile=()
+fi
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "revision: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+
+# --test-threads=1: the two runs (concurrency 8, 16) are sequential inside the test anyway;
+# the filter `scale` selects only scale_accounts_all_refresh.
+exec cargo test "${profile[@]}" --test multi_account scale -- --nocapture --test-threads=1

@@ -1,0 +1,858 @@
+//! Multi-account mode (issue 6): accounts by assumed role, AWS Organizations discovery,
+//! per-account failure isolation, sharding, re-discovery, and a scale run.
+//!
+//! moto tests use the SDK against moto to seed each account (credentials from AssumeRole into
+//! that account); scenario-server tests use `Scenario::account(id)`. Every exporter runs with
+//! `--refresh.interval 2s` (1s for scale): the first refresh of an account comes after a
+//! stable offset within the interval, so every wait below allows several intervals.
+//!
+//! Scale: `scale_accounts_all_refresh` runs 20 accounts by default; with
+//! `AWS_IAM_EXPORTER_SCALE=1` it runs 200 (see scripts/scale-test.sh) and prints a table.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_iam::config::Credentials;
+
+use common::scenario::*;
+use common::*;
+
+const INTERVAL: &str = "--refresh.interval=2s";
+/// Generous: debug builds, two cores shared with other cargo runs.
+const WAIT: Duration = Duration::from_secs(60);
+
+fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/multi").join(name)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+// ---------------------------------------------------------------------------
+// Scrape helpers
+// ---------------------------------------------------------------------------
+
+/// account_id -> value of `aws_iam_exporter_refresh_success`.
+fn refresh_success(scrape: &str) -> BTreeMap<String, f64> {
+    metric_samples(scrape, "aws_iam_exporter_refresh_success")
+        .into_iter()
+        .filter_map(|s| s.labels.get("account_id").cloned().map(|id| (id, s.value)))
+        .collect()
+}
+
+/// Every `account_id` label value anywhere in the scrape.
+fn account_ids_anywhere(scrape: &str) -> BTreeSet<String> {
+    scrape
+        .lines()
+        .filter_map(parse_sample_line)
+        .filter_map(|s| s.labels.get("account_id").cloned())
+        .collect()
+}
+
+/// The exporter's aws_iam_exporter_accounts gauge.
+fn accounts_gauge(scrape: &str) -> Option<f64> {
+    metric_value(scrape, "aws_iam_exporter_accounts", &[])
+}
+
+/// Sum of aws_iam_exporter_aws_errors_total for one account, and the (operation, code) pairs.
+fn aws_errors(scrape: &str, account_id: &str) -> (f64, BTreeSet<(String, String)>) {
+    let samples: Vec<Sample> = metric_samples(scrape, "aws_iam_exporter_aws_errors_total")
+        .into_iter()
+        .filter(|s| s.labels.get("account_id").map(String::as_str) == Some(account_id))
+        .collect();
+    let sum = samples.iter().map(|s| s.value).sum();
+    let kinds = samples
+        .iter()
+        .map(|s| {
+            (
+                s.labels.get("operation").cloned().unwrap_or_default(),
+                s.labels.get("code").cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    (sum, kinds)
+}
+
+/// Scrapes until `pred(scrape)` holds; returns that scrape. Panics with the last scrape and
+/// the exporter's log on timeout.
+fn wait_scrape(exporter: &mut Exporter, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    loop {
+        exporter.assert_running_for(what);
+        let r = exporter.request("/metrics", &[]);
+        if r.status == 200 {
+            last = r.text();
+            if pred(&last) {
+                return last;
+            }
+        }
+        if Instant::now() >= deadline {
+            let interesting: Vec<&str> = last
+                .lines()
+                .filter(|l| l.starts_with("aws_iam_exporter_") || l.starts_with("aws_iam_users"))
+                .collect();
+            panic!(
+                "timeout ({WAIT:?}) waiting for {what}; last scrape (exporter_* and users lines):\n{}\n--- stderr ---\n{}",
+                interesting.join("\n"),
+                exporter.stderr()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits until every account in `ids` has refresh_success 1.
+fn wait_all_fresh(exporter: &mut Exporter, ids: &[&str]) -> String {
+    wait_scrape(exporter, &format!("refresh_success 1 for {ids:?}"), |s| {
+        let ok = refresh_success(s);
+        ids.iter().all(|id| ok.get(*id) == Some(&1.0))
+    })
+}
+
+trait RunningCheck {
+    fn assert_running_for(&mut self, what: &str);
+}
+
+impl RunningCheck for Exporter {
+    fn assert_running_for(&mut self, what: &str) {
+        if let Some(status) = self.try_wait() {
+            panic!(
+                "exporter exited ({status}) while waiting for {what}\n--- stderr ---\n{}",
+                self.stderr()
+            );
+        }
+    }
+}
+
+fn start_exporter(endpoint: &str, config: &Path, extra: &[&str]) -> Exporter {
+    let mut args = vec![
+        format!("--config.file={}", config.display()),
+        INTERVAL.to_string(),
+        "--aws.max-attempts=1".to_string(),
+        "--aws.timeout=10s".to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut exp = Exporter::start_with(ExporterOpts {
+        args,
+        aws_endpoint: Some(endpoint.to_string()),
+        ..Default::default()
+    });
+    exp.wait_listening(Duration::from_secs(30));
+    exp
+}
+
+// ---------------------------------------------------------------------------
+// moto seeding through the SDK
+// ---------------------------------------------------------------------------
+
+async fn sdk(endpoint: &str, creds: Credentials) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .load()
+        .await
+}
+
+fn testing_creds() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "tests")
+}
+
+/// An IAM client acting in `account_id` (AssumeRole into it with the `testing` key).
+async fn iam_in(endpoint: &str, account_id: &str) -> aws_sdk_iam::Client {
+    let base = sdk(endpoint, testing_creds()).await;
+    let out = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account_id}:role/Setup"))
+        .role_session_name("test-setup")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("AssumeRole into {account_id}: {e:?}"));
+    let c = out.credentials().expect("credentials");
+    let creds = Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "assumed",
+    );
+    aws_sdk_iam::Client::new(&sdk(endpoint, creds).await)
+}
+
+/// Creates `users` in the account of `iam`; every user gets one access key.
+async fn create_users(iam: &aws_sdk_iam::Client, users: &[String]) {
+    for u in users {
+        iam.create_user()
+            .user_name(u)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateUser {u}: {e:?}"));
+        iam.create_access_key()
+            .user_name(u)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateAccessKey {u}: {e:?}"));
+    }
+}
+
+fn names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+/// An organization (management account 123456789012, the `testing` key's account) with one
+/// created account per name; returns (name, id) in order.
+async fn create_org(endpoint: &str, names: &[&str]) -> Vec<(String, String)> {
+    let org = aws_sdk_organizations::Client::new(&sdk(endpoint, testing_creds()).await);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("CreateOrganization");
+    let mut out = Vec::new();
+    for n in names {
+        let st = org
+            .create_account()
+            .email(format!("{n}@example.com"))
+            .account_name(*n)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateAccount {n}: {e:?}"));
+        let id = st
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .expect("account id")
+            .to_string();
+        out.push((n.to_string(), id));
+    }
+    out
+}
+
+async fn org_client(endpoint: &str) -> aws_sdk_organizations::Client {
+    aws_sdk_organizations::Client::new(&sdk(endpoint, testing_creds()).await)
+}
+
+const MANAGEMENT: &str = "123456789012";
+
+// ---------------------------------------------------------------------------
+// Accounts by role (moto)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn roles_each_account_carries_its_own_id_name_and_users() {
+    let Some(moto) = Moto::start() else { return };
+    let ep = moto.endpoint();
+    let alpha_users = names("alpha-user", 2);
+    let beta_users = names("beta-user", 3);
+    runtime().block_on(async {
+        create_users(&iam_in(&ep, "111111111111").await, &alpha_users).await;
+        create_users(&iam_in(&ep, "222222222222").await, &beta_users).await;
+    });
+
+    let mut exp = start_exporter(&ep, &fixture("roles.yml"), &[]);
+    let scrape = wait_all_fresh(&mut exp, &["111111111111", "222222222222"]);
+
+    let users = |id: &str, name: &str| {
+        metric_value(
+            &scrape,
+            "aws_iam_users",
+            &[("account_id", id), ("account_name", name)],
+        )
+    };
+    assert_eq!(users("111111111111", "alpha"), Some(2.0), "{scrape}");
+    assert_eq!(users("222222222222", "beta"), Some(3.0), "{scrape}");
+    assert_eq!(accounts_gauge(&scrape), Some(2.0));
+    // No other account (in particular not the base credentials' 123456789012) is watched.
+    assert_eq!(
+        account_ids_anywhere(&scrape),
+        BTreeSet::from(["111111111111".to_string(), "222222222222".to_string()])
+    );
+
+    // Every per-account series carries both labels, and the names never cross.
+    for s in scrape.lines().filter_map(parse_sample_line) {
+        let Some(id) = s.labels.get("account_id") else {
+            continue;
+        };
+        let want = if id == "111111111111" { "alpha" } else { "beta" };
+        assert_eq!(
+            s.labels.get("account_name").map(String::as_str),
+            Some(want),
+            "{s:?}"
+        );
+    }
+    // Per-user series land in their own account only.
+    for (id, own, other) in [
+        ("111111111111", &alpha_users, &beta_users),
+        ("222222222222", &beta_users, &alpha_users),
+    ] {
+        for u in own {
+            assert_eq!(
+                metric_value(
+                    &scrape,
+                    "aws_iam_user_active_access_keys",
+                    &[("account_id", id), ("user", u)]
+                ),
+                Some(1.0),
+                "{u} in {id}"
+            );
+        }
+        for u in other {
+            assert_eq!(
+                metric_value(
+                    &scrape,
+                    "aws_iam_user_active_access_keys",
+                    &[("account_id", id), ("user", u)]
+                ),
+                None,
+                "{u} must not appear in {id}"
+            );
+        }
+        assert_eq!(
+            metric_value(&scrape, "aws_iam_active_access_keys", &[("account_id", id)]),
+            Some(own.len() as f64)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Organizations discovery (moto)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn organizations_discovery_watches_members_but_not_excluded_ones() {
+    let Some(moto) = Moto::start() else { return };
+    let ep = moto.endpoint();
+    let accts = runtime().block_on(async {
+        let accts = create_org(&ep, &["team-a", "team-b", "team-c"]).await;
+        // Users so that each account's data is its own: team-a 1, team-b 2, team-c 3.
+        for (i, (name, id)) in accts.iter().enumerate() {
+            create_users(&iam_in(&ep, id).await, &names(name, i + 1)).await;
+        }
+        accts
+    });
+    let (a, b, c) = (&accts[0].1, &accts[1].1, &accts[2].1);
+    let dir = tempfile::tempdir().unwrap();
+
+    // With the management account.
+    let with_mgmt = write_file(
+        dir.path(),
+        "org.yml",
+        &format!(
+            "organizations:\n  role_name: OrganizationAccountAccessRole\n  \
+             include_management_account: true\n  exclude_accounts: [\"{b}\"]\n"
+        ),
+    );
+    // Without it.
+    let without_mgmt = write_file(
+        dir.path(),
+        "org-no-mgmt.yml",
+        &format!(
+            "organizations:\n  role_name: OrganizationAccountAccessRole\n  \
+             include_management_account: false\n  exclude_accounts: [\"{b}\"]\n"
+        ),
+    );
+    let mut exp1 = start_exporter(&ep, &with_mgmt, &[]);
+    let mut exp2 = start_exporter(&ep, &without_mgmt, &[]);
+
+    let s1 = wait_all_fresh(&mut exp1, &[MANAGEMENT, a, c]);
+    let s2 = wait_all_fresh(&mut exp2, &[a, c]);
+
+    assert_eq!(
+        account_ids_anywhere(&s1),
+        BTreeSet::from([MANAGEMENT.to_string(), a.clone(), c.clone()]),
+        "management + team-a + team-c, not the excluded team-b"
+    );
+    assert_eq!(accounts_gauge(&s1), Some(3.0));
+    assert_eq!(
+        account_ids_anywhere(&s2),
+        BTreeSet::from([a.clone(), c.clone()])
+    );
+    assert_eq!(accounts_gauge(&s2), Some(2.0));
+
+    // Organization account names become account_name; each account has its own users.
+    for s in [&s1, &s2] {
+        assert_eq!(
+            metric_value(
+                s,
+                "aws_iam_users",
+                &[("account_id", a), ("account_name", "team-a")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            metric_value(
+                s,
+                "aws_iam_users",
+                &[("account_id", c), ("account_name", "team-c")]
+            ),
+            Some(3.0)
+        );
+        assert!(!s.contains(b.as_str()), "excluded {b} appears");
+    }
+    assert_eq!(
+        metric_value(&s1, "aws_iam_users", &[("account_id", MANAGEMENT)]),
+        Some(0.0)
+    );
+    // The management account is named too (moto calls it "master").
+    let mgmt_name = metric_samples(&s1, "aws_iam_exporter_refresh_success")
+        .into_iter()
+        .find(|x| x.labels.get("account_id").map(String::as_str) == Some(MANAGEMENT))
+        .and_then(|x| x.labels.get("account_name").cloned());
+    assert!(
+        mgmt_name.as_deref().is_some_and(|n| !n.is_empty()),
+        "{mgmt_name:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// A role that cannot be assumed (scenario server)
+// ---------------------------------------------------------------------------
+
+fn seed_scenario_account(s: &Scenario, id: &str, users: usize) -> AccountHandle {
+    let a = s.account(id);
+    a.set_report(
+        ReportBuilder::new(id)
+            .root(RootRow::default())
+            .users((0..users).map(|i| {
+                UserRow::new(&format!("u{i}"))
+                    .created(days_ago(30))
+                    .key1(days_ago(20), Some(days_ago(1)))
+            }))
+            .csv(),
+    );
+    a.set_summary("Users", users as i64);
+    a
+}
+
+#[test]
+fn a_role_that_cannot_be_assumed_fails_alone() {
+    let s = Scenario::start();
+    seed_scenario_account(&s, "111111111111", 1);
+    seed_scenario_account(&s, "222222222222", 2);
+    let denied = seed_scenario_account(&s, "333333333333", 3);
+    denied.deny_assume_role("arn:aws:iam::333333333333:role/IamExporter");
+
+    let mut exp = start_exporter(&s.endpoint(), &fixture("three-roles-one-denied.yml"), &[]);
+    let scrape = wait_scrape(
+        &mut exp,
+        "two fresh accounts and a failed 333333333333 with an AWS error counted",
+        |sc| {
+            let ok = refresh_success(sc);
+            ok.get("111111111111") == Some(&1.0)
+                && ok.get("222222222222") == Some(&1.0)
+                && ok.get("333333333333") == Some(&0.0)
+                && aws_errors(sc, "333333333333").0 >= 1.0
+        },
+    );
+    let (_, kinds) = aws_errors(&scrape, "333333333333");
+    eprintln!("errors counted for the denied account: {kinds:?}");
+
+    // The others are fresh, with their data.
+    for (id, name, users) in [("111111111111", "one", 1.0), ("222222222222", "two", 2.0)] {
+        assert_eq!(
+            metric_value(
+                &scrape,
+                "aws_iam_users",
+                &[("account_id", id), ("account_name", name)]
+            ),
+            Some(users)
+        );
+        assert_eq!(aws_errors(&scrape, id).0, 0.0, "{id} has no errors");
+        assert!(
+            metric_value(
+                &scrape,
+                "aws_iam_exporter_last_refresh_success_timestamp_seconds",
+                &[("account_id", id)]
+            )
+            .is_some()
+        );
+    }
+    // The denied one: failure counted, named, no data (it never succeeded).
+    assert_eq!(
+        metric_value(
+            &scrape,
+            "aws_iam_exporter_refresh_success",
+            &[("account_id", "333333333333"), ("account_name", "three-denied")]
+        ),
+        Some(0.0)
+    );
+    assert!(
+        metric_value(
+            &scrape,
+            "aws_iam_exporter_refreshes_total",
+            &[("account_id", "333333333333"), ("result", "failure")]
+        )
+        .is_some_and(|v| v >= 1.0)
+    );
+    assert_eq!(
+        metric_value(&scrape, "aws_iam_users", &[("account_id", "333333333333")]),
+        None
+    );
+    // It never got past AssumeRole: no IAM call reached its account.
+    assert_eq!(denied.calls("GetAccountSummary"), 0);
+    assert!(
+        kinds.iter().any(|(op, code)| op == "AssumeRole" && code == "AccessDenied"),
+        "the error should name the operation that failed (sts:AssumeRole) and AWS's code \
+         (AccessDenied); counted instead: {kinds:?}"
+    );
+
+    // The failure stays isolated over further refreshes.
+    let later = wait_scrape(&mut exp, "a second failed refresh of 333333333333", |sc| {
+        metric_value(
+            sc,
+            "aws_iam_exporter_refreshes_total",
+            &[("account_id", "333333333333"), ("result", "failure")],
+        )
+        .is_some_and(|v| v >= 2.0)
+    });
+    let ok = refresh_success(&later);
+    assert_eq!(ok.get("111111111111"), Some(&1.0));
+    assert_eq!(ok.get("222222222222"), Some(&1.0));
+}
+
+// ---------------------------------------------------------------------------
+// Sharding (scenario server)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sharding_covers_every_account_exactly_once() {
+    let config = fixture("ten-accounts.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let ids: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- role_arn: arn:aws:iam::"))
+        .map(|r| r[..12].to_string())
+        .collect();
+    assert_eq!(ids.len(), 10);
+
+    let s = Scenario::start();
+    for (i, id) in ids.iter().enumerate() {
+        seed_scenario_account(&s, id, i + 1);
+    }
+    let mut shards: Vec<Exporter> = (0..2)
+        .map(|i| {
+            start_exporter(
+                &s.endpoint(),
+                &config,
+                &["--shard.count=2", &format!("--shard.index={i}")],
+            )
+        })
+        .collect();
+
+    // Expected split: FNV-1a(id) % 2 (the documented rule).
+    let expected: Vec<BTreeSet<String>> = (0..2)
+        .map(|i| {
+            ids.iter()
+                .filter(|id| aws_iam_exporter::config::shard_of(id, 2) == i)
+                .cloned()
+                .collect()
+        })
+        .collect();
+    assert!(
+        expected.iter().all(|e| !e.is_empty()),
+        "fixture ids should land in both shards: {expected:?}"
+    );
+
+    let mut seen: Vec<BTreeSet<String>> = Vec::new();
+    for (i, exp) in shards.iter_mut().enumerate() {
+        let want: Vec<&str> = expected[i].iter().map(String::as_str).collect();
+        let scrape = wait_all_fresh(exp, &want);
+        // Let a few more refreshes happen: no other account may show up later.
+        std::thread::sleep(Duration::from_secs(3));
+        let scrape2 = exp.scrape();
+        let got = account_ids_anywhere(&scrape2);
+        assert_eq!(accounts_gauge(&scrape2), Some(want.len() as f64));
+        assert_eq!(got, account_ids_anywhere(&scrape));
+        // Right user count per account (account i+1 has i+1 users).
+        for id in &got {
+            let n = ids.iter().position(|x| x == id).unwrap() + 1;
+            assert_eq!(
+                metric_value(&scrape2, "aws_iam_users", &[("account_id", id)]),
+                Some(n as f64),
+                "{id}"
+            );
+        }
+        seen.push(got);
+    }
+    let union: BTreeSet<String> = seen[0].union(&seen[1]).cloned().collect();
+    let both: BTreeSet<String> = seen[0].intersection(&seen[1]).cloned().collect();
+    assert_eq!(union, ids.iter().cloned().collect::<BTreeSet<_>>());
+    assert!(both.is_empty(), "accounts in both shards: {both:?}");
+    assert_eq!(seen, expected);
+    // Only the shard's own accounts were ever entered.
+    for id in &ids {
+        assert!(s.account(id).calls("GetAccountSummary") >= 1, "{id}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Re-discovery: accounts that leave the organization lose their series (moto)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn accounts_leaving_the_organization_lose_their_series() {
+    let Some(moto) = Moto::start() else { return };
+    let ep = moto.endpoint();
+    let accts = runtime().block_on(async {
+        let accts = create_org(&ep, &["stays", "removed", "closed"]).await;
+        for (name, id) in &accts {
+            create_users(&iam_in(&ep, id).await, &names(name, 2)).await;
+        }
+        accts
+    });
+    let (stays, removed, closed) = (&accts[0].1, &accts[1].1, &accts[2].1);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_file(
+        dir.path(),
+        "org.yml",
+        "organizations:\n  role_name: OrganizationAccountAccessRole\n  include_management_account: false\n",
+    );
+    let mut exp = start_exporter(&ep, &cfg, &[]);
+    let before = wait_all_fresh(&mut exp, &[stays, removed, closed]);
+    assert_eq!(accounts_gauge(&before), Some(3.0));
+    assert!(metric_value(&before, "aws_iam_users", &[("account_id", removed)]) == Some(2.0));
+
+    runtime().block_on(async {
+        let org = org_client(&ep).await;
+        org.remove_account_from_organization()
+            .account_id(removed)
+            .send()
+            .await
+            .expect("RemoveAccountFromOrganization");
+        org.close_account()
+            .account_id(closed)
+            .send()
+            .await
+            .expect("CloseAccount");
+    });
+    let left_at = Instant::now();
+
+    let after = wait_scrape(
+        &mut exp,
+        "the removed and the closed account's series to disappear",
+        |s| {
+            let ids = account_ids_anywhere(s);
+            !ids.contains(removed.as_str()) && !ids.contains(closed.as_str())
+        },
+    );
+    eprintln!(
+        "series gone {:.1}s after the accounts left (interval 2s)",
+        left_at.elapsed().as_secs_f64()
+    );
+    assert!(
+        !after.contains(removed.as_str()) && !after.contains(closed.as_str()),
+        "no trace of the accounts that left"
+    );
+    assert_eq!(accounts_gauge(&after), Some(1.0));
+    assert_eq!(
+        account_ids_anywhere(&after),
+        BTreeSet::from([stays.clone()])
+    );
+    // The remaining account keeps refreshing.
+    let n = metric_value(
+        &after,
+        "aws_iam_exporter_refreshes_total",
+        &[("account_id", stays), ("result", "success")],
+    )
+    .unwrap();
+    let later = wait_scrape(&mut exp, "one more refresh of the remaining account", |s| {
+        metric_value(
+            s,
+            "aws_iam_exporter_refreshes_total",
+            &[("account_id", stays), ("result", "success")],
+        )
+        .is_some_and(|v| v > n)
+    });
+    assert_eq!(refresh_success(&later).get(stays.as_str()), Some(&1.0));
+    assert!(!later.contains(removed.as_str()), "removed account came back");
+}
+
+// ---------------------------------------------------------------------------
+// Scale (scenario server)
+// ---------------------------------------------------------------------------
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|r| r.trim_start_matches(':').split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+struct ScaleResult {
+    concurrency: usize,
+    all_fresh: Duration,
+    hwm_kib: u64,
+    rss_kib: u64,
+    scrape_bytes: usize,
+    scrape_gzip_bytes: usize,
+    scrape_lines: usize,
+    scrape_ms_median: f64,
+    scrape_ms_max: f64,
+}
+
+fn scale_run(accounts: usize, users: usize, latency: Duration, concurrency: usize) -> ScaleResult {
+    let s = Scenario::start();
+    let ids: Vec<String> = (0..accounts)
+        .map(|i| format!("{:012}", 500_000_000_000u64 + i as u64 * 7_919))
+        .collect();
+    let mut yaml = String::from("accounts:\n");
+    for (i, id) in ids.iter().enumerate() {
+        let a = seed_scenario_account(&s, id, users);
+        if !latency.is_zero() {
+            // Every IAM call of the account answers after `latency` (AWS is not instant).
+            for action in [
+                "GetAccountSummary",
+                "GenerateCredentialReport",
+                "GetCredentialReport",
+                "GetAccountPasswordPolicy",
+                "ListVirtualMFADevices",
+            ] {
+                a.push_faults(action, Fault::hang(latency), 100);
+            }
+        }
+        yaml.push_str(&format!(
+            "  - role_arn: arn:aws:iam::{id}:role/IamExporter\n    name: scale-{i}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_file(dir.path(), "scale.yml", &yaml);
+
+    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
+    let started = Instant::now();
+    let mut exp = Exporter::start_with(ExporterOpts {
+        bin,
+        args: vec![
+            format!("--config.file={}", cfg.display()),
+            "--refresh.interval=1s".into(),
+            format!("--refresh.concurrency={concurrency}"),
+            "--aws.max-attempts=1".into(),
+            "--log.level=warn".into(),
+        ],
+        aws_endpoint: Some(s.endpoint()),
+        ..Default::default()
+    });
+    exp.wait_listening(Duration::from_secs(30));
+    let deadline = started + Duration::from_secs(300);
+    let all_fresh = loop {
+        exp.assert_running_for("all accounts fresh");
+        if let Ok(r) = http_request(
+            "GET",
+            &format!("{}/metrics", exp.base_url()),
+            &[],
+            None,
+            Duration::from_secs(30),
+        ) && r.status == 200
+        {
+            let ok = refresh_success(&r.text());
+            if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
+                break started.elapsed();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all {accounts} accounts refreshed within 300s\n{}",
+            exp.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    // Scrapes while the accounts keep refreshing (every 1s).
+    let mut times = Vec::new();
+    let mut body = String::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let r = exp.request("/metrics", &[]);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(r.status, 200);
+        body = r.text();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let gz = exp.request("/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    times.sort_by(f64::total_cmp);
+    let ok = refresh_success(&body);
+    assert_eq!(ok.len(), accounts, "every account has its series");
+    assert_eq!(accounts_gauge(&body), Some(accounts as f64));
+    for id in &ids {
+        assert_eq!(
+            metric_value(&body, "aws_iam_users", &[("account_id", id)]),
+            Some(users as f64),
+            "{id}"
+        );
+    }
+    let pid = exp.pid();
+    ScaleResult {
+        concurrency,
+        all_fresh,
+        hwm_kib: proc_status_kib(pid, "VmHWM").unwrap_or(0),
+        rss_kib: proc_status_kib(pid, "VmRSS").unwrap_or(0),
+        scrape_bytes: body.len(),
+        scrape_gzip_bytes: gz.body.len(),
+        scrape_lines: body.lines().filter(|l| !l.starts_with('#')).count(),
+        scrape_ms_median: times[times.len() / 2],
+        scrape_ms_max: times[times.len() - 1],
+    }
+}
+
+#[test]
+fn scale_accounts_all_refresh() {
+    let full = matches!(
+        std::env::var("AWS_IAM_EXPORTER_SCALE").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    );
+    let accounts = env_usize("AWS_IAM_EXPORTER_SCALE_ACCOUNTS", if full { 200 } else { 20 });
+    let users = env_usize("AWS_IAM_EXPORTER_SCALE_USERS", 20);
+    let latency = Duration::from_millis(env_usize("AWS_IAM_EXPORTER_SCALE_LATENCY_MS", 50) as u64);
+    let mut results = Vec::new();
+    for concurrency in [8, 16] {
+        results.push(scale_run(accounts, users, latency, concurrency));
+    }
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let bin = std::env::var("AWS_IAM_EXPORTER_SCALE_BIN")
+        .unwrap_or_else(|_| exporter_bin().display().to_string());
+    println!();
+    println!(
+        "scale: {accounts} accounts x {users} users (per-user series on), {} ms per IAM call, \
+         --refresh.interval 1s, scenario server in the test process ({build} test build), exporter {bin}",
+        latency.as_millis()
+    );
+    println!(
+        "| concurrency | all accounts refresh_success=1 | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &results {
+        println!(
+            "| {} | {:.1} s | {:.1} MiB | {:.1} MiB | {:.0} KiB | {:.0} KiB | {} | {:.1} / {:.1} ms |",
+            r.concurrency,
+            r.all_fresh.as_secs_f64(),
+            r.hwm_kib as f64 / 1024.0,
+            r.rss_kib as f64 / 1024.0,
+            r.scrape_bytes as f64 / 1024.0,
+            r.scrape_gzip_bytes as f64 / 1024.0,
+            r.scrape_lines,
+            r.scrape_ms_median,
+            r.scrape_ms_max,
+        );
+    }
+}
