@@ -13,6 +13,8 @@
 //! - `refresh/N`: CSV bytes -> parse -> derive -> render (account, self-metrics, globals) ->
 //!   `Published::build` (both formats, plain and gzip head): a refresh from bytes to a body
 //!   that scrapes can copy.
+//! - `publish/{build,assemble_classic,gzip_classic}/N`: the rest of a refresh after rendering:
+//!   `Published::build` (both formats), and for one format its two steps.
 //! - `refresh_file/N`: the same through the daemon's code path: `refresh::Account::refresh`
 //!   on an offline file target (file read, `spawn_blocking`, stats) then `State::publish`.
 //! - `scrape/*`: `Published::body` for 5,000 users (what a scrape does besides HTTP).
@@ -26,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_iam_exporter::exposition::{
-    AccountView, Format, Published, RefreshStats, RootUse, render_account, render_global,
-    render_stats,
+    AccountView, Format, Precompressed, Published, RefreshStats, Rendered, RootUse, assemble,
+    render_account, render_global, render_stats,
 };
 use aws_iam_exporter::posture::{
     AccountData, PasswordPolicy, PolicyState, Summary, Thresholds, derive,
@@ -163,6 +165,23 @@ fn stats() -> RefreshStats {
     }
 }
 
+/// The rendered parts of one account (data, self-metrics, globals), as a refresh leaves them.
+fn rendered_parts(csv: &[u8], users: u64) -> [Rendered; 3] {
+    let data = account_data(csv, users);
+    let posture = derive(&data, &Thresholds::default(), NOW);
+    let view = Arc::new(AccountView {
+        labels: labels(),
+        data,
+        posture,
+        per_user: true,
+    });
+    [
+        render_account(view),
+        render_stats(stats()),
+        render_global(1, "bench", "bench"),
+    ]
+}
+
 /// A whole refresh, from CSV bytes to the published exposition.
 fn refresh_pipeline(csv: &[u8], users: u64) -> Published {
     let data = account_data(csv, users);
@@ -259,6 +278,28 @@ fn bench_stages(c: &mut Criterion) {
         g.throughput(Throughput::Elements(*n));
         g.bench_with_input(BenchmarkId::from_parameter(n), csv, |b, csv| {
             b.iter(|| refresh_pipeline(black_box(csv), *n))
+        });
+    }
+    g.finish();
+
+    // Where a refresh's time goes after rendering: `Published::build` (both formats), and
+    // its parts for one format: assembling the families, then the gzip head (deflate + CRC).
+    let mut g = c.benchmark_group("publish");
+    for (n, csv) in &inputs {
+        let parts = rendered_parts(csv, *n);
+        let classic = assemble(parts.iter(), Format::Classic);
+        sample_size(&mut g, *n);
+        g.throughput(Throughput::Elements(*n));
+        g.bench_with_input(BenchmarkId::new("build", n), &parts, |b, parts| {
+            b.iter(|| Published::build(parts.iter(), Vec::new()))
+        });
+        g.bench_with_input(
+            BenchmarkId::new("assemble_classic", n),
+            &parts,
+            |b, parts| b.iter(|| assemble(parts.iter(), Format::Classic)),
+        );
+        g.bench_with_input(BenchmarkId::new("gzip_classic", n), &classic, |b, body| {
+            b.iter(|| Precompressed::new(body.as_bytes()))
         });
     }
     g.finish();

@@ -12,6 +12,7 @@
 #   AWS_IAM_EXPORTER_SCALE_ACCOUNTS=200    accounts
 #   AWS_IAM_EXPORTER_SCALE_USERS=20        IAM users per account (per-user series on)
 #   AWS_IAM_EXPORTER_SCALE_LATENCY_MS=50   delay of every IAM answer (AWS is not instant)
+#   AWS_IAM_EXPORTER_SCALE_INTERVAL=1s     --refresh.interval (1s: all accounts due at once, non-stop refreshing)
 #   AWS_IAM_EXPORTER_SCALE_BIN=PATH        exporter binary (default: the release build of this run)
 #   SCALE_TEST_PROFILE=debug               build the test harness in debug instead (faster to
 #                                          build; then set AWS_IAM_EXPORTER_SCALE_BIN to a

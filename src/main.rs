@@ -9,14 +9,25 @@ use aws_iam_exporter::config::{Config, Flags};
 use aws_iam_exporter::refresh::{self, State};
 use aws_iam_exporter::server::{self, ServerSettings};
 use aws_iam_exporter::webconfig::WebConfig;
-use clap::Parser;
+use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 
 /// Bad flags or config files exit 2, like clap's own errors.
 const USAGE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let config = match Config::from_flags(Flags::parse()) {
+    let flags = match Flags::try_parse() {
+        Ok(f) => f,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line naming the flag and why; clap's usage hint would make it three.
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("aws-iam-exporter: {first}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    let config = match Config::from_flags(flags) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("aws-iam-exporter: error: {e}");

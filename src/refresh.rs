@@ -221,7 +221,7 @@ impl Account {
             Err(e) => {
                 s.success = false;
                 s.failures += 1;
-                tracing::error!(account = %self.target.key, error = %e, "refresh failed; serving the last good data");
+                tracing::error!(account = %self.target.key, error = %e, "refresh failed; the last good data, if any, stays served");
                 if let RefreshError::Fetch(f) = &e {
                     self.count(f);
                 }

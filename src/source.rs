@@ -15,6 +15,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::config::AwsSettings;
 use crate::posture::{PasswordPolicy, PolicyState, Summary};
@@ -42,16 +43,19 @@ fn permission(operation: &str) -> String {
 }
 
 impl FetchError {
-    fn from_sdk<E, R>(operation: &'static str, err: &SdkError<E, R>) -> FetchError
+    fn from_sdk<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> FetchError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         let chain = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
         let (code, message) = match err {
             SdkError::ServiceError(e) => {
+                let status = e.raw().status().as_u16();
                 let e = e.err();
-                let code = e.code().unwrap_or("Unknown").to_owned();
+                // An error body the SDK cannot parse still has a status: keep it in the label.
+                let code = e
+                    .code()
+                    .map_or_else(|| format!("HTTP{status}"), str::to_owned);
                 let message = e.message().unwrap_or("no message").to_owned();
                 (code, message)
             }

@@ -200,7 +200,10 @@ fn bad_flags_and_config_keys_exit_2_with_one_error_line_naming_them() {
         let line = errors[0];
         assert!(line.contains("error"), "{args:?}: {line}");
         for n in names {
-            assert!(line.contains(n), "{args:?}: the error line must name {n:?}: {line}");
+            assert!(
+                line.contains(n),
+                "{args:?}: the error line must name {n:?}: {line}"
+            );
         }
     }
 }
@@ -276,15 +279,28 @@ fn a_full_report_gives_exact_root_user_and_key_values() {
             "{user}"
         );
     }
-    assert_eq!(metric_samples(&m, "aws_iam_user_active_access_keys").len(), 6);
+    assert_eq!(
+        metric_samples(&m, "aws_iam_user_active_access_keys").len(),
+        6
+    );
     assert_eq!(
         val(&m, "aws_iam_user_password_enabled", &[("user", "carol")]),
         1.0
     );
-    assert_eq!(val(&m, "aws_iam_user_mfa_active", &[("user", "alice")]), 1.0);
-    assert_eq!(val(&m, "aws_iam_user_mfa_active", &[("user", "carol")]), 0.0);
     assert_eq!(
-        val(&m, "aws_iam_user_created_timestamp_seconds", &[("user", "ops,bob")]),
+        val(&m, "aws_iam_user_mfa_active", &[("user", "alice")]),
+        1.0
+    );
+    assert_eq!(
+        val(&m, "aws_iam_user_mfa_active", &[("user", "carol")]),
+        0.0
+    );
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_user_created_timestamp_seconds",
+            &[("user", "ops,bob")]
+        ),
         1588655105.0
     );
     // Only a dated password use is a sample (carol: no_information, frank: not_supported).
@@ -366,12 +382,20 @@ fn a_full_report_gives_exact_root_user_and_key_values() {
         assert_eq!(metric_value(&m, absent, &[]), None, "{absent}");
     }
     assert_eq!(
-        metric_value(&m, "aws_iam_control_failing", &[("control", "password_policy_length")]),
+        metric_value(
+            &m,
+            "aws_iam_control_failing",
+            &[("control", "password_policy_length")]
+        ),
         None
     );
     assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[A]), 1.0);
     assert_eq!(
-        val(&m, "aws_iam_exporter_refreshes_total", &[A, ("result", "success")]),
+        val(
+            &m,
+            "aws_iam_exporter_refreshes_total",
+            &[A, ("result", "success")]
+        ),
         1.0
     );
 }
@@ -436,12 +460,15 @@ fn per_user_off_drops_user_series_but_keeps_aggregates_and_controls() {
     let on = once("full.csv", None, &[]);
     let off = once("full.csv", None, &["--metrics.per-user=false"]);
     for prefix in ["aws_iam_user_", "aws_iam_access_key_"] {
-        let leaked: Vec<&str> = off
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .collect();
-        assert!(leaked.is_empty(), "per-user series with per-user off: {leaked:?}");
-        assert!(on.lines().any(|l| l.starts_with(prefix)), "{prefix} with per-user on");
+        let leaked: Vec<&str> = off.lines().filter(|l| l.starts_with(prefix)).collect();
+        assert!(
+            leaked.is_empty(),
+            "per-user series with per-user off: {leaked:?}"
+        );
+        assert!(
+            on.lines().any(|l| l.starts_with(prefix)),
+            "{prefix} with per-user on"
+        );
     }
     for name in [
         "aws_iam_users",
@@ -464,7 +491,10 @@ fn per_user_off_drops_user_series_but_keeps_aggregates_and_controls() {
 #[test]
 fn bad_reports_exit_1_with_a_message_naming_the_problem() {
     let full_len = std::fs::metadata(fixture("full.csv")).unwrap().len();
-    assert!(full_len > 1024, "full.csv must be over the 1024-byte limit used below");
+    assert!(
+        full_len > 1024,
+        "full.csv must be over the 1024-byte limit used below"
+    );
     let cases: &[(&str, &[&str], &[&str])] = &[
         (
             "missing-column.bad.csv",
@@ -478,7 +508,11 @@ fn bad_reports_exit_1_with_a_message_naming_the_problem() {
             &["--credential-report.max-bytes", "1024"],
             &["over the limit of 1024 bytes"],
         ),
-        ("does-not-exist.csv", &[], &["does-not-exist.csv", "No such file"]),
+        (
+            "does-not-exist.csv",
+            &[],
+            &["does-not-exist.csv", "No such file"],
+        ),
     ];
     for (file, extra, wants) in cases {
         let path = fixture(file).display().to_string();
@@ -560,12 +594,23 @@ fn once_output_passes_promtool_check_metrics() {
             stdin.write_all(text.as_bytes()).unwrap();
         }
         let o = child.wait_with_output().unwrap();
+        // The one accepted finding: `aws_iam_account_summary{key}` is a contract name (it mirrors
+        // GetAccountSummary), and Debian's promtool 2.42 flags the word `summary` in any metric
+        // name, whatever its type (here a gauge). Every other finding fails the test.
+        const ACCEPTED: &str =
+            "aws_iam_account_summary metric name should not include type 'summary'";
+        let findings: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&o.stderr).lines())
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != ACCEPTED)
+            .map(str::to_owned)
+            .collect();
         assert!(
-            o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(),
-            "promtool check metrics on {report}: {:?}\n{}{}",
+            findings.is_empty() && (o.status.success() || o.status.code() == Some(3)),
+            "promtool check metrics on {report}: {:?}\n{}",
             o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
+            findings.join("\n")
         );
     }
 }
@@ -624,7 +669,11 @@ fn offline_daemon_serves_the_report_plain_gzipped_and_as_openmetrics() {
     let plain = plain.text();
     assert_eq!(val(&plain, "aws_iam_users", &[A]), 6.0);
     assert_eq!(
-        val(&plain, "aws_iam_user_active_access_keys", &[("user", "ops,bob")]),
+        val(
+            &plain,
+            "aws_iam_user_active_access_keys",
+            &[("user", "ops,bob")]
+        ),
         2.0
     );
 
@@ -649,9 +698,16 @@ fn offline_daemon_serves_the_report_plain_gzipped_and_as_openmetrics() {
         om.headers
     );
     let om = om.text();
-    assert!(om.ends_with("# EOF\n"), "OpenMetrics must end with # EOF: {:?}", &om[om.len().saturating_sub(200)..]);
+    assert!(
+        om.ends_with("# EOF\n"),
+        "OpenMetrics must end with # EOF: {:?}",
+        &om[om.len().saturating_sub(200)..]
+    );
     assert_eq!(om.matches("# EOF").count(), 1);
-    assert!(om.contains("# TYPE aws_iam_exporter_refreshes counter\n"), "{om}");
+    assert!(
+        om.contains("# TYPE aws_iam_exporter_refreshes counter\n"),
+        "{om}"
+    );
     assert_eq!(val(&om, "aws_iam_users", &[A]), 6.0);
 
     let om_gz = e.request(
@@ -666,7 +722,8 @@ fn offline_daemon_serves_the_report_plain_gzipped_and_as_openmetrics() {
 }
 
 #[test]
-fn offline_daemon_keeps_the_last_good_data_when_the_file_breaks_and_recovers_then_stops_on_sigterm() {
+fn offline_daemon_keeps_the_last_good_data_when_the_file_breaks_and_recovers_then_stops_on_sigterm()
+{
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.csv");
     let good = std::fs::read(fixture("full.csv")).unwrap();
@@ -680,7 +737,10 @@ fn offline_daemon_keeps_the_last_good_data_when_the_file_breaks_and_recovers_the
         |v| v == 1.0,
     );
 
-    replace_file(&report, &std::fs::read(fixture("missing-column.bad.csv")).unwrap());
+    replace_file(
+        &report,
+        &std::fs::read(fixture("missing-column.bad.csv")).unwrap(),
+    );
     e.wait_for_metric(
         "aws_iam_exporter_refresh_success",
         &[A],
@@ -688,13 +748,33 @@ fn offline_daemon_keeps_the_last_good_data_when_the_file_breaks_and_recovers_the
         |v| v == 0.0,
     );
     let m = e.scrape();
-    assert_eq!(val(&m, "aws_iam_users", &[A]), 6.0, "last good data is served");
     assert_eq!(
-        val(&m, "aws_iam_user_active_access_keys", &[("user", "ops,bob")]),
+        val(&m, "aws_iam_users", &[A]),
+        6.0,
+        "last good data is served"
+    );
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_user_active_access_keys",
+            &[("user", "ops,bob")]
+        ),
         2.0
     );
-    assert!(val(&m, "aws_iam_exporter_refreshes_total", &[A, ("result", "failure")]) >= 1.0);
-    assert!(val(&m, "aws_iam_exporter_last_refresh_success_timestamp_seconds", &[A]) > 0.0);
+    assert!(
+        val(
+            &m,
+            "aws_iam_exporter_refreshes_total",
+            &[A, ("result", "failure")]
+        ) >= 1.0
+    );
+    assert!(
+        val(
+            &m,
+            "aws_iam_exporter_last_refresh_success_timestamp_seconds",
+            &[A]
+        ) > 0.0
+    );
     assert_eq!(e.get("/readyz").0, 200, "ready stays once data exists");
     assert!(
         e.stderr().contains("missing required column `mfa_active`"),
@@ -715,6 +795,39 @@ fn offline_daemon_keeps_the_last_good_data_when_the_file_breaks_and_recovers_the
     let status = status.unwrap_or_else(|| panic!("no exit within 5 s of SIGTERM"));
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn sigterm_with_a_stalled_client_exits_0_once_the_5s_grace_has_passed() {
+    use std::io::{Read, Write};
+    let mut e = start_offline(&fixture("full.csv"), &[]);
+    e.wait_ready(Duration::from_secs(10));
+    // A scrape whose request never completes (slow or stuck client).
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", e.port())).unwrap();
+    stalled
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let t = Instant::now();
+    let status = e.sigterm(Duration::from_secs(8));
+    let took = t.elapsed();
+    let status = status.unwrap_or_else(|| panic!("still running 8 s after SIGTERM"));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    // In-flight requests get a 5 s grace (src/server.rs SHUTDOWN_GRACE), then
+    // the process exits anyway.
+    assert!(took < Duration::from_secs(6), "exit took {took:?}");
+    let log = e.stderr();
+    assert!(log.contains("SIGTERM received"), "{log}");
+    assert!(log.contains("message=stopped"), "{log}");
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(
+        matches!(stalled.read(&mut buf), Ok(0) | Err(_)),
+        "the stalled connection is closed"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -768,7 +881,10 @@ async fn https_get(
         req = req.header("authorization", format!("Basic {token}"));
     }
     let resp = sender
-        .send_request(req.body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap())
+        .send_request(
+            req.body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap(),
+        )
         .await
         .expect("HTTPS request");
     let status = resp.status().as_u16();
@@ -783,7 +899,10 @@ async fn tls_and_basic_auth_guard_metrics_and_no_secret_reaches_the_log() {
     let hash = hash.trim().to_string();
     assert!(hash.starts_with("$2"), "bcrypt hash fixture: {hash}");
     let web_config = std::fs::read_to_string(webconfig("web-config.yml")).unwrap();
-    assert!(web_config.contains(&hash), "web-config.yml uses password.bcrypt");
+    assert!(
+        web_config.contains(&hash),
+        "web-config.yml uses password.bcrypt"
+    );
 
     let mut e = Exporter::start_with(ExporterOpts {
         args: vec![
@@ -869,9 +988,16 @@ async fn tls_and_basic_auth_guard_metrics_and_no_secret_reaches_the_log() {
     assert!(log.contains("listening"), "no log captured?\n{log}");
     assert!(!log.contains(&hash), "bcrypt hash in the log:\n{log}");
     assert!(!log.contains(WEB_PASSWORD), "password in the log:\n{log}");
-    assert!(!log.contains("wrong-password"), "a tried password in the log:\n{log}");
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{WEB_USER}:{WEB_PASSWORD}"));
-    assert!(!log.contains(&token), "Authorization header in the log:\n{log}");
+    assert!(
+        !log.contains("wrong-password"),
+        "a tried password in the log:\n{log}"
+    );
+    let token =
+        base64::engine::general_purpose::STANDARD.encode(format!("{WEB_USER}:{WEB_PASSWORD}"));
+    assert!(
+        !log.contains(&token),
+        "Authorization header in the log:\n{log}"
+    );
 }
 
 trait AssertRunning {
