@@ -421,7 +421,7 @@ mod tests {
     use super::*;
     use crate::report::parse;
 
-    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+    use crate::report::TEST_HEADER as HEADER;
     /// 2024-06-01T00:00:00Z
     const NOW: i64 = 1_717_200_000;
 
