@@ -6,7 +6,8 @@
 //! Inputs are synthetic credential reports of 100, 5,000 and 50,000 users made by
 //! `scripts/gen-report.py` (fixed seed and reference time, so every run measures the same
 //! bytes), cached in `target/bench-reports/` and regenerated when the script changes.
-//! Under `cargo test --all-targets` criterion runs each benchmark once, as a smoke test.
+//! Under `cargo test --all-targets` criterion runs each benchmark once, as a smoke test, with
+//! the 100- and 5,000-user reports only.
 //!
 //! Groups:
 //! - `parse/N`, `derive/N`, `render_account/N`: one stage each (throughput: users/s).
@@ -212,10 +213,22 @@ fn sample_size(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::Wal
     }
 }
 
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` does not, and criterion then runs
+/// each benchmark once as a smoke test.
+fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// The report sizes to run: all of them under `cargo bench`; under `cargo test` (unoptimized,
+/// once each) the 50,000-user report would only make the test suite slower.
+fn sizes() -> &'static [u64] {
+    if bench_mode() { &SIZES } else { &SIZES[..2] }
+}
+
 fn bench_stages(c: &mut Criterion) {
-    let inputs: Vec<(u64, Vec<u8>)> = SIZES.iter().map(|&n| (n, report_bytes(n))).collect();
-    for (n, csv) in &inputs {
-        // Sizes, for the README (stderr: criterion owns stdout).
+    let inputs: Vec<(u64, Vec<u8>)> = sizes().iter().map(|&n| (n, report_bytes(n))).collect();
+    // Sizes, for the README (stderr: criterion owns stdout).
+    for (n, csv) in inputs.iter().filter(|_| bench_mode()) {
         let p = refresh_pipeline(csv, *n);
         let [plain, _] = p.body(Format::Classic, false, NOW as f64);
         let [om, _] = p.body(Format::OpenMetrics, false, NOW as f64);
@@ -307,7 +320,7 @@ fn bench_stages(c: &mut Criterion) {
     // The daemon's own path: file read + spawn_blocking + stats + State::publish.
     let rt = runtime();
     let mut g = c.benchmark_group("refresh_file");
-    for &n in &SIZES {
+    for &n in sizes() {
         let (state, mut account) = file_account(n);
         let settings = refresh_settings();
         sample_size(&mut g, n);

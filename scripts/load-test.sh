@@ -2,7 +2,12 @@
 # Bounded load test of /metrics (scrape throughput and latency, memory stays flat).
 #
 #   scripts/load-test.sh [--duration SECONDS] [--quick] [--users N] [--threads T]
-#                        [--connections C] [--keep]
+#                        [--connections C] [--refresh-interval DUR] [--rss-only] [--keep]
+#
+#   --quick           5 s per run (CI)
+#   --rss-only        no load: start, wait until ready (+3 s), print the RSS, stop. With
+#                     --refresh-interval 5m (the default interval) this is the memory of an
+#                     exporter holding the report.
 #
 # What it does, all on 127.0.0.1 and bounded in time:
 #   1. builds target/release/aws-iam-exporter if missing (cargo build --release);
@@ -31,6 +36,8 @@ USERS=5000
 THREADS=2
 CONNECTIONS=32
 KEEP=0
+RSS_ONLY=0
+INTERVAL=1s
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
   case $1 in
@@ -42,6 +49,9 @@ while (($#)); do
     --threads) THREADS=${2:?}; shift 2 ;;
     --connections) CONNECTIONS=${2:?}; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --rss-only) RSS_ONLY=1; shift ;;
+    --refresh-interval) INTERVAL=${2:?--refresh-interval needs a duration}; shift 2 ;;
+    --refresh-interval=*) INTERVAL=${1#*=}; shift ;;
     -h | --help) usage ;;
     *) echo "load-test: unknown argument: $1" >&2; usage ;;
   esac
@@ -68,7 +78,7 @@ EXPORTER_PID=
 SAMPLER_PID=
 cleanup() {
   local rc=$?
-  [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null || true
+  if [[ -n $SAMPLER_PID ]]; then kill "$SAMPLER_PID" 2>/dev/null || true; fi
   if [[ -n $EXPORTER_PID ]] && kill -0 "$EXPORTER_PID" 2>/dev/null; then
     kill "$EXPORTER_PID" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$EXPORTER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -89,10 +99,10 @@ log "generating a ${USERS}-user report"
 
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 URL=http://127.0.0.1:$PORT
-log "starting $BIN on 127.0.0.1:$PORT (refresh every 1s)"
+log "starting $BIN on 127.0.0.1:$PORT (refresh every $INTERVAL)"
 "$BIN" --web.listen-address "127.0.0.1:$PORT" \
   --credential-report.file "$WORK/report.csv" \
-  --refresh.interval 1s \
+  --refresh.interval "$INTERVAL" \
   --metrics.per-user=true \
   --log.level info 2>"$WORK/exporter.log" >/dev/null &
 EXPORTER_PID=$!
@@ -120,6 +130,15 @@ curl -fsS --max-time 10 -H 'Accept-Encoding: gzip' "$URL/metrics" | gzip -t ||
 log "body: $series series, $plain_bytes bytes plain, $gz_bytes bytes gzip"
 
 RSS_READY=$(rss_kib)
+if [[ $RSS_ONLY == 1 ]]; then
+  sleep 3
+  rss=$(rss_kib)
+  hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$EXPORTER_PID/status")
+  printf '| users | series | body plain / gzip | RSS after ready | peak RSS (VmHWM) |\n|---:|---:|---:|---:|---:|\n'
+  printf '| %s | %s | %s | %s MiB | %s MiB |\n' "$USERS" "$series" "$((plain_bytes / 1024)) KiB / $((gz_bytes / 1024)) KiB" \
+    "$((rss / 1024))" "$((hwm / 1024))"
+  exit 0
+fi
 (
   while kill -0 "$EXPORTER_PID" 2>/dev/null; do
     printf '%s\t%s\n' "$(date +%s)" "$(rss_kib)"
@@ -203,7 +222,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 cat <<EOF
 
-Load test: $USERS users ($series series; body $((plain_bytes / 1024)) KiB plain, $((gz_bytes / 1024)) KiB gzip), refresh every 1s, wrk --latency -d${DURATION}s per row; $(nproc) CPUs ($cpu), $mem; load average before: $LOAD_BEFORE.
+Load test: $USERS users ($series series; body $((plain_bytes / 1024)) KiB plain, $((gz_bytes / 1024)) KiB gzip), refresh every $INTERVAL, wrk --latency -d${DURATION}s per row; $(nproc) CPUs ($cpu), $mem; load average before: $LOAD_BEFORE.
 
 | mode | requests/s | p50 | p99 | errors | MiB/s | refreshes during run | RSS after |
 |---|---:|---:|---:|---:|---:|---:|---:|

@@ -255,3 +255,74 @@ for run in none cis; do
   esac
   "$PYTHON" "$WORK/compare.py" "$WORK/$run" "$WORK/$run/exporter.prom" "$title"
 done
+
+# --- part 3: root rows (moto has none) -------------------------------------------
+# Prowler's own root check classes run in-process on hand-written <root_account>
+# rows (its iam_client replaced by a stub holding the rows), and the exporter reads
+# the same rows with --credential-report.file (offline: no summary, no MFA-device list).
+cat >"$WORK/root_rows.py" <<'EOF'
+import csv, datetime, importlib, re, sys, types
+now = datetime.datetime.now(datetime.timezone.utc)
+iso = lambda d: (now - datetime.timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+H = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+     "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+     "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+     "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+     "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
+     "cert_1_last_rotated,cert_2_active,cert_2_last_rotated").split(",")
+def root(**kw):
+    # As AWS writes it: password_enabled is always not_supported for root.
+    r = {h: "N/A" for h in H}
+    r.update(user="<root_account>", arn="arn:aws:iam::123456789012:root", user_creation_time=iso(900),
+             password_enabled="not_supported", password_last_changed="not_supported",
+             password_next_rotation="not_supported", mfa_active="false", access_key_1_active="false",
+             access_key_2_active="false", cert_1_active="false", cert_2_active="false")
+    r.update(kw)
+    return r
+CASES = {
+    "A": ("root signs in with its password (today), no MFA, no keys",
+          root(password_last_used=iso(0))),
+    "B": ("root has MFA, password last used 400 days ago, access key 2 active and used today",
+          root(password_last_used=iso(400), mfa_active="true", access_key_2_active="true",
+               access_key_2_last_rotated=iso(500), access_key_2_last_used_date=iso(0))),
+}
+CHECKS = ["iam_no_root_access_key", "iam_root_mfa_enabled", "iam_root_hardware_mfa_enabled", "iam_avoid_root_usage"]
+OURS = dict(zip(CHECKS, ["root_access_key", "root_mfa", "root_hardware_mfa", "root_recent_use"]))
+if sys.argv[1] == "csv":
+    w = csv.DictWriter(sys.stdout, H, lineterminator="\n"); w.writeheader(); w.writerow(CASES[sys.argv[2]][1])
+elif sys.argv[1] == "prowler":   # run with Prowler's python; prints case<TAB>check<TAB>verdict
+    stub = types.SimpleNamespace(credential_report=[], region="us-east-1", audited_partition="aws",
+        account_summary={"SummaryMap": {}}, virtual_mfa_devices=[], users=[], organization_features=None,
+        mfa_arn_template="arn:aws:iam:us-east-1:123456789012:mfa", audit_config={})
+    mod = types.ModuleType("prowler.providers.aws.services.iam.iam_client"); mod.iam_client = stub
+    sys.modules[mod.__name__] = mod
+    for case, (_, row) in CASES.items():
+        stub.credential_report = [row]
+        stub.account_summary["SummaryMap"]["AccountMFAEnabled"] = int(row["mfa_active"] == "true")
+        for c in CHECKS:
+            fs = getattr(importlib.import_module(f"prowler.providers.aws.services.iam.{c}.{c}"), c)().execute()
+            print(f"{case}\t{c}\t" + ("; ".join(f"{f.status}: {f.status_extended}" for f in fs) or "no finding"))
+else:   # table PROWLER_TSV METRICS_A METRICS_B
+    pv = {}
+    for line in open(sys.argv[2]):
+        case, c, v = line.rstrip("\n").split("\t"); pv[(case, c)] = v
+    ours = {}
+    for case, path in (("A", sys.argv[3]), ("B", sys.argv[4])):
+        for line in open(path):
+            m = re.match(r'aws_iam_control_failing\{[^}]*control="(\w+)"[^}]*\} (\S+)', line)
+            if m:
+                ours[(case, m.group(1))] = "FAIL" if float(m.group(2)) == 1 else "PASS"
+    print("\n### Root rows (Prowler's check code in-process; exporter with --credential-report.file)\n")
+    for case, (title, _) in CASES.items():
+        print(f"- **{case}**: {title}")
+    print("\n| case | Prowler check | Prowler | control | ours |\n|---|---|---|---|---|")
+    for case in CASES:
+        for c in CHECKS:
+            print(f"| {case} | `{c}` | {pv.get((case, c), '?')} | `{OURS[c]}` | {ours.get((case, OURS[c]), 'absent')} |")
+EOF
+"$(dirname "$PROWLER")/python" "$WORK/root_rows.py" prowler >"$WORK/root-prowler.tsv"
+for case in A B; do
+  "$PYTHON" "$WORK/root_rows.py" csv $case >"$WORK/root-$case.csv"
+  "$EXPORTER" --once --log.level warn --credential-report.file "$WORK/root-$case.csv" >"$WORK/root-$case.prom"
+done
+"$PYTHON" "$WORK/root_rows.py" table "$WORK/root-prowler.tsv" "$WORK/root-A.prom" "$WORK/root-B.prom"

@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 fn init_logging(config: &Config) {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::new(format!(
-        "{level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_iam=warn,aws_sdk_sts=warn,hyper=warn,rustls=warn",
+        "{level},aws_config=error,aws_smithy_runtime=warn,aws_sdk_iam=warn,aws_sdk_sts=warn,hyper=warn,rustls=warn",
         level = config.log_level
     ));
     let registry = tracing_subscriber::registry().with(filter);

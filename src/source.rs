@@ -47,6 +47,19 @@ impl FetchError {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        // NB: with an assumed role, a refused AssumeRole surfaces inside the IAM call's
+        // credentials failure. Report it as what it is: the STS operation and its code.
+        let mut source = std::error::Error::source(err);
+        while let Some(e) = source {
+            type AssumeRoleSdkError = aws_sdk_sts::error::SdkError<
+                aws_sdk_sts::operation::assume_role::AssumeRoleError,
+                HttpResponse,
+            >;
+            if let Some(sts) = e.downcast_ref::<AssumeRoleSdkError>() {
+                return FetchError::from_sdk("AssumeRole", sts);
+            }
+            source = e.source();
+        }
         let chain = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
         let (code, message) = match err {
             SdkError::ServiceError(e) => {

@@ -892,7 +892,8 @@ fn scale_run(
         ..Default::default()
     });
     exp.wait_listening(Duration::from_secs(30));
-    let deadline = started + Duration::from_secs(600);
+    let limit = Duration::from_secs(60 + accounts as u64);
+    let deadline = started + limit;
     let all_fresh = loop {
         exp.assert_running_for("all accounts fresh");
         if let Ok(r) = http_request(
@@ -910,7 +911,7 @@ fn scale_run(
         }
         assert!(
             Instant::now() < deadline,
-            "not all {accounts} accounts refreshed within 600s\n{}",
+            "not all {accounts} accounts refreshed within {limit:?}\n{}",
             exp.stderr()
         );
         std::thread::sleep(Duration::from_millis(100));
