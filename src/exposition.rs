@@ -95,6 +95,7 @@ families! {
     Refreshes = ("aws_iam_exporter_refreshes", Counter, "Refreshes of the account by result.");
     AwsErrors = ("aws_iam_exporter_aws_errors", Counter, "AWS API errors by operation and AWS error code.");
     Accounts = ("aws_iam_exporter_accounts", Gauge, "Accounts this exporter watches.");
+    DiscoverySuccess = ("aws_iam_exporter_account_discovery_success", Gauge, "1 if the last discovery of the accounts (config file, Organizations ListAccounts) succeeded; only in multi-account mode.");
     BuildInfo = ("aws_iam_exporter_build", Info, "Version and git revision of the exporter.");
 }
 
@@ -516,6 +517,7 @@ struct RefreshStatsCollector(RefreshStats);
 #[derive(Debug)]
 struct GlobalCollector {
     accounts: usize,
+    discovery: Option<bool>,
     version: &'static str,
     revision: &'static str,
 }
@@ -524,6 +526,7 @@ impl prometheus_client::collector::Collector for GlobalCollector {
     fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
         let mut out = Out { enc };
         out.gauge(Fam::Accounts, NoLabels, Some(self.accounts as i64))?;
+        out.gauge(Fam::DiscoverySuccess, NoLabels, self.discovery.map(b))?;
         let fam = Fam::BuildInfo.family();
         let mut metric = out
             .enc
@@ -556,9 +559,15 @@ pub fn render_stats(stats: RefreshStats) -> Rendered {
 }
 
 /// Renders the exporter-wide series.
-pub fn render_global(accounts: usize, version: &'static str, revision: &'static str) -> Rendered {
+pub fn render_global(
+    accounts: usize,
+    discovery: Option<bool>,
+    version: &'static str,
+    revision: &'static str,
+) -> Rendered {
     Rendered::encode(GlobalCollector {
         accounts,
+        discovery,
         version,
         revision,
     })
@@ -768,7 +777,7 @@ mod tests {
                 failures: 0,
                 aws_errors: [(("GetCredentialReport", "Throttling".to_string()), 2)].into(),
             }),
-            render_global(1, "0.1.0", "abc"),
+            render_global(1, None, "0.1.0", "abc"),
         ];
         Published::build(
             parts.iter(),

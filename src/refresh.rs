@@ -7,7 +7,7 @@
 //! own task, and at most `concurrency` refresh at once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -95,8 +95,14 @@ pub struct State {
     /// an `.await`.
     slots: Mutex<BTreeMap<String, Slot>>,
     ready: AtomicBool,
+    /// Outcome of the last account discovery: [`DISCOVERY_OK`], [`DISCOVERY_FAILED`], or 0 when
+    /// there is none (single account).
+    discovery: AtomicU8,
     changed: Notify,
 }
+
+const DISCOVERY_OK: u8 = 1;
+const DISCOVERY_FAILED: u8 = 2;
 
 impl Default for State {
     fn default() -> Self {
@@ -104,6 +110,7 @@ impl Default for State {
             published: RwLock::new(Arc::new(Published::build(std::iter::empty(), Vec::new()))),
             slots: Mutex::new(BTreeMap::new()),
             ready: AtomicBool::new(false),
+            discovery: AtomicU8::new(0),
             changed: Notify::new(),
         }
     }
@@ -131,7 +138,12 @@ impl State {
     pub fn publish(&self) {
         let next = {
             let slots = self.slots();
-            let global = render_global(slots.len(), config::VERSION, config::REVISION);
+            let discovery = match self.discovery.load(Ordering::Relaxed) {
+                DISCOVERY_OK => Some(true),
+                DISCOVERY_FAILED => Some(false),
+                _ => None,
+            };
+            let global = render_global(slots.len(), discovery, config::VERSION, config::REVISION);
             let parts = slots
                 .values()
                 .flat_map(|s| s.data.iter().chain(std::iter::once(&s.stats)))
@@ -494,9 +506,14 @@ async fn run_many(
             _ = ticks.tick() => {}
         }
         let found = match discover(config, &base).await {
-            Ok(found) => found,
+            Ok(found) => {
+                state.discovery.store(DISCOVERY_OK, Ordering::Relaxed);
+                found
+            }
             Err(e) => {
                 tracing::error!(operation = e.operation, code = %e.code, message = %e.message, "account discovery failed; keeping the accounts already known");
+                state.discovery.store(DISCOVERY_FAILED, Ordering::Relaxed);
+                state.changed.notify_one();
                 continue;
             }
         };

@@ -377,6 +377,11 @@ fn organizations_discovery_watches_members_but_not_excluded_ones() {
     );
     assert_eq!(accounts_gauge(&s1), Some(3.0));
     assert_eq!(
+        metric_value(&s1, "aws_iam_exporter_account_discovery_success", &[]),
+        Some(1.0),
+        "discovery through Organizations succeeded"
+    );
+    assert_eq!(
         account_ids_anywhere(&s2),
         BTreeSet::from([a.clone(), c.clone()])
     );
