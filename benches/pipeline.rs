@@ -179,7 +179,7 @@ fn rendered_parts(csv: &[u8], users: u64) -> [Rendered; 3] {
     [
         render_account(view),
         render_stats(stats()),
-        render_global(1, "bench", "bench"),
+        render_global(1, None, "bench", "bench"),
     ]
 }
 
@@ -200,7 +200,7 @@ fn refresh_pipeline(csv: &[u8], users: u64) -> Published {
     let parts = [
         render_account(view),
         render_stats(stats()),
-        render_global(1, "bench", "bench"),
+        render_global(1, None, "bench", "bench"),
     ];
     Published::build(parts.iter(), root_use.into_iter().collect())
 }
