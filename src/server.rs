@@ -268,6 +268,11 @@ pub async fn run(
                 }
             },
         };
+        // NB: a response is two chunks (pre-rendered body, then the scrape-time tail); with
+        // Nagle on, the small tail waits for the client's delayed ACK (~40 ms per scrape).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
         let (state, settings, builder) = (state.clone(), settings.clone(), builder.clone());
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             handle(req, state.clone(), settings.clone())
