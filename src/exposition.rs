@@ -704,9 +704,22 @@ impl Published {
         parts: impl Iterator<Item = &'a Rendered> + Clone,
         root_uses: Vec<RootUse>,
     ) -> Published {
+        let classic = assemble(parts.clone(), Format::Classic);
+        let openmetrics = assemble(parts, Format::OpenMetrics);
+        // Compressing is most of the publishing cost; the two formats compress side by side.
+        let (classic, openmetrics) = std::thread::scope(|scope| {
+            let om = scope.spawn(|| Body::new(openmetrics));
+            let classic = Body::new(classic);
+            (classic, om.join())
+        });
+        let openmetrics = match openmetrics {
+            Ok(body) => body,
+            // Compressing a String cannot panic; if it ever did, serve the panic upwards.
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         Published {
-            classic: Body::new(assemble(parts.clone(), Format::Classic)),
-            openmetrics: Body::new(assemble(parts, Format::OpenMetrics)),
+            classic,
+            openmetrics,
             root_uses,
         }
     }
