@@ -136,7 +136,7 @@ impl State {
 
     /// Assembles every slot into a new exposition and swaps it in.
     pub fn publish(&self) {
-        let next = {
+        let (next, has_data) = {
             let slots = self.slots();
             let discovery = match self.discovery.load(Ordering::Relaxed) {
                 DISCOVERY_OK => Some(true),
@@ -152,7 +152,6 @@ impl State {
             let has_data = slots.values().any(|s| s.data.is_some());
             (Published::build(parts, root_uses), has_data)
         };
-        let (next, has_data) = next;
         match self.published.write() {
             Ok(mut p) => *p = Arc::new(next),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
