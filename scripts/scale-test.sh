@@ -32,4 +32,4 @@ echo "revision: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git d
 
 # --test-threads=1: the two runs (concurrency 8, 16) are sequential inside the test anyway;
 # the filter `scale` selects only scale_accounts_all_refresh.
-exec cargo test "${profile[@]}" --test multi_account scale -- --nocapture --test-threads=1
+exec cargo test "${profile[@]}" --test it multi_account::scale -- --nocapture --test-threads=1

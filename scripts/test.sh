@@ -15,7 +15,7 @@ ROOT=$PWD
 
 bash scripts/setup-test-env.sh
 
-# Tools for the tests (tests/common/mod.rs reads these variables).
+# Tools for the tests (tests/it/common/mod.rs reads these variables).
 export MOTO_SERVER=$ROOT/.venv/bin/moto_server
 export PROMETHEUS_BIN=${PROMETHEUS_BIN:-$(command -v prometheus || true)}
 export ALERTMANAGER_BIN=${ALERTMANAGER_BIN:-$(command -v prometheus-alertmanager || command -v alertmanager || true)}

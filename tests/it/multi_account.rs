@@ -9,7 +9,7 @@
 //! Scale: `scale_accounts_all_refresh` runs 20 accounts by default; with
 //! `AWS_IAM_EXPORTER_SCALE=1` it runs 200 (see scripts/scale-test.sh) and prints a table.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 //! no `<root_account>` row, report content computed live at each Get,
 //! GeneratedTime constant, auth errors in a shape the SDK cannot parse.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,9 +1,9 @@
-//! Proves that the test IAM scenario server (tests/common/scenario.rs) speaks
+//! Proves that the test IAM scenario server (tests/it/common/scenario.rs) speaks
 //! the AWS Query protocol well enough for the real aws-sdk-iam / aws-sdk-sts
 //! to parse every answer, errors included; and that moto starts and serves
 //! the calls the exporter makes.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -8,9 +8,9 @@
 //! `not_supported`), the same report as CRLF, with an extra column, and as the
 //! JSON of `aws iam get-credential-report`; `full.summary.json`; and `*.bad.*`
 //! files that must be refused. `full.expected.prom` is the golden `--once`
-//! output (`UPDATE_GOLDEN=1 cargo test --test cli` rewrites it).
+//! output (`UPDATE_GOLDEN=1 cargo test --test it cli::` rewrites it).
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -551,7 +551,7 @@ fn once_output_of_the_full_fixture_matches_the_golden_file() {
     }
     let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
         panic!(
-            "{}: {e} (create it with UPDATE_GOLDEN=1 cargo test --test cli)",
+            "{}: {e} (create it with UPDATE_GOLDEN=1 cargo test --test it cli::)",
             golden.display()
         )
     });

@@ -1,4 +1,4 @@
-//! Test support shared by the integration tests (`mod common;`).
+//! Test support shared by the integration test modules.
 //!
 //! Style: every helper here is *blocking* and runtime-agnostic. Servers that
 //! live in the test process (the IAM [`scenario`] server, the [`Webhook`]

@@ -19,7 +19,7 @@
 //! every process is killed by PID when its handle drops; on a failure the logs
 //! of Prometheus, Alertmanager and the exporter are printed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! The real binary against the IAM scenario server (tests/common/scenario.rs),
+//! The real binary against the IAM scenario server (tests/it/common/scenario.rs),
 //! which speaks IAM's XML like AWS and lets a test set root rows, the summary,
 //! the password policy, virtual MFA devices, and inject faults (throttling,
 //! 500s, AccessDenied, hangs, report generation states).
@@ -7,7 +7,7 @@
 //! serving the last good data, says what failed (operation, code, missing
 //! permission) and recovers by itself.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
