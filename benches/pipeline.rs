@@ -35,9 +35,10 @@ use aws_iam_exporter::exposition::{
 use aws_iam_exporter::posture::{
     AccountData, PasswordPolicy, PolicyState, Summary, Thresholds, derive,
 };
-use aws_iam_exporter::refresh::{Account, Origin, RefreshSettings, State, Target};
+use aws_iam_exporter::refresh::{Account, Origin, RefreshSettings, Target};
 use aws_iam_exporter::report::parse;
 use aws_iam_exporter::server::{ServerSettings, handle};
+use aws_iam_exporter::snapshot::State;
 use aws_iam_exporter::source::FileSource;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::BodyExt as _;
@@ -363,7 +364,9 @@ fn file_account(users: u64) -> (State, Account) {
             max_bytes: 64 << 20,
         }),
     });
-    (State::default(), account)
+    let state = State::default();
+    state.register(&format!("bench-{users}"));
+    (state, account)
 }
 
 fn bench_scrape(c: &mut Criterion) {

@@ -11,5 +11,6 @@ pub mod posture;
 pub mod refresh;
 pub mod report;
 pub mod server;
+pub mod snapshot;
 pub mod source;
 pub mod webconfig;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_iam_exporter::config::{Config, Flags};
-use aws_iam_exporter::refresh::{self, State};
+use aws_iam_exporter::refresh;
 use aws_iam_exporter::server::{self, ServerSettings};
+use aws_iam_exporter::snapshot::State;
 use aws_iam_exporter::webconfig::WebConfig;
 use clap::Parser as _;
 use tokio_util::sync::CancellationToken;

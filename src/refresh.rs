@@ -6,23 +6,22 @@
 //! old the last success is). One account's failure or slowness touches no other: each has its
 //! own task, and at most `concurrency` refresh at once.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config, Mode};
 use crate::exposition::{
-    AccountLabels, AccountView, Published, RefreshStats, Rendered, RootUse, render_account,
-    render_global, render_stats,
+    AccountLabels, AccountView, RefreshStats, Rendered, RootUse, render_account, render_stats,
 };
 use crate::posture::{AccountData, Thresholds, derive};
 use crate::report::{ParseError, parse};
+use crate::snapshot::{Discovery, State};
 use crate::source::{ErrorLog, FetchError, FileSource, IamSource, organization_accounts};
 
 /// Why a refresh failed.
@@ -57,14 +56,6 @@ pub struct Target {
     pub origin: Origin,
 }
 
-/// What each account contributes to the exposition.
-#[derive(Debug, Default)]
-struct Slot {
-    data: Option<Rendered>,
-    stats: Rendered,
-    root_use: Option<RootUse>,
-}
-
 /// Settings every refresh needs.
 #[derive(Debug, Clone)]
 pub struct RefreshSettings {
@@ -83,88 +74,6 @@ impl RefreshSettings {
             max_report_bytes: c.report_max_bytes,
             deadline: c.aws.report_timeout + c.aws.timeout * c.aws.max_attempts * 6,
         }
-    }
-}
-
-/// The state scrapes read and refreshes write.
-#[derive(Debug)]
-pub struct State {
-    /// NB: std lock, held only to clone or swap the `Arc`; never across an `.await`.
-    published: RwLock<Arc<Published>>,
-    /// NB: std lock, held only while a slot is replaced or the body assembled; never across
-    /// an `.await`.
-    slots: Mutex<BTreeMap<String, Slot>>,
-    ready: AtomicBool,
-    /// Outcome of the last account discovery: [`DISCOVERY_OK`], [`DISCOVERY_FAILED`], or 0 when
-    /// there is none (single account).
-    discovery: AtomicU8,
-    changed: Notify,
-}
-
-const DISCOVERY_OK: u8 = 1;
-const DISCOVERY_FAILED: u8 = 2;
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            published: RwLock::new(Arc::new(Published::build(std::iter::empty(), Vec::new()))),
-            slots: Mutex::new(BTreeMap::new()),
-            ready: AtomicBool::new(false),
-            discovery: AtomicU8::new(0),
-            changed: Notify::new(),
-        }
-    }
-}
-
-impl State {
-    /// The current exposition. Cheap: an `Arc` clone.
-    pub fn published(&self) -> Arc<Published> {
-        match self.published.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// True once the data of a successful refresh is being served (`/readyz`).
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Relaxed)
-    }
-
-    fn slots(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Slot>> {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Assembles every slot into a new exposition and swaps it in.
-    pub fn publish(&self) {
-        let (next, has_data) = {
-            let slots = self.slots();
-            let discovery = match self.discovery.load(Ordering::Relaxed) {
-                DISCOVERY_OK => Some(true),
-                DISCOVERY_FAILED => Some(false),
-                _ => None,
-            };
-            let global = render_global(slots.len(), discovery, config::VERSION, config::REVISION);
-            let parts = slots
-                .values()
-                .flat_map(|s| s.data.iter().chain(std::iter::once(&s.stats)))
-                .chain(std::iter::once(&global));
-            let root_uses = slots.values().filter_map(|s| s.root_use.clone()).collect();
-            let has_data = slots.values().any(|s| s.data.is_some());
-            (Published::build(parts, root_uses), has_data)
-        };
-        match self.published.write() {
-            Ok(mut p) => *p = Arc::new(next),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
-        }
-        // Ready only once the data is actually served, so a scrape after /readyz sees it.
-        if has_data {
-            self.ready.store(true, Ordering::Relaxed);
-        }
-    }
-
-    fn remove(&self, key: &str) {
-        self.slots().remove(key);
-        self.changed.notify_one();
     }
 }
 
@@ -220,13 +129,12 @@ impl Account {
                 s.successes += 1;
                 s.last_success = Some(now_secs());
                 tracing::info!(account = %self.target.key, account_id = %label_value(&s.labels, "account_id"), duration_seconds = s.duration_seconds, "refresh succeeded");
-                let stats = render_stats(s.clone());
-                let mut slots = state.slots();
-                let slot = slots.entry(self.target.key.clone()).or_default();
-                slot.data = Some(rendered);
-                slot.stats = stats;
-                slot.root_use = root_use;
-                drop(slots);
+                let stats = Arc::new(render_stats(s.clone()));
+                state.update(&self.target.key, |slot| {
+                    slot.data = Some(Arc::new(rendered));
+                    slot.stats = Some(stats);
+                    slot.root_use = root_use;
+                });
                 Ok(())
             }
             Err(e) => {
@@ -236,16 +144,11 @@ impl Account {
                 if let RefreshError::Fetch(f) = &e {
                     self.count(f);
                 }
-                let stats = render_stats(self.stats.clone());
-                state
-                    .slots()
-                    .entry(self.target.key.clone())
-                    .or_default()
-                    .stats = stats;
+                let stats = Arc::new(render_stats(self.stats.clone()));
+                state.update(&self.target.key, |slot| slot.stats = Some(stats));
                 Err(e)
             }
         };
-        state.changed.notify_one();
         outcome
     }
 
@@ -374,6 +277,7 @@ pub async fn run(config: Config, state: Arc<State>, cancel: CancellationToken) {
         }
         _ => {
             let target = single_target(&config).await;
+            state.register(&target.key);
             account_loop(
                 Account::new(target),
                 state.clone(),
@@ -397,7 +301,7 @@ async fn publish_loop(state: Arc<State>, cancel: CancellationToken) {
             // Shutdown: nothing more to publish.
             _ = cancel.cancelled() => return,
             // A refresh finished or an account left.
-            _ = state.changed.notified() => {
+            _ = state.changed() => {
                 let s = state.clone();
                 let _ = tokio::task::spawn_blocking(move || s.publish()).await;
             }
@@ -506,16 +410,16 @@ async fn run_many(
         }
         let found = match discover(config, &base).await {
             Ok(found) => {
-                state.discovery.store(DISCOVERY_OK, Ordering::Relaxed);
+                state.set_discovery(Discovery::Succeeded);
                 found
             }
             Err(e) => {
                 tracing::error!(operation = e.operation, code = %e.code, message = %e.message, "account discovery failed; keeping the accounts already known");
-                state.discovery.store(DISCOVERY_FAILED, Ordering::Relaxed);
-                state.changed.notify_one();
+                state.set_discovery(Discovery::Failed);
                 continue;
             }
         };
+        let mut departed = Vec::new();
         let keep: std::collections::HashSet<&str> =
             found.iter().map(|(id, ..)| id.as_str()).collect();
         tasks.retain(|key, (handle, token)| {
@@ -523,11 +427,19 @@ async fn run_many(
             if !stays {
                 tracing::info!(account_id = %key, "account left; removing its series");
                 token.cancel();
-                handle.abort();
-                state.remove(key);
+                departed.push((
+                    key.clone(),
+                    std::mem::replace(handle, tokio::spawn(async {})),
+                ));
             }
             stays
         });
+        // NB: remove the series only once the task has ended: a refresh still running on
+        // another worker would otherwise write its slot back after the removal.
+        for (key, handle) in departed.drain(..) {
+            let _ = handle.await;
+            state.remove(&key);
+        }
         for (id, name, role_arn, external_id) in found {
             if tasks.contains_key(&id) {
                 continue;
@@ -541,6 +453,7 @@ async fn run_many(
                 origin: Origin::Iam(IamSource::new(&sdk, config.aws.report_timeout)),
             };
             let offset = spread(&id, config.refresh_interval);
+            state.register(&id);
             let token = cancel.child_token();
             let handle = tokio::spawn(account_loop(
                 Account::new(target),
@@ -553,7 +466,6 @@ async fn run_many(
             ));
             tasks.insert(id, (handle, token));
         }
-        state.changed.notify_one();
     }
     for (_, (handle, token)) in tasks {
         token.cancel();
@@ -594,6 +506,7 @@ pub async fn once(config: &Config) -> Result<String, String> {
         jobs.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let key = target.key.clone();
+            state.register(&key);
             Account::new(target)
                 .refresh(&state, &settings)
                 .await
@@ -664,6 +577,7 @@ mod tests {
             Origin::Iam(_) => unreachable!("file target"),
         };
         let state = State::default();
+        state.register(&target.key);
         let mut account = Account::new(target);
         account.refresh(&state, &settings()).await.unwrap();
         state.publish();
@@ -709,6 +623,7 @@ mod tests {
     async fn a_removed_account_loses_its_series() {
         let dir = tempfile::tempdir().unwrap();
         let state = State::default();
+        state.register("file");
         Account::new(file_target(dir.path(), GOOD))
             .refresh(&state, &settings())
             .await

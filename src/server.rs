@@ -25,7 +25,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::exposition::Format;
-use crate::refresh::State;
+use crate::snapshot::State;
 use crate::webconfig::WebConfig;
 
 /// How long in-flight requests get to finish after a shutdown signal.
