@@ -32,14 +32,14 @@ use aws_iam_exporter::exposition::{
     AccountView, Format, Precompressed, Published, RefreshStats, Rendered, RootUse, assemble,
     render_account, render_global, render_stats,
 };
+use aws_iam_exporter::offline::FileSource;
 use aws_iam_exporter::posture::{
     AccountData, PasswordPolicy, PolicyState, Summary, Thresholds, derive,
 };
-use aws_iam_exporter::refresh::{Account, Origin, RefreshSettings, Target};
+use aws_iam_exporter::refresh::{Account, RefreshSettings, Source, Target};
 use aws_iam_exporter::report::parse;
 use aws_iam_exporter::server::{ServerSettings, handle};
 use aws_iam_exporter::snapshot::State;
-use aws_iam_exporter::source::FileSource;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::BodyExt as _;
 
@@ -323,12 +323,11 @@ fn bench_stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("refresh_file");
     for &n in sizes() {
         let (state, mut account) = file_account(n);
-        let settings = refresh_settings();
         sample_size(&mut g, n);
         g.throughput(Throughput::Elements(n));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             b.iter(|| {
-                rt.block_on(account.refresh(&state, &settings)).unwrap();
+                rt.block_on(account.refresh_once()).unwrap();
                 state.publish();
             })
         });
@@ -353,19 +352,19 @@ fn refresh_settings() -> RefreshSettings {
 }
 
 /// A `State` and the offline account that feeds it, as in `--credential-report.file` mode.
-fn file_account(users: u64) -> (State, Account) {
-    let account = Account::new(Target {
+fn file_account(users: u64) -> (Arc<State>, Account) {
+    let state = Arc::new(State::default());
+    let target = Target {
         key: format!("bench-{users}"),
         account_id: None,
         name: None,
-        origin: Origin::Files(FileSource {
+        source: Source::Files(FileSource {
             report: report_path(users),
             summary: None,
             max_bytes: 64 << 20,
         }),
-    });
-    let state = State::default();
-    state.register(&format!("bench-{users}"));
+    };
+    let account = Account::new(target, state.clone(), Arc::new(refresh_settings()));
     (state, account)
 }
 
@@ -391,11 +390,10 @@ fn bench_scrape(c: &mut Criterion) {
     // server::handle against a State published the way the daemon publishes.
     let rt = runtime();
     let (state, mut account) = file_account(SCRAPE_USERS);
-    rt.block_on(account.refresh(&state, &refresh_settings()))
+    rt.block_on(account.refresh_once())
         .expect("refresh of the generated report");
     state.publish();
     assert!(state.is_ready());
-    let state = Arc::new(state);
     let settings = Arc::new(ServerSettings {
         telemetry_path: "/metrics".into(),
         web: None,

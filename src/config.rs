@@ -202,6 +202,41 @@ pub struct AwsSettings {
     pub report_timeout: Duration,
 }
 
+/// Sequential AWS calls of one refresh, at most: GetAccountSummary, GenerateCredentialReport
+/// and GetCredentialReport (beyond the report-generation wait), GetAccountPasswordPolicy,
+/// ListVirtualMFADevices, ListServiceSpecificCredentials, sts:GetCallerIdentity, and the
+/// AssumeRole behind an assumed role's credentials.
+const CALLS_PER_REFRESH: u32 = 8;
+
+impl AwsSettings {
+    /// The SDK's bound on one call: every attempt plus the backoff between them (at most
+    /// 20 s each). Saturating: a huge `--aws.timeout` must not overflow.
+    pub fn operation_timeout(&self) -> Duration {
+        self.timeout
+            .saturating_add(Duration::from_secs(20))
+            .saturating_mul(self.max_attempts)
+    }
+
+    /// The hard bound on one whole refresh, from the real budgets: the report-generation wait
+    /// plus every call at its full retry budget. A healthy refresh that retries is never
+    /// abandoned; a stuck one is.
+    pub fn refresh_deadline(&self) -> Duration {
+        self.report_timeout
+            .saturating_add(self.operation_timeout().saturating_mul(CALLS_PER_REFRESH))
+    }
+
+    /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).
+    pub fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -519,7 +554,13 @@ concurrency: 8
     #[test]
     fn shards_are_stable_and_cover_every_account() {
         // Pinned values: a change of hash would move accounts between replicas.
-        assert_eq!(shard_of("111111111111", 2), shard_of("111111111111", 2));
+        // These are FNV-1a values computed independently (by hand in Python), not the function
+        // compared with itself.
+        assert_eq!(shard_of("111111111111", 3), 0);
+        assert_eq!(shard_of("123456789012", 3), 2);
+        assert_eq!(shard_of("111111111111", 10), 7);
+        assert_eq!(shard_of("999999999999", 10), 9);
+        assert_eq!(shard_of("123456789012", 2), 1);
         let ids: Vec<String> = (0..200)
             .map(|i| format!("{:012}", 100_000_000_000u64 + i))
             .collect();

@@ -1,16 +1,27 @@
 //! aws-iam-exporter: the security hygiene of AWS IAM credentials, as Prometheus metrics.
 //!
 //! The pipeline, per account and per refresh:
-//! `source` (AWS or files: report bytes, summary, policy) -> [`report::parse`] ->
-//! [`posture::derive`] -> [`exposition`] (rendered once) -> published for `server` to copy.
-//! `refresh` runs that loop apart from scrapes: no AWS call ever happens on the scrape path.
+//! a source ([`aws`] or [`offline`] files: report bytes and [`fetch::Facts`]) ->
+//! [`report::parse`] -> [`posture::derive`] -> [`exposition`] (rendered once) -> the account's
+//! slot in the [`snapshot`], which the [`server`] copies from. No AWS call ever happens on the
+//! scrape path.
+//!
+//! - Pure core (no I/O, `now` as an argument): [`report`], [`posture`], [`exposition`].
+//! - Edges: [`aws`] (the only module naming the AWS SDK), [`offline`], [`server`] / [`webconfig`].
+//! - Between them: [`fetch`] (what a source returns), [`refresh`] (one account's pipeline),
+//!   [`schedule`] (when, AWS-free), [`accounts`] (which, from the config), [`snapshot`]
+//!   (what scrapes read), [`config`].
 
+pub mod accounts;
+pub mod aws;
 pub mod config;
 pub mod exposition;
+pub mod fetch;
+pub mod offline;
 pub mod posture;
 pub mod refresh;
 pub mod report;
+pub mod schedule;
 pub mod server;
 pub mod snapshot;
-pub mod source;
 pub mod webconfig;

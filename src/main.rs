@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_iam_exporter::accounts;
 use aws_iam_exporter::config::{Config, Flags};
-use aws_iam_exporter::refresh;
 use aws_iam_exporter::server::{self, ServerSettings};
 use aws_iam_exporter::snapshot::State;
 use aws_iam_exporter::webconfig::WebConfig;
@@ -82,9 +82,14 @@ fn init_logging(config: &Config) {
 }
 
 async fn once(config: Config) -> ExitCode {
-    match refresh::once(&config).await {
-        Ok(text) => {
-            print!("{text}");
+    match accounts::once(Arc::new(config)).await {
+        Ok(state) => {
+            print!(
+                "{}",
+                state
+                    .published()
+                    .classic_text(aws_iam_exporter::refresh::now_secs())
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -122,9 +127,25 @@ async fn daemon(config: Config) -> ExitCode {
         telemetry_path: config.telemetry_path.clone(),
         web,
     };
-    let refresher = tokio::spawn(refresh::run(config, state.clone(), cancel.clone()));
-    server::run(listener, state, settings, shutdown_signal()).await;
+    let mut refresher = tokio::spawn(accounts::run(
+        Arc::new(config),
+        state.clone(),
+        cancel.clone(),
+    ));
+    // NB: the refresh loop ends only when cancelled. If it ends on its own (a panic), the
+    // process must not go on serving stale data while /healthz says all is well: stop and
+    // exit non-zero, so that the orchestrator restarts it.
+    let refresh_died = tokio::select! {
+        _ = server::run(listener, state, settings, shutdown_signal()) => false,
+        ended = &mut refresher => {
+            tracing::error!(error = ?ended.err(), "the refresh loop ended unexpectedly; exiting");
+            true
+        }
+    };
     cancel.cancel();
+    if refresh_died {
+        return ExitCode::FAILURE;
+    }
     if tokio::time::timeout(Duration::from_secs(2), refresher)
         .await
         .is_err()

@@ -57,6 +57,8 @@ IAM_ACTIONS = {
     "iam:GetAccountSummary",
     "iam:GetAccountPasswordPolicy",
     "iam:ListVirtualMFADevices",
+    "iam:ListServiceSpecificCredentials",
+    "iam:ListOrganizationsFeatures",
 }
 # Flags of the binary (the contract); checked against `--help` too when a binary is built.
 KNOWN_FLAGS = {

@@ -65,7 +65,7 @@ fn accounts_gauge(scrape: &str) -> Option<f64> {
 
 /// Sum of aws_iam_exporter_aws_errors_total for one account, and the (operation, code) pairs.
 fn aws_errors(scrape: &str, account_id: &str) -> (f64, BTreeSet<(String, String)>) {
-    let samples: Vec<Sample> = metric_samples(scrape, "aws_iam_exporter_aws_errors_total")
+    let samples: Vec<Sample> = aws_errors_beyond_moto_gaps(scrape)
         .into_iter()
         .filter(|s| s.labels.get("account_id").map(String::as_str) == Some(account_id))
         .collect();
@@ -544,7 +544,10 @@ fn moto_a_denied_role_fails_alone_under_auth_enforcement() {
     let accounts = ["222222222222", "333333333333", "444444444444"];
     let key = runtime().block_on(async {
         let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
-        let ro = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GenerateCredentialReport","iam:GetCredentialReport","iam:GetAccountSummary","iam:GetAccountPasswordPolicy","iam:ListVirtualMFADevices"],"Resource":"*"}]}"#;
+        // The member roles get the policy the project ships.
+        let ro = std::fs::read_to_string(repo_root().join("deploy/iam-policy.json"))
+            .expect("deploy/iam-policy.json");
+        let ro = ro.as_str();
         for (i, id) in accounts.iter().enumerate() {
             let iam = iam_in(&ep, id).await;
             iam.create_role()
@@ -871,6 +874,7 @@ fn scale_run(
                 "GetCredentialReport",
                 "GetAccountPasswordPolicy",
                 "ListVirtualMFADevices",
+                "ListServiceSpecificCredentials",
             ] {
                 a.push_faults(action, Fault::hang(latency), 100);
             }

@@ -729,6 +729,41 @@ impl VirtualMfa {
     }
 }
 
+/// One service-specific credential (ListServiceSpecificCredentials).
+#[derive(Debug, Clone)]
+pub struct ServiceCredentialRow {
+    pub user: String,
+    /// `bedrock.amazonaws.com`, `codecommit.amazonaws.com`, ...
+    pub service: String,
+    pub id: String,
+    /// `Active`, `Inactive` or `Expired`, as AWS writes it.
+    pub status: String,
+    pub created: OffsetDateTime,
+    pub expires: Option<OffsetDateTime>,
+}
+
+impl ServiceCredentialRow {
+    /// An active Bedrock API key created `age_days` ago.
+    pub fn bedrock(user: &str, id: &str, age_days: i64) -> ServiceCredentialRow {
+        ServiceCredentialRow {
+            user: user.into(),
+            service: "bedrock.amazonaws.com".into(),
+            id: id.into(),
+            status: "Active".into(),
+            created: days_ago(age_days),
+            expires: None,
+        }
+    }
+}
+
+/// What ListOrganizationsFeatures answers (asked with the account's own credentials).
+#[derive(Debug, Clone)]
+pub struct OrganizationFeatures {
+    pub organization_id: String,
+    /// `RootCredentialsManagement`, `RootSessions`.
+    pub enabled: Vec<String>,
+}
+
 /// A request the server received.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
@@ -769,6 +804,12 @@ pub struct AccountState {
     /// ListVirtualMFADevices page size when the request has no MaxItems
     /// (None = everything in one page).
     pub virtual_mfa_page_size: Option<usize>,
+    /// ListServiceSpecificCredentials (AllUsers) answers these.
+    pub service_credentials: Vec<ServiceCredentialRow>,
+    /// Its page size when the request has no MaxItems (None = one page).
+    pub service_credentials_page_size: Option<usize>,
+    /// ListOrganizationsFeatures; `None` answers AccountNotManagementOrDelegatedAdministrator.
+    pub organization_features: Option<OrganizationFeatures>,
     /// Per action, the faults answering its next calls (FIFO).
     pub faults: HashMap<String, VecDeque<Fault>>,
     /// Actions that always answer 403 AccessDenied.
@@ -799,6 +840,12 @@ impl AccountState {
             password_policy: None,
             virtual_mfa: Vec::new(),
             virtual_mfa_page_size: None,
+            service_credentials: Vec::new(),
+            service_credentials_page_size: None,
+            organization_features: Some(OrganizationFeatures {
+                organization_id: "o-a1b2c3d4e5".into(),
+                enabled: vec!["RootCredentialsManagement".into(), "RootSessions".into()],
+            }),
             faults: HashMap::new(),
             denied: HashSet::new(),
             deny_assume_role: HashSet::new(),
@@ -966,6 +1013,12 @@ impl AccountHandle {
     }
     pub fn set_virtual_mfa(&self, ds: Vec<VirtualMfa>) {
         self.with(|a| a.virtual_mfa = ds);
+    }
+    pub fn set_service_credentials(&self, cs: Vec<ServiceCredentialRow>) {
+        self.with(|a| a.service_credentials = cs);
+    }
+    pub fn set_organization_features(&self, f: Option<OrganizationFeatures>) {
+        self.with(|a| a.organization_features = f);
     }
     /// The next `n` calls of `action` answer with `fault`.
     pub fn push_faults(&self, action: &str, fault: Fault, n: usize) {
@@ -1236,6 +1289,32 @@ fn xml_response(status: u16, body: String) -> Resp {
         .header("x-amzn-requestid", request_id())
         .body(Full::new(Bytes::from(body)))
         .expect("response")
+}
+
+/// One page of `items` as IAM pages them: `Marker` is `marker-<start>`, the page size is the
+/// request's `MaxItems`, else `default_page`, else everything. Returns the page and the next
+/// marker, if any.
+fn page_of<'a, T>(
+    params: &BTreeMap<String, String>,
+    default_page: Option<usize>,
+    items: &'a [T],
+) -> (&'a [T], Option<String>) {
+    let start: usize = params
+        .get("Marker")
+        .and_then(|m| m.strip_prefix("marker-"))
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    let page = params
+        .get("MaxItems")
+        .and_then(|m| m.parse::<usize>().ok())
+        .into_iter()
+        .chain(default_page)
+        .min()
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let end = start.saturating_add(page).min(items.len());
+    let next = (end < items.len()).then(|| format!("marker-{end}"));
+    (items.get(start..end).unwrap_or(&[]), next)
 }
 
 fn ok_xml(action: &str, xmlns: &str, result: &str) -> Resp {
@@ -1557,6 +1636,80 @@ fn answer(
                         f("HardExpiry", v.to_string());
                     }
                     x.push_str("    </PasswordPolicy>\n  ");
+                    ok_xml(action, IAM_XMLNS, &x)
+                }
+            }
+        }
+        "ListServiceSpecificCredentials" => {
+            let a = st.account_mut(account_id);
+            let all = params.get("AllUsers").is_some_and(|v| v == "true");
+            let user = params.get("UserName");
+            let matching: Vec<&ServiceCredentialRow> = a
+                .service_credentials
+                .iter()
+                .filter(|c| all || user.is_some_and(|u| *u == c.user))
+                .collect();
+            let (page, marker) = page_of(params, a.service_credentials_page_size, &matching);
+            let mut x = String::from("\n    <ServiceSpecificCredentials>\n");
+            for c in page {
+                x.push_str("      <member>\n");
+                x.push_str(&format!(
+                    "        <UserName>{}</UserName>\n",
+                    xml_escape(&c.user)
+                ));
+                x.push_str(&format!("        <Status>{}</Status>\n", c.status));
+                x.push_str(&format!(
+                    "        <ServiceUserName>{}-at-{account_id}</ServiceUserName>\n",
+                    xml_escape(&c.user)
+                ));
+                x.push_str(&format!(
+                    "        <CreateDate>{}</CreateDate>\n",
+                    fmt_iso_z(c.created)
+                ));
+                if let Some(e) = c.expires {
+                    x.push_str(&format!(
+                        "        <ExpirationDate>{}</ExpirationDate>\n",
+                        fmt_iso_z(e)
+                    ));
+                }
+                x.push_str(&format!(
+                    "        <ServiceSpecificCredentialId>{}</ServiceSpecificCredentialId>\n",
+                    xml_escape(&c.id)
+                ));
+                x.push_str(&format!(
+                    "        <ServiceName>{}</ServiceName>\n",
+                    xml_escape(&c.service)
+                ));
+                x.push_str("      </member>\n");
+            }
+            x.push_str("    </ServiceSpecificCredentials>\n");
+            match marker {
+                Some(m) => x.push_str(&format!(
+                    "    <IsTruncated>true</IsTruncated>\n    <Marker>{m}</Marker>\n  "
+                )),
+                None => x.push_str("    <IsTruncated>false</IsTruncated>\n  "),
+            }
+            ok_xml(action, IAM_XMLNS, &x)
+        }
+        "ListOrganizationsFeatures" => {
+            let a = st.account_mut(account_id);
+            match &a.organization_features {
+                None => error_response(
+                    IAM_XMLNS,
+                    400,
+                    "Sender",
+                    "AccountNotManagementOrDelegatedAdministratorException",
+                    "The account is not the management account or a delegated administrator.",
+                ),
+                Some(f) => {
+                    let mut x = format!(
+                        "\n    <OrganizationId>{}</OrganizationId>\n    <EnabledFeatures>\n",
+                        xml_escape(&f.organization_id)
+                    );
+                    for e in &f.enabled {
+                        x.push_str(&format!("      <member>{}</member>\n", xml_escape(e)));
+                    }
+                    x.push_str("    </EnabledFeatures>\n  ");
                     ok_xml(action, IAM_XMLNS, &x)
                 }
             }

@@ -1,0 +1,278 @@
+//! Which accounts the configuration watches, built in one place for the daemon and `--once`:
+//! the default credential chain's account, an offline file, or the accounts of
+//! `--config.file` (roles and Organizations discovery, after sharding).
+
+use std::sync::Arc;
+
+use crate::aws::{Aws, Role};
+use crate::config::{Config, Mode};
+use crate::offline::FileSource;
+use crate::refresh::{Account, RefreshSettings, Source, Target};
+use crate::schedule::{self, Fleet, Plan};
+use crate::snapshot::State;
+
+/// How to reach one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    /// The default credential chain's own account.
+    Own,
+    /// Offline files.
+    Files(FileSourceSpec),
+    /// An account entered through a role.
+    Role {
+        account_id: String,
+        name: Option<String>,
+        role: Role,
+    },
+}
+
+/// The offline files of `--credential-report.file` / `--account-summary.file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSourceSpec {
+    pub report: std::path::PathBuf,
+    pub summary: Option<std::path::PathBuf>,
+}
+
+/// The accounts of a [`Config`].
+pub struct ConfigFleet {
+    config: Arc<Config>,
+    /// `None` offline: no AWS configuration is loaded at all.
+    aws: Option<Aws>,
+    state: Arc<State>,
+    settings: Arc<RefreshSettings>,
+}
+
+impl ConfigFleet {
+    pub async fn new(config: Arc<Config>, state: Arc<State>) -> ConfigFleet {
+        let aws = match config.mode {
+            Mode::Offline { .. } => None,
+            _ => Some(Aws::connect(&config.aws).await),
+        };
+        let settings = Arc::new(RefreshSettings::from_config(&config));
+        ConfigFleet {
+            config,
+            aws,
+            state,
+            settings,
+        }
+    }
+
+    /// How the daemon schedules this fleet.
+    pub fn plan(&self) -> Plan {
+        Plan {
+            interval: self.config.refresh_interval,
+            concurrency: self.config.concurrency,
+            spread: matches!(self.config.mode, Mode::MultiAccount { .. }),
+        }
+    }
+
+    /// The accounts to watch, or the discovery error (for `--once`).
+    pub async fn accounts(&self) -> Result<Vec<(String, Spec)>, crate::fetch::FetchError> {
+        let found = match (&self.config.mode, &self.aws) {
+            (Mode::Offline { report, summary }, _) => vec![(
+                report.display().to_string(),
+                Spec::Files(FileSourceSpec {
+                    report: report.clone(),
+                    summary: summary.clone(),
+                }),
+            )],
+            (Mode::DefaultAccount, _) => vec![("default".to_owned(), Spec::Own)],
+            (Mode::MultiAccount { .. }, None) => Vec::new(),
+            (
+                Mode::MultiAccount {
+                    accounts,
+                    organizations,
+                },
+                Some(aws),
+            ) => {
+                let mut found: Vec<(String, Spec)> = accounts
+                    .iter()
+                    .filter_map(|a| {
+                        let id = crate::report::account_of_arn(&a.role_arn)?;
+                        Some((
+                            id.to_owned(),
+                            Spec::Role {
+                                account_id: id.to_owned(),
+                                name: a.name.clone(),
+                                role: Role {
+                                    arn: a.role_arn.clone(),
+                                    external_id: a.external_id.clone(),
+                                },
+                            },
+                        ))
+                    })
+                    .collect();
+                if let Some(org) = organizations {
+                    let (members, management) = aws.organization_accounts().await?;
+                    for m in members {
+                        let excluded = org.exclude_accounts.contains(&m.id)
+                            || (!org.include_management_account
+                                && management.as_deref() == Some(&m.id))
+                            || found.iter().any(|(id, _)| *id == m.id);
+                        if !excluded {
+                            let arn = format!(
+                                "arn:{}:iam::{}:role/{}",
+                                self.config.aws.partition(),
+                                m.id,
+                                org.role_name
+                            );
+                            found.push((
+                                m.id.clone(),
+                                Spec::Role {
+                                    account_id: m.id,
+                                    name: m.name,
+                                    role: Role {
+                                        arn,
+                                        external_id: org.external_id.clone(),
+                                    },
+                                },
+                            ));
+                        }
+                    }
+                }
+                found.retain(|(id, _)| {
+                    crate::config::shard_of(id, self.config.shard_count) == self.config.shard_index
+                });
+                found
+            }
+        };
+        Ok(found)
+    }
+
+    /// Starts watching one account.
+    pub async fn account(&self, key: &str, spec: &Spec) -> Account {
+        let (account_id, name, source) = match spec {
+            Spec::Own => (None, None, Source::Aws(self.aws_or_panic().own_account())),
+            Spec::Files(f) => (
+                None,
+                None,
+                Source::Files(FileSource {
+                    report: f.report.clone(),
+                    summary: f.summary.clone(),
+                    max_bytes: self.config.report_max_bytes,
+                }),
+            ),
+            Spec::Role {
+                account_id,
+                name,
+                role,
+            } => (
+                Some(account_id.clone()),
+                name.clone(),
+                Source::Aws(self.aws_or_panic().assume(role).await),
+            ),
+        };
+        let target = Target {
+            key: key.to_owned(),
+            account_id,
+            name,
+            source,
+        };
+        Account::new(target, self.state.clone(), self.settings.clone())
+    }
+
+    fn aws_or_panic(&self) -> &Aws {
+        // NB: `aws` is `None` only offline, where no spec names AWS (see `accounts`).
+        self.aws
+            .as_ref()
+            .expect("an AWS spec only exists when AWS is configured")
+    }
+}
+
+impl Fleet for ConfigFleet {
+    type Spec = Spec;
+    type Account = Account;
+
+    async fn discover(&self) -> Option<Vec<(String, Spec)>> {
+        match self.accounts().await {
+            Ok(found) => Some(found),
+            Err(e) => {
+                tracing::error!(operation = %e.operation, code = %e.code.label(), message = %e.message, "account discovery failed; keeping the accounts already known");
+                None
+            }
+        }
+    }
+
+    async fn open(&self, key: &str, spec: &Spec) -> Account {
+        self.account(key, spec).await
+    }
+
+    fn reports_discovery(&self) -> bool {
+        matches!(self.config.mode, Mode::MultiAccount { .. })
+    }
+}
+
+/// The daemon's refreshes: runs until `cancel`.
+pub async fn run(
+    config: Arc<Config>,
+    state: Arc<State>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let publisher = tokio::spawn(publish_loop(state.clone(), cancel.clone()));
+    let fleet = Arc::new(ConfigFleet::new(config, state.clone()).await);
+    let plan = fleet.plan();
+    schedule::run(fleet, state, plan, cancel).await;
+    let _ = publisher.await;
+}
+
+/// Publications never come closer together than this: refreshes that finish together (the
+/// first refresh of every account at start-up) make one publication, not one each.
+const PUBLISH_SPACING: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Publishes after refreshes, coalesced: wake-ups during an assembly or within
+/// [`PUBLISH_SPACING`] of the last one cause one more publication, not one each.
+async fn publish_loop(state: Arc<State>, cancel: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            // Shutdown: nothing more to publish.
+            _ = cancel.cancelled() => return,
+            // A refresh finished or an account left.
+            _ = state.changed() => {}
+        }
+        let s = state.clone();
+        let _ = tokio::task::spawn_blocking(move || s.publish()).await;
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(PUBLISH_SPACING) => {}
+        }
+    }
+}
+
+/// `--once`: refreshes every account once and returns the published state, or the errors
+/// (one line).
+pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
+    let state = Arc::new(State::default());
+    let fleet = ConfigFleet::new(config.clone(), state.clone()).await;
+    let found = fleet
+        .accounts()
+        .await
+        .map_err(|e| format!("account discovery: {e}"))?;
+    let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
+    let mut jobs = tokio::task::JoinSet::new();
+    let many = matches!(config.mode, Mode::MultiAccount { .. });
+    for (key, spec) in found {
+        let mut account = fleet.account(&key, &spec).await;
+        let limit = limit.clone();
+        jobs.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            account.refresh_once().await.map_err(|e| match many {
+                true => format!("account {}: {e}", account.key()),
+                false => e.to_string(),
+            })
+        });
+    }
+    let mut errors = Vec::new();
+    while let Some(joined) = jobs.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => errors.push(e),
+            Err(e) => errors.push(format!("refresh task failed: {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        return Err(errors.join("; "));
+    }
+    state.publish();
+    Ok(state)
+}

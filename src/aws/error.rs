@@ -1,0 +1,116 @@
+//! SDK errors -> [`FetchError`], by the SDK's own types: no string matching on messages.
+
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use crate::fetch::{ErrorCode, FetchError, Operation};
+
+/// Longest cause quoted in a message: an SDK error chain can run to kilobytes (a proxy's HTML
+/// page, an instance metadata service's answer), and a log line should stay one line.
+const MAX_CAUSE_CHARS: usize = 300;
+
+const NO_CREDENTIALS: &str = "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+     AWS_PROFILE, a web identity token (IRSA) or an instance/task role";
+
+type AssumeRoleSdkError = aws_sdk_sts::error::SdkError<
+    aws_sdk_sts::operation::assume_role::AssumeRoleError,
+    HttpResponse,
+>;
+
+/// Classifies a failed SDK call.
+pub(crate) fn from_sdk<E>(operation: Operation, err: &SdkError<E, HttpResponse>) -> FetchError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    // NB: with an assumed role, a refused AssumeRole surfaces inside the IAM call's
+    // credentials failure, and any credentials failure (no provider, IMDS answering 403, an
+    // expired SSO session) inside a dispatch failure. Report each as what it is.
+    // The AssumeRole failure first: it sits deeper in the chain than the credentials error
+    // that wraps it.
+    let chain = || std::iter::successors(std::error::Error::source(err), |e| e.source());
+    if let Some(sts) = chain().find_map(|e| e.downcast_ref::<AssumeRoleSdkError>()) {
+        return from_sdk(Operation::AssumeRole, sts);
+    }
+    if let Some(c) = chain().find_map(|e| e.downcast_ref::<CredentialsError>()) {
+        return FetchError::new(
+            operation,
+            ErrorCode::NoCredentials,
+            format!("{NO_CREDENTIALS} ({})", cause(c)),
+        );
+    }
+    let (code, message) = match err {
+        SdkError::ServiceError(e) => {
+            let status = e.raw().status().as_u16();
+            let e = e.err();
+            // An error body the SDK cannot parse still has a status: keep it in the label.
+            let code = e
+                .code()
+                .map_or(ErrorCode::Http(status), |c| ErrorCode::Aws(c.to_owned()));
+            (code, e.message().unwrap_or("no message").to_owned())
+        }
+        SdkError::TimeoutError(_) => (ErrorCode::Timeout, "no answer within --aws.timeout".into()),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            (ErrorCode::Timeout, "no answer within --aws.timeout".into())
+        }
+        SdkError::DispatchFailure(d) if d.is_io() => (ErrorCode::Connection, cause(err)),
+        SdkError::ResponseError(_) => (ErrorCode::Response, cause(err)),
+        _ => (ErrorCode::Dispatch, cause(err)),
+    };
+    let message = if code.is_access_denied() {
+        format!(
+            "{message} (the exporter's identity needs {})",
+            operation.permission()
+        )
+    } else {
+        message
+    };
+    FetchError::new(operation, code, message)
+}
+
+/// The error and its causes on one line, cut to [`MAX_CAUSE_CHARS`].
+fn cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let full = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
+    let one_line = full.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(MAX_CAUSE_CHARS) {
+        Some((cut, _)) => format!("{}...", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_causes_are_cut_to_one_short_line() {
+        #[derive(Debug)]
+        struct Long;
+        impl std::fmt::Display for Long {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&"403 Forbidden\n<html>".repeat(200))
+            }
+        }
+        impl std::error::Error for Long {}
+        let c = cause(&Long);
+        assert!(c.chars().count() <= MAX_CAUSE_CHARS + 3, "{}", c.len());
+        assert!(!c.contains('\n'));
+        assert!(c.ends_with("..."));
+    }
+
+    #[test]
+    fn a_credentials_error_anywhere_in_the_chain_is_no_credentials() {
+        // An instance metadata service answering 403 gives a provider error, not a
+        // "no credentials" text: the type is what counts.
+        let imds = CredentialsError::provider_error("IMDS returned 403 Forbidden ".repeat(80));
+        let err: SdkError<
+            aws_sdk_iam::operation::get_account_summary::GetAccountSummaryError,
+            HttpResponse,
+        > = SdkError::dispatch_failure(
+            aws_smithy_runtime_api::client::result::ConnectorError::other(Box::new(imds), None),
+        );
+        let e = from_sdk(Operation::GetAccountSummary, &err);
+        assert_eq!(e.code, ErrorCode::NoCredentials, "{e}");
+        assert!(e.message.len() < 600, "{}", e.message.len());
+    }
+}

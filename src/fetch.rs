@@ -1,0 +1,225 @@
+//! What a source (AWS or offline files) hands the refresh loop, and how it fails.
+//!
+//! No I/O and no SDK types here: [`crate::aws`] and [`crate::offline`] produce these, the
+//! refresh loop and the pure core consume them. Adding an AWS call means a method in
+//! `aws/account.rs` and a field in [`Facts`]; nothing in between copies fields.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::posture::{PolicyState, Summary};
+use crate::report::ReportDocument;
+
+/// Everything one refresh fetched for one account besides the credential report.
+///
+/// `None` (or [`PolicyState::Unknown`]) means the call was not made or failed: the facts and
+/// controls that need it are then absent, never guessed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// GetAccountSummary.
+    pub summary: Option<Summary>,
+    /// GetAccountPasswordPolicy (`NoSuchEntity` is the answer "no policy").
+    pub password_policy: PolicyState,
+    /// ListVirtualMFADevices (assigned): whether root's MFA device is a virtual one.
+    pub root_virtual_mfa: Option<bool>,
+    /// ListVirtualMFADevices (assigned): the IAM users with a virtual MFA device, sorted.
+    pub virtual_mfa_users: Option<Vec<String>>,
+    /// ListServiceSpecificCredentials (AllUsers): Bedrock API keys, CodeCommit and Keyspaces
+    /// credentials, which the credential report does not show.
+    pub service_credentials: Option<Vec<ServiceCredential>>,
+}
+
+/// One service-specific credential, as ListServiceSpecificCredentials describes it (never a
+/// secret: List returns none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceCredential {
+    pub user: String,
+    /// As AWS names it: `bedrock.amazonaws.com`, `codecommit.amazonaws.com`, ...
+    pub service: String,
+    /// `ServiceSpecificCredentialId`: an identifier, not a secret.
+    pub id: String,
+    /// Lower-cased `Status`: `active`, `inactive`, `expired`.
+    pub status: String,
+    /// `CreateDate`, seconds since the epoch.
+    pub created: i64,
+    /// `ExpirationDate` (Bedrock API keys may have one), seconds since the epoch.
+    pub expires: Option<i64>,
+}
+
+/// The AWS Organizations features of the exporter's organization (ListOrganizationsFeatures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationFeatures {
+    pub organization_id: String,
+    /// Centralized root access: member accounts' root credentials can be removed.
+    pub root_credentials_management: bool,
+    /// Privileged root sessions can be taken in member accounts.
+    pub root_sessions: bool,
+}
+
+/// What one refresh fetched for one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The credential report, still to be parsed (CPU work, done off the async workers).
+    pub report: ReportDocument,
+    pub facts: Facts,
+}
+
+/// The call that failed: a metric label and the IAM permission it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    GetAccountSummary,
+    GenerateCredentialReport,
+    GetCredentialReport,
+    GetAccountPasswordPolicy,
+    ListVirtualMfaDevices,
+    ListServiceSpecificCredentials,
+    ListOrganizationsFeatures,
+    GetCallerIdentity,
+    AssumeRole,
+    DescribeOrganization,
+    ListAccounts,
+    /// Offline mode: reading a report or summary file.
+    ReadFile,
+}
+
+impl Operation {
+    /// The AWS API name: the `operation` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::GetAccountSummary => "GetAccountSummary",
+            Operation::GenerateCredentialReport => "GenerateCredentialReport",
+            Operation::GetCredentialReport => "GetCredentialReport",
+            Operation::GetAccountPasswordPolicy => "GetAccountPasswordPolicy",
+            Operation::ListVirtualMfaDevices => "ListVirtualMFADevices",
+            Operation::ListServiceSpecificCredentials => "ListServiceSpecificCredentials",
+            Operation::ListOrganizationsFeatures => "ListOrganizationsFeatures",
+            Operation::GetCallerIdentity => "GetCallerIdentity",
+            Operation::AssumeRole => "AssumeRole",
+            Operation::DescribeOrganization => "DescribeOrganization",
+            Operation::ListAccounts => "ListAccounts",
+            Operation::ReadFile => "ReadFile",
+        }
+    }
+
+    /// The IAM permission the exporter's identity needs for this call.
+    pub fn permission(self) -> String {
+        let service = match self {
+            Operation::GetCallerIdentity | Operation::AssumeRole => "sts",
+            Operation::DescribeOrganization | Operation::ListAccounts => "organizations",
+            Operation::ReadFile => return "read access to the file".to_owned(),
+            _ => "iam",
+        };
+        format!("{service}:{}", self.as_str())
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a call failed, as far as the refresh loop and the metrics care. The `code` label comes
+/// from [`ErrorCode::label`] only, so label values stay few and stable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// AWS's own error code, as sent (`AccessDenied`, `Throttling`, ...).
+    Aws(String),
+    /// An error response without a code AWS's way (e.g. a proxy's 502).
+    Http(u16),
+    /// No answer within `--aws.timeout`.
+    Timeout,
+    /// The credential chain found no credentials, or its provider failed.
+    NoCredentials,
+    /// The connection failed (DNS, refused, reset).
+    Connection,
+    /// The response could not be read or made no sense.
+    Response,
+    /// Anything else the SDK could not send.
+    Dispatch,
+    /// The credential report was still being generated at `--credential-report.timeout`.
+    ReportTimeout,
+    /// Offline: the file could not be read.
+    File,
+    /// Offline: the report file is not a report.
+    BadReport,
+    /// Offline: the summary file is not summary JSON.
+    BadSummary,
+}
+
+impl ErrorCode {
+    /// The `code` label of `aws_iam_exporter_aws_errors_total`.
+    pub fn label(&self) -> Cow<'_, str> {
+        match self {
+            ErrorCode::Aws(code) => Cow::Borrowed(code),
+            ErrorCode::Http(status) => Cow::Owned(format!("HTTP{status}")),
+            ErrorCode::Timeout => Cow::Borrowed("Timeout"),
+            ErrorCode::NoCredentials => Cow::Borrowed("NoCredentials"),
+            ErrorCode::Connection => Cow::Borrowed("ConnectionError"),
+            ErrorCode::Response => Cow::Borrowed("ResponseError"),
+            ErrorCode::Dispatch => Cow::Borrowed("DispatchFailure"),
+            ErrorCode::ReportTimeout => Cow::Borrowed("ReportTimeout"),
+            ErrorCode::File => Cow::Borrowed("FileError"),
+            ErrorCode::BadReport => Cow::Borrowed("BadReport"),
+            ErrorCode::BadSummary => Cow::Borrowed("BadSummary"),
+        }
+    }
+
+    /// AWS refused the call for lack of permission.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, ErrorCode::Aws(c) if matches!(c.as_str(), "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"))
+    }
+}
+
+/// A failed call: which operation, why, and a message for humans (short: one log line).
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("{operation}: {}: {message}", code.label())]
+pub struct FetchError {
+    pub operation: Operation,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl FetchError {
+    pub fn new(operation: Operation, code: ErrorCode, message: impl Into<String>) -> FetchError {
+        FetchError {
+            operation,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Errors seen during one refresh that did not fail it (retried, or optional calls).
+pub type ErrorLog = Vec<FetchError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_denied_names_the_missing_permission() {
+        assert_eq!(
+            Operation::GetCredentialReport.permission(),
+            "iam:GetCredentialReport"
+        );
+        assert_eq!(Operation::AssumeRole.permission(), "sts:AssumeRole");
+        assert_eq!(
+            Operation::ListAccounts.permission(),
+            "organizations:ListAccounts"
+        );
+        assert_eq!(
+            Operation::ListVirtualMfaDevices.permission(),
+            "iam:ListVirtualMFADevices"
+        );
+    }
+
+    #[test]
+    fn error_labels_are_the_aws_code_or_one_of_ours() {
+        assert_eq!(ErrorCode::Aws("Throttling".into()).label(), "Throttling");
+        assert_eq!(ErrorCode::Http(502).label(), "HTTP502");
+        assert_eq!(ErrorCode::Connection.label(), "ConnectionError");
+        let e = FetchError::new(Operation::ReadFile, ErrorCode::File, "x.csv: missing");
+        assert_eq!(e.to_string(), "ReadFile: FileError: x.csv: missing");
+    }
+}

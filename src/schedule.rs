@@ -1,0 +1,257 @@
+//! When each account refreshes. AWS-free: the scheduler sees accounts through [`Fleet`] (which
+//! accounts exist now) and [`Refresh`] (refresh one of them), so tests drive it with fakes and
+//! `tokio::time::pause()`.
+//!
+//! - Every account's first refresh starts at once, bounded by the concurrency limit: after a
+//!   restart, an organization's series are back within seconds, not one interval later.
+//! - Later refreshes fall on a stable slot of the interval (a hash of the account key), so
+//!   refreshes spread evenly and a restart keeps each account's slot.
+//! - The fleet is asked again every interval; an account that left is cancelled, its task
+//!   awaited, and only then are its series removed.
+//! - A refresh task that dies (a panic) is logged and restarted at its next slot, never left
+//!   dead while `/healthz` says all is well.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::snapshot::{Discovery, State};
+
+/// One account's refresh: fetch, derive, render and write its slot in the [`State`].
+pub trait Refresh: Send + 'static {
+    fn refresh(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// The set of accounts to watch, asked again every interval.
+pub trait Fleet: Send + Sync + 'static {
+    /// What [`Fleet::open`] needs to start watching an account (e.g. its role).
+    type Spec: Clone + Send + Sync + 'static;
+    type Account: Refresh;
+
+    /// The accounts to watch now, each under a stable key. `None`: discovery failed (already
+    /// logged); the accounts already known stay.
+    fn discover(&self) -> impl Future<Output = Option<Vec<(String, Self::Spec)>>> + Send;
+
+    /// Starts watching an account: registers its slot and builds its clients.
+    fn open(&self, key: &str, spec: &Self::Spec) -> impl Future<Output = Self::Account> + Send;
+
+    /// Whether discovery outcomes are reported (`aws_iam_exporter_account_discovery_success`):
+    /// false where the fleet is fixed (one account, offline files).
+    fn reports_discovery(&self) -> bool;
+}
+
+/// How refreshes are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub interval: Duration,
+    /// At most this many refreshes at once.
+    pub concurrency: usize,
+    /// Spread later refreshes over the interval (many accounts); else every account's slot is
+    /// the start of the interval.
+    pub spread: bool,
+}
+
+/// A running account task.
+struct Task<S> {
+    spec: S,
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+/// Runs until `cancel`: watches the fleet and refreshes each account on its schedule.
+pub async fn run<F: Fleet>(
+    fleet: Arc<F>,
+    state: Arc<State>,
+    plan: Plan,
+    cancel: CancellationToken,
+) {
+    let start = Instant::now();
+    let limit = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    // Account tasks that end without being cancelled (a panic) send their key here.
+    let (died_tx, mut died_rx) = mpsc::unbounded_channel::<String>();
+    let mut tasks: HashMap<String, Task<F::Spec>> = HashMap::new();
+    let mut discovery = tokio::time::interval(plan.interval);
+    discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // `first`: `None` waits for the account's next slot (a restart after a panic: never a
+    // tight loop of panics).
+    let spawn =
+        |key: &str, account: F::Account, first: Option<Instant>, token: CancellationToken| {
+            let slot = Slot {
+                start,
+                offset: if plan.spread {
+                    spread(key, plan.interval)
+                } else {
+                    Duration::ZERO
+                },
+                interval: plan.interval,
+            };
+            let guard = DiedGuard {
+                key: Some(key.to_owned()),
+                tx: died_tx.clone(),
+            };
+            tokio::spawn(account_task(
+                account,
+                slot,
+                first,
+                limit.clone(),
+                token,
+                guard,
+            ))
+        };
+    loop {
+        tokio::select! {
+            // Shutdown.
+            _ = cancel.cancelled() => break,
+            // Time to ask the fleet again (at once on the first tick).
+            _ = discovery.tick() => {
+                let found = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    found = fleet.discover() => found,
+                };
+                let Some(found) = found else {
+                    if fleet.reports_discovery() {
+                        state.set_discovery(Discovery::Failed);
+                    }
+                    continue;
+                };
+                if fleet.reports_discovery() {
+                    state.set_discovery(Discovery::Succeeded);
+                }
+                let keep: std::collections::HashSet<&str> =
+                    found.iter().map(|(k, _)| k.as_str()).collect();
+                let departed: Vec<String> =
+                    tasks.keys().filter(|k| !keep.contains(k.as_str())).cloned().collect();
+                for key in departed {
+                    if let Some(task) = tasks.remove(&key) {
+                        tracing::info!(account = %key, "account left; removing its series");
+                        stop(task).await;
+                    }
+                    state.remove(&key);
+                }
+                for (key, spec) in found {
+                    if tasks.contains_key(&key) {
+                        continue;
+                    }
+                    let account = fleet.open(&key, &spec).await;
+                    let token = cancel.child_token();
+                    let handle = spawn(&key, account, Some(Instant::now()), token.clone());
+                    tasks.insert(key, Task { spec, cancel: token, handle });
+                }
+            }
+            // An account task died: start it again at its next slot.
+            Some(key) = died_rx.recv() => {
+                let Some(old) = tasks.remove(&key) else { continue };
+                let _ = old.handle.await;
+                tracing::error!(account = %key, "refresh task ended unexpectedly; restarting it at its next slot");
+                let account = fleet.open(&key, &old.spec).await;
+                let token = cancel.child_token();
+                let handle = spawn(&key, account, None, token.clone());
+                tasks.insert(key, Task { spec: old.spec, cancel: token, handle });
+            }
+        }
+    }
+    for (_, task) in tasks {
+        stop(task).await;
+    }
+}
+
+/// Cancels an account task and waits until it has ended, so that nothing it does can land
+/// after the caller moves on (e.g. removes the account's series).
+async fn stop<S>(task: Task<S>) {
+    task.cancel.cancel();
+    let _ = task.handle.await;
+}
+
+/// Where an account's refreshes fall: `start + offset + k * interval`.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    start: Instant,
+    offset: Duration,
+    interval: Duration,
+}
+
+impl Slot {
+    /// The first slot at least half an interval after `last` (so that the first refresh at
+    /// start-up is not followed by another one moments later).
+    fn next_after(&self, last: Instant) -> Instant {
+        self.next_from(last + self.interval / 2)
+    }
+
+    /// The first slot at or after `earliest`.
+    fn next_from(&self, earliest: Instant) -> Instant {
+        let first = self.start + self.offset;
+        if earliest <= first {
+            return first;
+        }
+        let since = (earliest - first).as_nanos();
+        let period = self.interval.as_nanos().max(1);
+        let k = since.div_ceil(period);
+        let k = u32::try_from(k).unwrap_or(u32::MAX);
+        first + self.interval.saturating_mul(k)
+    }
+}
+
+/// Sends the account's key when its task ends without being disarmed (a panic unwinding it).
+struct DiedGuard {
+    key: Option<String>,
+    tx: mpsc::UnboundedSender<String>,
+}
+
+impl Drop for DiedGuard {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let _ = self.tx.send(key);
+        }
+    }
+}
+
+/// One account: the first refresh at `first` (or, without one, at the next slot at least half
+/// an interval away), then one per slot.
+async fn account_task<A: Refresh>(
+    mut account: A,
+    slot: Slot,
+    first: Option<Instant>,
+    limit: Arc<Semaphore>,
+    cancel: CancellationToken,
+    mut guard: DiedGuard,
+) {
+    let mut next = first.unwrap_or_else(|| slot.next_after(Instant::now()));
+    loop {
+        tokio::select! {
+            // Shutdown or removal between refreshes.
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        let started = Instant::now();
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => break,
+            p = limit.clone().acquire_owned() => p,
+        };
+        tokio::select! {
+            // Shutdown abandons an in-flight refresh: its result would never be served.
+            _ = cancel.cancelled() => break,
+            _ = account.refresh() => {}
+        }
+        drop(permit);
+        next = slot.next_after(started);
+    }
+    guard.key = None;
+}
+
+/// A stable pseudo-random offset within the interval (FNV-1a of the key, like sharding), so
+/// that refreshes spread evenly and a restart keeps each account's slot.
+pub fn spread(key: &str, interval: Duration) -> Duration {
+    const BUCKETS: u32 = 1000;
+    let bucket = crate::config::shard_of(&format!("spread:{key}"), BUCKETS);
+    interval.mul_f64(f64::from(bucket) / f64::from(BUCKETS))
+}
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;

@@ -1,0 +1,276 @@
+//! The scheduler under a paused clock: every time below is virtual and exact.
+
+use std::sync::Mutex;
+
+use super::*;
+use crate::exposition::Rendered;
+
+const INTERVAL: Duration = Duration::from_secs(300);
+
+/// Refreshes seen: (account key, seconds since the test started).
+type Log = Arc<Mutex<Vec<(String, u64)>>>;
+
+struct FakeFleet {
+    /// The accounts discovery returns; `None` makes discovery fail.
+    accounts: Mutex<Option<Vec<String>>>,
+    /// Accounts whose first refresh panics (taken out once it did).
+    panics: Mutex<Vec<String>>,
+    /// How long each refresh takes.
+    work: Duration,
+    log: Log,
+    state: Arc<State>,
+    t0: Instant,
+}
+
+struct FakeAccount {
+    key: String,
+    panic_first: bool,
+    fleet_work: Duration,
+    log: Log,
+    state: Arc<State>,
+    t0: Instant,
+}
+
+impl Refresh for FakeAccount {
+    async fn refresh(&mut self) {
+        let at = (Instant::now() - self.t0).as_secs();
+        self.log.lock().unwrap().push((self.key.clone(), at));
+        if std::mem::take(&mut self.panic_first) {
+            panic!("a refresh that panics");
+        }
+        tokio::time::sleep(self.fleet_work).await;
+        self.state.update(&self.key, |slot| {
+            slot.data = Some(Arc::new(Rendered::default()));
+        });
+    }
+}
+
+impl Fleet for FakeFleet {
+    type Spec = ();
+    type Account = FakeAccount;
+
+    async fn discover(&self) -> Option<Vec<(String, ())>> {
+        let accounts = self.accounts.lock().unwrap().clone()?;
+        Some(accounts.into_iter().map(|k| (k, ())).collect())
+    }
+
+    async fn open(&self, key: &str, _: &()) -> FakeAccount {
+        self.state.register(key);
+        FakeAccount {
+            key: key.to_owned(),
+            panic_first: {
+                let mut panics = self.panics.lock().unwrap();
+                let before = panics.len();
+                panics.retain(|p| p != key);
+                panics.len() != before
+            },
+            fleet_work: self.work,
+            log: self.log.clone(),
+            state: self.state.clone(),
+            t0: self.t0,
+        }
+    }
+
+    fn reports_discovery(&self) -> bool {
+        true
+    }
+}
+
+struct Harness {
+    fleet: Arc<FakeFleet>,
+    state: Arc<State>,
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+fn start(accounts: &[&str], concurrency: usize, work: Duration, panics: &[&str]) -> Harness {
+    let state = Arc::new(State::default());
+    let fleet = Arc::new(FakeFleet {
+        accounts: Mutex::new(Some(accounts.iter().map(|s| s.to_string()).collect())),
+        panics: Mutex::new(panics.iter().map(|s| s.to_string()).collect()),
+        work,
+        log: Log::default(),
+        state: state.clone(),
+        t0: Instant::now(),
+    });
+    let cancel = CancellationToken::new();
+    let plan = Plan {
+        interval: INTERVAL,
+        concurrency,
+        spread: true,
+    };
+    let handle = tokio::spawn(run(fleet.clone(), state.clone(), plan, cancel.clone()));
+    Harness {
+        fleet,
+        state,
+        cancel,
+        handle,
+    }
+}
+
+impl Harness {
+    fn refreshes_of(&self, key: &str) -> Vec<u64> {
+        let log = self.fleet.log.lock().unwrap();
+        log.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, t)| *t)
+            .collect()
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        self.handle.await.unwrap();
+    }
+}
+
+#[test]
+fn spread_offsets_are_pinned_so_that_accounts_keep_their_slot_across_releases() {
+    // Real values, not the function compared with itself: a change of hash would move every
+    // account's refresh slot (and, with the same hash, every account's shard).
+    assert_eq!(
+        spread("111111111111", INTERVAL),
+        Duration::from_millis(266_400)
+    );
+    assert_eq!(
+        spread("222222222222", INTERVAL),
+        Duration::from_millis(27_600)
+    );
+    assert_eq!(spread("default", INTERVAL), Duration::from_millis(24_300));
+    let distinct: std::collections::HashSet<_> = (0..50)
+        .map(|n| spread(&format!("{n:012}"), INTERVAL))
+        .collect();
+    assert!(distinct.len() > 40);
+    assert!(distinct.iter().all(|d| *d < INTERVAL));
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_first_refresh_starts_at_once_bounded_by_the_concurrency_limit() {
+    let h = start(&["a", "b", "c", "d", "e"], 2, Duration::from_secs(10), &[]);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let mut firsts: Vec<u64> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|k| h.refreshes_of(k)[0])
+        .collect();
+    firsts.sort();
+    // Two at a time, 10 s each: not one interval (300 s) for the last one.
+    assert_eq!(firsts, [0, 0, 10, 10, 20]);
+    assert_eq!(h.state.keys().len(), 5);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn later_refreshes_fall_on_each_accounts_stable_slot() {
+    let h = start(
+        &["111111111111", "222222222222"],
+        8,
+        Duration::from_secs(1),
+        &[],
+    );
+    tokio::time::sleep(INTERVAL * 3 + Duration::from_secs(1)).await;
+    // First at once; then at the slot at least half an interval later, then every interval.
+    assert_eq!(h.refreshes_of("111111111111"), [0, 266, 566, 866]);
+    assert_eq!(h.refreshes_of("222222222222"), [0, 327, 627]);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_spread_every_refresh_is_one_interval_after_the_last() {
+    let state = Arc::new(State::default());
+    let fleet = Arc::new(FakeFleet {
+        accounts: Mutex::new(Some(vec!["default".into()])),
+        panics: Mutex::default(),
+        work: Duration::from_secs(2),
+        log: Log::default(),
+        state: state.clone(),
+        t0: Instant::now(),
+    });
+    let cancel = CancellationToken::new();
+    let plan = Plan {
+        interval: Duration::from_secs(60),
+        concurrency: 1,
+        spread: false,
+    };
+    let handle = tokio::spawn(run(fleet.clone(), state, plan, cancel.clone()));
+    tokio::time::sleep(Duration::from_secs(181)).await;
+    let log: Vec<u64> = fleet.log.lock().unwrap().iter().map(|(_, t)| *t).collect();
+    assert_eq!(log, [0, 60, 120, 180]);
+    cancel.cancel();
+    handle.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_departed_account_is_stopped_then_removed_and_never_comes_back() {
+    // Refreshes take 200 s, so the removal at the next discovery (300 s) lands while
+    // 111111111111 is in the middle of a refresh (its slot is at 266.4 s).
+    let h = start(&["a", "111111111111"], 8, Duration::from_secs(200), &[]);
+    tokio::time::sleep(Duration::from_secs(299)).await;
+    assert_eq!(h.state.keys(), ["111111111111", "a"]);
+    *h.fleet.accounts.lock().unwrap() = Some(vec!["a".into()]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.state.keys(), ["a"]);
+    // The abandoned refresh would have finished at 466 s; nothing re-creates the account.
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(h.state.keys(), ["a"]);
+    assert_eq!(h.refreshes_of("111111111111"), [0, 266]);
+    let after_removal: Vec<u64> = h
+        .refreshes_of("111111111111")
+        .into_iter()
+        .filter(|t| *t > 300)
+        .collect();
+    assert!(after_removal.is_empty(), "{after_removal:?}");
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_discovery_keeps_the_accounts_already_known() {
+    let h = start(&["a", "b"], 8, Duration::from_secs(1), &[]);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    *h.fleet.accounts.lock().unwrap() = None;
+    tokio::time::sleep(INTERVAL * 2).await;
+    assert_eq!(h.state.keys(), ["a", "b"]);
+    h.state.publish();
+    assert!(h.refreshes_of("a").len() >= 3, "{:?}", h.refreshes_of("a"));
+    assert!(
+        h.state
+            .published()
+            .classic_text(0.0)
+            .contains("aws_iam_exporter_account_discovery_success{} 0"),
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_account_refreshes_at_once_when_discovered() {
+    let h = start(&["a"], 8, Duration::from_secs(1), &[]);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    *h.fleet.accounts.lock().unwrap() = Some(vec!["a".into(), "b".into()]);
+    tokio::time::sleep(INTERVAL).await;
+    assert_eq!(h.refreshes_of("b")[0], 300);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_task_that_panics_is_restarted_at_its_next_slot() {
+    let h = start(
+        &["111111111111"],
+        8,
+        Duration::from_secs(1),
+        &["111111111111"],
+    );
+    tokio::time::sleep(INTERVAL * 2).await;
+    // The first refresh (0 s) panicked; the task came back at its slot (266.4 s), not in a
+    // tight loop.
+    assert_eq!(h.refreshes_of("111111111111"), [0, 266, 566]);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_waits_for_every_account_task() {
+    let h = start(&["a", "b"], 8, Duration::from_secs(1_000), &[]);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let state = h.state.clone();
+    h.stop().await;
+    // Both refreshes were abandoned mid-way and their tasks have ended: no slot got data.
+    let text = state.published().classic_text(0.0);
+    assert!(text.contains("aws_iam_exporter_accounts{} 0") || !text.contains("account_id"));
+}
