@@ -13,3 +13,6 @@ pub mod report;
 pub mod server;
 pub mod source;
 pub mod webconfig;
+
+#[cfg(test)]
+mod properties;

@@ -296,6 +296,9 @@ async fn fetch_and_render(
     let report = tokio::task::spawn_blocking(move || parse(&csv))
         .await
         .map_err(|e| ParseError::NotCsv(format!("parser task failed: {e}")))??;
+    for w in &report.warnings {
+        tracing::warn!(account = %target.key, "{w}");
+    }
 
     let account_id = match (&report.account_id, &target.account_id) {
         (Some(r), Some(expected)) if r != expected => {

@@ -115,6 +115,27 @@ pub struct CredentialReport {
     pub root: Option<Row>,
     /// The 12-digit account id taken from the ARNs, when any row has one.
     pub account_id: Option<String>,
+    /// What was odd but not fatal, for the caller to log once per refresh.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something odd in a report that did not stop it from being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A user listed in more than one row. One row is served (see [`parse`]), so no series is
+    /// ever duplicated and the user is counted once.
+    DuplicateUser { user: String, rows: u64 },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::DuplicateUser { user, rows } => write!(
+                f,
+                "credential report lists user `{user}` in {rows} rows; serving the row with the latest user_creation_time"
+            ),
+        }
+    }
 }
 
 impl CredentialReport {
@@ -376,6 +397,11 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
 }
 
 /// Parses the CSV body of a credential report.
+///
+/// A user listed twice (root included) is served once: the row with the latest
+/// `user_creation_time` wins, ties and unknown times going to the later row. A user deleted and
+/// re-created while the report was generated appears with both creation times, and the newer
+/// incarnation is the one whose credentials still work. Each such user gives one [`Warning`].
 pub fn parse(csv_bytes: &[u8]) -> Result<CredentialReport, ParseError> {
     let body = strip_bom(csv_bytes);
     if body.iter().all(|b| b.is_ascii_whitespace()) {
@@ -410,7 +436,49 @@ pub fn parse(csv_bytes: &[u8]) -> Result<CredentialReport, ParseError> {
         };
         parse_row(&fields, &mut report)?;
     }
+    drop_duplicate_users(&mut report);
+    if let Some(pos) = report
+        .users
+        .iter()
+        .position(|r| report.name(r) == ROOT_USER)
+    {
+        report.root = Some(report.users.remove(pos));
+    }
     Ok(report)
+}
+
+/// Keeps one row per user name (see [`parse`] for which), in report order, and warns once per
+/// duplicated name. Sorts row indices rather than hashing names: no allocation per user.
+fn drop_duplicate_users(report: &mut CredentialReport) {
+    let users = &report.users;
+    let name = |i: usize| report.name(&users[i]);
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    order.sort_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
+    let mut keep = vec![true; users.len()];
+    let mut warnings = Vec::new();
+    for run in order.chunk_by(|&a, &b| name(a) == name(b)) {
+        if run.len() < 2 {
+            continue;
+        }
+        // Option orders None first: a row with a creation time beats one without.
+        let winner = run
+            .iter()
+            .copied()
+            .max_by_key(|&i| (users[i].user_creation_time.timestamp(), i));
+        for &i in run {
+            keep[i] = Some(i) == winner;
+        }
+        warnings.push(Warning::DuplicateUser {
+            user: name(run[0]).to_owned(),
+            rows: run.len() as u64,
+        });
+    }
+    if warnings.is_empty() {
+        return;
+    }
+    let mut kept = keep.into_iter();
+    report.users.retain(|_| kept.next().unwrap_or(true));
+    report.warnings.extend(warnings);
 }
 
 fn parse_row(f: &Fields<'_>, report: &mut CredentialReport) -> Result<(), ParseError> {
@@ -467,14 +535,8 @@ fn parse_row(f: &Fields<'_>, report: &mut CredentialReport) -> Result<(), ParseE
             },
         ],
     };
-    if is_root {
-        if report.root.is_some() {
-            return Err(f.bad(Col::User, "a second `<root_account>` row".into()));
-        }
-        report.root = Some(row);
-    } else {
-        report.users.push(row);
-    }
+    // Root is taken out after duplicates are resolved, the same way as for users.
+    report.users.push(row);
     Ok(())
 }
 
@@ -528,6 +590,48 @@ mod tests {
         assert_eq!(alice.access_keys[0].last_used, Date::NotApplicable);
         let root = r.root.unwrap();
         assert_eq!(root.password_last_changed, Date::NotSupported);
+    }
+
+    #[test]
+    fn a_user_listed_twice_is_served_once_from_the_row_created_last_with_one_warning() {
+        // The re-created alice (2022) is listed before the deleted one (2020).
+        let recreated = ALICE
+            .replace("2020-01-01T00:00:00Z,TRUE", "2022-02-02T00:00:00Z,FALSE")
+            .replacen("no_information", "N/A", 1);
+        let bob = ALICE
+            .replace("alice", "bob")
+            .replace("2020-01-01T00:00:00Z,TRUE", "2023-01-01T00:00:00Z,TRUE");
+        let r = parse(csv(&[ROOT, &recreated, &bob, ALICE]).as_bytes()).unwrap();
+        let names: Vec<_> = r.users.iter().map(|u| r.name(u)).collect();
+        assert_eq!(names, ["alice", "bob"]);
+        assert_eq!(r.users[0].password_enabled, Some(false));
+        assert_eq!(
+            r.warnings,
+            [Warning::DuplicateUser {
+                user: "alice".into(),
+                rows: 2
+            }]
+        );
+        assert!(r.warnings[0].to_string().contains("`alice` in 2 rows"));
+    }
+
+    #[test]
+    fn rows_of_a_duplicate_user_with_equal_creation_times_resolve_to_the_later_row() {
+        let later = ALICE.replacen("TRUE", "FALSE", 1);
+        let r = parse(csv(&[ALICE, &later]).as_bytes()).unwrap();
+        assert_eq!(r.users.len(), 1);
+        assert_eq!(r.users[0].password_enabled, Some(false));
+    }
+
+    #[test]
+    fn a_second_root_row_is_resolved_like_a_duplicate_user() {
+        let older = ROOT.replace("2015-01-01T00:00:00+00:00", "2010-01-01T00:00:00+00:00");
+        let r = parse(csv(&[ROOT, &older, ALICE]).as_bytes()).unwrap();
+        assert_eq!(r.users.len(), 1);
+        let root = r.root.as_ref().unwrap();
+        assert_eq!(root.user_creation_time, Date::At(1420070400));
+        assert_eq!(r.name(root), ROOT_USER);
+        assert_eq!(r.warnings.len(), 1);
     }
 
     #[test]

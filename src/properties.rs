@@ -1,0 +1,105 @@
+//! Property tests across the pure core (`report` -> `posture` -> `exposition`): whatever report
+//! comes in, what goes out is a valid exposition.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use crate::exposition::{AccountView, Format, assemble, render_account};
+use crate::posture::{AccountData, Summary, Thresholds, derive};
+use crate::report::{TEST_HEADER, parse};
+
+/// 2024-06-01T00:00:00Z
+const NOW: i64 = 1_717_200_000;
+
+/// Values a column of each kind can hold, the odd ones included.
+fn value(column: &str) -> BoxedStrategy<String> {
+    let pick = |v: &[&str]| {
+        proptest::sample::select(v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).boxed()
+    };
+    match column {
+        // Few names, so that duplicates are common; root, a comma and a quote among them.
+        "user" => pick(&["alice", "bob", "<root_account>", "ops,bob", "o\"dd"]),
+        "arn" => pick(&[
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:iam::123456789012:root",
+        ]),
+        c if c.ends_with("_active") => pick(&["true", "false", "TRUE", "False", "N/A"]),
+        "password_enabled" => pick(&["true", "false", "not_supported"]),
+        c if c.ends_with("_region") || c.ends_with("_service") => {
+            pick(&["N/A", "us-east-1", "s3", "not_supported"])
+        }
+        _ => pick(&[
+            "N/A",
+            "no_information",
+            "not_supported",
+            "2014-01-01T00:00:00Z",
+            "2024-05-31T10:00:00+00:00",
+            "2024-06-01T00:00:00Z",
+        ]),
+    }
+}
+
+/// A report with the documented header and rows of plausible values.
+fn report() -> impl Strategy<Value = String> {
+    let columns: Vec<&'static str> = TEST_HEADER.split(',').collect();
+    let row = columns.iter().map(|c| value(c)).collect::<Vec<_>>();
+    proptest::collection::vec(row, 0..12).prop_map(move |rows| {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(&columns);
+        for r in rows {
+            let _ = w.write_record(&r);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    })
+}
+
+/// The `name{labels}` of every sample line that repeats an earlier one.
+fn duplicate_series(text: &str) -> Vec<&str> {
+    let mut seen = HashSet::new();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series))
+        .filter(|series| !seen.insert(*series))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn no_report_ever_renders_two_series_with_the_same_name_and_labels(
+        body in report(),
+        per_user in any::<bool>(),
+    ) {
+        let Ok(report) = parse(body.as_bytes()) else {
+            return Ok(());
+        };
+        let data = AccountData {
+            report,
+            summary: Some(Summary(vec![("AccountMFAEnabled".into(), 1)])),
+            ..AccountData::default()
+        };
+        let posture = derive(&data, &Thresholds::default(), NOW);
+        let users = posture.counts.users;
+        let view = Arc::new(AccountView {
+            labels: vec![("account_id", "123456789012".into())],
+            data,
+            posture,
+            per_user,
+        });
+        let rendered = render_account(view);
+        for format in [Format::Classic, Format::OpenMetrics] {
+            let text = assemble(std::iter::once(&rendered), format);
+            let dups = duplicate_series(&text);
+            prop_assert!(dups.is_empty(), "duplicate series {dups:?} in\n{body}\n{text}");
+        }
+        let distinct: HashSet<String> = csv::Reader::from_reader(body.as_bytes())
+            .records()
+            .filter_map(|r| r.ok().and_then(|r| r.get(0).map(str::to_owned)))
+            .filter(|u| u != "<root_account>")
+            .collect();
+        prop_assert_eq!(users, distinct.len() as u64);
+    }
+}
