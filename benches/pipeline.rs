@@ -163,6 +163,7 @@ fn stats() -> RefreshStats {
         successes: 10,
         failures: 1,
         aws_errors: [(("GetCredentialReport", "Throttling".to_string()), 1)].into(),
+        ..RefreshStats::default()
     }
 }
 

@@ -94,6 +94,7 @@ families! {
     RefreshDuration = ("aws_iam_exporter_refresh_duration_seconds", Gauge, "How long the last refresh of the account took.");
     Refreshes = ("aws_iam_exporter_refreshes", Counter, "Refreshes of the account by result.");
     AwsErrors = ("aws_iam_exporter_aws_errors", Counter, "AWS API errors by operation and AWS error code.");
+    ReportValuesUnparsed = ("aws_iam_exporter_report_values_unparsed", Counter, "Credential report values that fit no known form, by column, summed over refreshes. Each is unknown for its row (the facts and controls that need it are absent); the rest of the report is served.");
     Accounts = ("aws_iam_exporter_accounts", Gauge, "Accounts this exporter watches.");
     DiscoverySuccess = ("aws_iam_exporter_account_discovery_success", Gauge, "1 if the last discovery of the accounts (config file, Organizations ListAccounts) succeeded; only in multi-account mode.");
     BuildInfo = ("aws_iam_exporter_build", Info, "Version and git revision of the exporter.");
@@ -317,7 +318,7 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
     debug_assert_eq!(ROOT_CREDENTIALS.len(), 3);
 
     for (f, n) in [
-        (Fam::Users, c.users),
+        (Fam::Users, Some(c.users)),
         (
             Fam::UsersWithMultipleActiveKeys,
             c.with_multiple_active_keys,
@@ -334,7 +335,7 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
             c.active_access_keys_never_used,
         ),
     ] {
-        out.gauge(f, acct, Some(n))?;
+        out.gauge(f, acct, n)?;
     }
 
     if v.per_user {
@@ -418,47 +419,51 @@ fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
         Fam::UserActiveAccessKeys,
         users
             .iter()
-            .map(|u| (user(u), u.active_access_keys() as i64)),
+            .filter_map(|u| Some((user(u), u.active_access_keys()? as i64))),
     )?;
     out.gauges(
         Fam::UserPasswordEnabled,
         users
             .iter()
-            .map(|u| (user(u), b(u.password_enabled == Some(true)))),
+            .filter_map(|u| Some((user(u), b(u.password_enabled?)))),
     )?;
     out.gauges(
         Fam::UserPasswordLastUsed,
         users
             .iter()
-            .filter_map(|u| u.password_last_used.timestamp().map(|t| (user(u), t))),
+            .filter_map(|u| Some((user(u), u.password_last_used?.timestamp()?))),
     )?;
     out.gauges(
         Fam::UserMfaActive,
-        users.iter().map(|u| (user(u), b(u.mfa_active))),
+        users
+            .iter()
+            .filter_map(|u| Some((user(u), b(u.mfa_active?)))),
     )?;
     out.gauges(
         Fam::UserCreated,
         users
             .iter()
-            .filter_map(|u| u.user_creation_time.timestamp().map(|t| (user(u), t))),
+            .filter_map(|u| Some((user(u), u.user_creation_time?.timestamp()?))),
     )?;
     out.gauges(
         Fam::AccessKeyLastRotated,
         users.iter().flat_map(|u| {
-            per_key(u).filter_map(|(l, k)| k.last_rotated.timestamp().map(|t| (l, t)))
+            per_key(u).filter_map(|(l, k)| Some((l, k.last_rotated?.timestamp()?)))
         }),
     )?;
     out.gauges(
         Fam::AccessKeyLastUsed,
         users
             .iter()
-            .flat_map(|u| per_key(u).filter_map(|(l, k)| k.last_used.timestamp().map(|t| (l, t)))),
+            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_used?.timestamp()?)))),
     )?;
     out.gauges(
         Fam::AccessKeyNeverUsed,
         users
             .iter()
-            .flat_map(|u| per_key(u).map(|(l, k)| (l, b(k.last_used.timestamp().is_none())))),
+            .flat_map(|u| {
+                per_key(u).filter_map(|(l, k)| Some((l, b(k.last_used?.timestamp().is_none()))))
+            }),
     )
 }
 
@@ -472,7 +477,7 @@ fn active_keys<'a>(
 ) -> impl Iterator<Item = (KeyLabels<'a>, &'a crate::report::AccessKey)> + 'a {
     [("1", &u.access_keys[0]), ("2", &u.access_keys[1])]
         .into_iter()
-        .filter(|(_, k)| k.active)
+        .filter(|(_, k)| k.active == Some(true))
         .map(move |(n, k)| ((acct, [("user", report.name(u)), ("key", n)]), k))
 }
 
@@ -487,6 +492,18 @@ pub struct RefreshStats {
     pub failures: u64,
     /// (operation, code) -> count, sorted for a stable exposition.
     pub aws_errors: std::collections::BTreeMap<(&'static str, String), u64>,
+    /// Report column -> values that fit no known form, over every report parsed.
+    pub unparsed: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl RefreshStats {
+    /// Adds a parsed report's unparsed values (`CredentialReport::unparsed`), once per refresh,
+    /// so `aws_iam_exporter_report_values_unparsed_total` stays monotonic across reports.
+    pub fn count_unparsed(&mut self, unparsed: &std::collections::BTreeMap<&'static str, u64>) {
+        for (column, n) in unparsed {
+            *self.unparsed.entry(column).or_default() += n;
+        }
+    }
 }
 
 impl prometheus_client::collector::Collector for RefreshStatsCollector {
@@ -507,6 +524,12 @@ impl prometheus_client::collector::Collector for RefreshStatsCollector {
             s.aws_errors
                 .iter()
                 .map(|((op, code), n)| ((acct, [("operation", *op), ("code", code.as_str())]), *n)),
+        )?;
+        out.counters(
+            Fam::ReportValuesUnparsed,
+            s.unparsed
+                .iter()
+                .map(|(column, n)| ((acct, [("column", *column)]), *n)),
         )
     }
 }
@@ -789,6 +812,7 @@ mod tests {
                 successes: 1,
                 failures: 0,
                 aws_errors: [(("GetCredentialReport", "Throttling".to_string()), 2)].into(),
+                ..RefreshStats::default()
             }),
             render_global(1, None, "0.1.0", "abc"),
         ];
@@ -837,6 +861,28 @@ mod tests {
         );
         assert!(!text.contains("# EOF"));
         assert!(!text.contains("# UNIT"));
+    }
+
+    #[test]
+    fn unparsed_report_values_are_a_counter_summed_over_refreshes() {
+        let mut stats = RefreshStats {
+            labels: vec![("account_id", "123456789012".into())],
+            ..RefreshStats::default()
+        };
+        let report = parse(
+            REPORT
+                .replacen("true,no_information", "maybe,no_information", 1)
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(report.unparsed, [("password_enabled", 1)].into());
+        stats.count_unparsed(&report.unparsed);
+        stats.count_unparsed(&report.unparsed);
+        let text = assemble(std::iter::once(&render_stats(stats)), Format::Classic);
+        assert!(text.contains("# TYPE aws_iam_exporter_report_values_unparsed_total counter\n"));
+        assert!(text.contains(
+            "aws_iam_exporter_report_values_unparsed_total{account_id=\"123456789012\",column=\"password_enabled\"} 2\n"
+        ), "{text}");
     }
 
     #[test]

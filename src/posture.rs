@@ -4,7 +4,7 @@
 //! `SummaryMap` key; every control verdict to the CIS AWS Foundations Benchmark text (v1.4-v4.0
 //! numbering). `now` is an argument, never read from the clock, so every verdict is testable.
 
-use crate::report::{CredentialReport, Date, Row};
+use crate::report::{AccessKey, CredentialReport, Date, Row};
 
 /// The account summary, as AWS returns it: key name -> integer. Unknown keys are kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -165,16 +165,62 @@ impl RootPosture {
     }
 }
 
-/// Counts over the IAM users of the report (root excluded).
+/// Counts over the IAM users of the report (root excluded). A count is `None` when any user's
+/// input is unknown (its column is missing, or the value could not be read).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UserCounts {
     pub users: u64,
-    pub with_multiple_active_keys: u64,
-    pub console_users: u64,
-    pub console_users_without_mfa: u64,
-    pub console_users_never_signed_in: u64,
-    pub active_access_keys: u64,
-    pub active_access_keys_never_used: u64,
+    pub with_multiple_active_keys: Option<u64>,
+    pub console_users: Option<u64>,
+    pub console_users_without_mfa: Option<u64>,
+    pub console_users_never_signed_in: Option<u64>,
+    pub active_access_keys: Option<u64>,
+    pub active_access_keys_never_used: Option<u64>,
+}
+
+/// `a && b` over facts that may be unknown: false wins over unknown.
+pub(crate) fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+/// `a || b` over facts that may be unknown: true wins over unknown.
+pub(crate) fn or3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
+}
+
+/// A count over rows, some of which may not say.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tally {
+    n: u64,
+    unknown: u64,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, v: Option<bool>) {
+        match v {
+            Some(true) => self.n += 1,
+            Some(false) => {}
+            None => self.unknown += 1,
+        }
+    }
+
+    /// As a gauge: absent when any row could not say, as a lower bound would read as the count.
+    pub(crate) fn count(self) -> Option<u64> {
+        (self.unknown == 0).then_some(self.n)
+    }
+
+    /// As a control's failing resources: a known failure fails; a pass needs every row known.
+    pub(crate) fn failing(self) -> Option<u64> {
+        (self.n > 0 || self.unknown == 0).then_some(self.n)
+    }
 }
 
 /// What every metric of one account says, derived once per refresh.
@@ -191,28 +237,44 @@ pub struct Posture {
 pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
     let root = derive_root(data);
     let users = &data.report.users;
-    let mut counts = UserCounts {
-        users: users.len() as u64,
-        ..UserCounts::default()
-    };
-    let mut fails = UserFailures::default();
+    let mut tally = UserTallies::default();
     for u in users {
-        let keys = u.active_access_keys() as u64;
-        let console = u.password_enabled == Some(true);
-        counts.active_access_keys += keys;
-        counts.active_access_keys_never_used += active_keys_never_used(u) as u64;
-        counts.with_multiple_active_keys += u64::from(keys > 1);
-        if console {
-            counts.console_users += 1;
-            counts.console_users_without_mfa += u64::from(!u.mfa_active);
-            counts.console_users_never_signed_in +=
-                u64::from(u.password_last_used.timestamp().is_none());
+        let console = u.password_enabled;
+        for k in &u.access_keys {
+            tally.active_access_keys.add(k.active);
+            tally.active_access_keys_never_used.add(key_never_used(k));
         }
-        fails.initial_access_key += u64::from(has_initial_access_key(u, t));
-        fails.unused_45d += u64::from(has_unused_credential(u, t.unused_credentials, now));
-        fails.unused_90d += u64::from(has_unused_credential(u, t.unused_credentials_long, now));
-        fails.rotation += u64::from(has_stale_key(u, t.access_key_max_age, now));
+        tally
+            .with_multiple_active_keys
+            .add(and3(u.access_keys[0].active, u.access_keys[1].active));
+        tally.console_users.add(console);
+        tally
+            .console_users_without_mfa
+            .add(and3(console, u.mfa_active.map(|m| !m)));
+        tally.console_users_never_signed_in.add(and3(
+            console,
+            u.password_last_used.map(|d| d.timestamp().is_none()),
+        ));
+        tally.initial_access_key.add(has_initial_access_key(u, t));
+        tally
+            .unused_45d
+            .add(has_unused_credential(u, t.unused_credentials, now));
+        tally
+            .unused_90d
+            .add(has_unused_credential(u, t.unused_credentials_long, now));
+        tally
+            .rotation
+            .add(has_stale_key(u, t.access_key_max_age, now));
     }
+    let counts = UserCounts {
+        users: users.len() as u64,
+        with_multiple_active_keys: tally.with_multiple_active_keys.count(),
+        console_users: tally.console_users.count(),
+        console_users_without_mfa: tally.console_users_without_mfa.count(),
+        console_users_never_signed_in: tally.console_users_never_signed_in.count(),
+        active_access_keys: tally.active_access_keys.count(),
+        active_access_keys_never_used: tally.active_access_keys_never_used.count(),
+    };
 
     let mut verdicts = Vec::with_capacity(CONTROLS.len());
     let mut push = |control, failing_resources: Option<u64>| {
@@ -247,14 +309,19 @@ pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
         ControlId::RootHardwareMfa,
         root.hardware_mfa_enabled.map(|h| u64::from(!h)),
     );
+    let mut recent = Tally::default();
+    if let Some(r) = &data.report.root {
+        for used in [
+            r.password_last_used,
+            r.access_keys[0].last_used,
+            r.access_keys[1].last_used,
+        ] {
+            recent.add(used.map(|d| d.timestamp().is_some_and(|at| now - at <= t.root_recent_use)));
+        }
+    }
     push(
         ControlId::RootRecentUse,
-        (data.report.root.is_some()).then(|| {
-            root.last_used
-                .iter()
-                .filter(|(_, at)| now - at <= t.root_recent_use)
-                .count() as u64
-        }),
+        data.report.root.as_ref().and_then(|_| recent.failing()),
     );
     let (length, reuse) = match data.password_policy {
         PolicyState::Unknown => (None, None),
@@ -272,16 +339,16 @@ pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
     push(ControlId::PasswordPolicyReuse, reuse);
     push(
         ControlId::ConsoleUserMfa,
-        Some(counts.console_users_without_mfa),
+        tally.console_users_without_mfa.failing(),
     );
-    push(ControlId::InitialAccessKey, Some(fails.initial_access_key));
-    push(ControlId::UnusedCredentials45d, Some(fails.unused_45d));
-    push(ControlId::UnusedCredentials90d, Some(fails.unused_90d));
+    push(ControlId::InitialAccessKey, tally.initial_access_key.failing());
+    push(ControlId::UnusedCredentials45d, tally.unused_45d.failing());
+    push(ControlId::UnusedCredentials90d, tally.unused_90d.failing());
     push(
         ControlId::MultipleActiveKeys,
-        Some(counts.with_multiple_active_keys),
+        tally.with_multiple_active_keys.failing(),
     );
-    push(ControlId::AccessKeyRotation, Some(fails.rotation));
+    push(ControlId::AccessKeyRotation, tally.rotation.failing());
     let report_certs = root
         .signing_certificate_active
         .map(|c| c.iter().filter(|a| **a).count() as u64);
@@ -297,7 +364,7 @@ pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
     );
     push(
         ControlId::ConsoleUserNeverSignedIn,
-        Some(counts.console_users_never_signed_in),
+        tally.console_users_never_signed_in.failing(),
     );
 
     Posture {
@@ -308,11 +375,17 @@ pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
 }
 
 #[derive(Default)]
-struct UserFailures {
-    initial_access_key: u64,
-    unused_45d: u64,
-    unused_90d: u64,
-    rotation: u64,
+struct UserTallies {
+    with_multiple_active_keys: Tally,
+    console_users: Tally,
+    console_users_without_mfa: Tally,
+    console_users_never_signed_in: Tally,
+    active_access_keys: Tally,
+    active_access_keys_never_used: Tally,
+    initial_access_key: Tally,
+    unused_45d: Tally,
+    unused_90d: Tally,
+    rotation: Tally,
 }
 
 fn derive_root(data: &AccountData) -> RootPosture {
@@ -323,8 +396,8 @@ fn derive_root(data: &AccountData) -> RootPosture {
             .and_then(|s| s.get(key))
             .map(|v| v > 0)
     };
-    let access_key_active = row.map(|r| [r.access_keys[0].active, r.access_keys[1].active]);
-    let mfa_enabled = summary("AccountMFAEnabled").or(row.map(|r| r.mfa_active));
+    let access_key_active = row.and_then(|r| Some([r.access_keys[0].active?, r.access_keys[1].active?]));
+    let mfa_enabled = summary("AccountMFAEnabled").or(row.and_then(|r| r.mfa_active));
     let hardware_mfa_enabled = match (mfa_enabled, data.root_virtual_mfa) {
         (Some(false), _) => Some(false),
         (Some(true), Some(virtual_mfa)) => Some(!virtual_mfa),
@@ -339,7 +412,7 @@ fn derive_root(data: &AccountData) -> RootPosture {
             ]
             .into_iter()
             .zip(ROOT_CREDENTIALS)
-            .filter_map(|(d, name)| d.timestamp().map(|t| (name, t)))
+            .filter_map(|(d, name)| d.and_then(Date::timestamp).map(|t| (name, t)))
             .collect()
         })
         .unwrap_or_default();
@@ -351,69 +424,82 @@ fn derive_root(data: &AccountData) -> RootPosture {
         hardware_mfa_enabled,
         password_present: summary("AccountPasswordPresent"),
         signing_certificate_active: row
-            .map(|r| [r.certificates[0].active, r.certificates[1].active]),
+            .and_then(|r| Some([r.certificates[0].active?, r.certificates[1].active?])),
         last_used,
     }
 }
 
-/// Active keys with no recorded use (`N/A` last used while active).
-pub fn active_keys_never_used(u: &Row) -> usize {
-    u.access_keys
-        .iter()
-        .filter(|k| k.active && k.last_used.timestamp().is_none())
-        .count()
+/// An active key with no recorded use (`N/A` last used while active).
+fn key_never_used(k: &AccessKey) -> Option<bool> {
+    and3(k.active, k.last_used.map(|d| d.timestamp().is_none()))
 }
 
 /// When a key was created or last rotated; for a key whose rotation date is missing, the user's
-/// creation (the earliest it can have been made).
+/// creation (the earliest it can have been made). `None` when unknown.
 fn key_created(u: &Row, key: usize) -> Option<i64> {
-    u.access_keys[key]
-        .last_rotated
-        .timestamp()
-        .or(u.user_creation_time.timestamp())
+    match u.access_keys[key].last_rotated? {
+        Date::At(t) => Some(t),
+        _ => u.user_creation_time?.timestamp(),
+    }
 }
 
 /// CIS 1.11: a console user whose active key was created together with the user and never used.
-fn has_initial_access_key(u: &Row, t: &Thresholds) -> bool {
-    if u.password_enabled != Some(true) {
-        return false;
-    }
-    let Some(created) = u.user_creation_time.timestamp() else {
-        return false;
+fn has_initial_access_key(u: &Row, t: &Thresholds) -> Option<bool> {
+    let created = u.user_creation_time.map(Date::timestamp);
+    let key = |k: &AccessKey| {
+        let same_time = match (k.last_rotated, created) {
+            (Some(Date::At(r)), Some(Some(c))) => Some((r - c).abs() <= t.initial_access_key_window),
+            (Some(_), Some(_)) => Some(false),
+            _ => None,
+        };
+        and3(key_never_used(k), same_time)
     };
-    (0..2).any(|i| {
-        let k = &u.access_keys[i];
-        k.active
-            && k.last_used.timestamp().is_none()
-            && k.last_rotated
-                .timestamp()
-                .is_some_and(|r| (r - created).abs() <= t.initial_access_key_window)
-    })
+    and3(
+        u.password_enabled,
+        or3(key(&u.access_keys[0]), key(&u.access_keys[1])),
+    )
 }
 
 /// CIS 1.12: a password or active key not used for `limit` seconds. A credential never used is
 /// as old as its creation (password change, key rotation, else the user): never-used keys do
 /// not pass silently, as they do in Prowler.
-fn has_unused_credential(u: &Row, limit: i64, now: i64) -> bool {
-    let stale = |last: Option<i64>| last.is_some_and(|at| now - at > limit);
-    let password = u.password_enabled == Some(true)
-        && stale(match u.password_last_used {
-            Date::At(t) => Some(t),
-            _ => u
-                .password_last_changed
-                .timestamp()
-                .or(u.user_creation_time.timestamp()),
-        });
-    let key = (0..2).any(|i| {
+fn has_unused_credential(u: &Row, limit: i64, now: i64) -> Option<bool> {
+    let stale = |last: Option<i64>| last.map(|at| now - at > limit);
+    let password = and3(
+        u.password_enabled,
+        match u.password_last_used {
+            None => None,
+            Some(Date::At(t)) => stale(Some(t)),
+            Some(_) => stale(
+                u.password_last_changed
+                    .and_then(Date::timestamp)
+                    .or(u.user_creation_time.and_then(Date::timestamp)),
+            ),
+        },
+    );
+    let key = |i: usize| {
         let k = &u.access_keys[i];
-        k.active && stale(k.last_used.timestamp().or(key_created(u, i)))
-    });
-    password || key
+        and3(
+            k.active,
+            match k.last_used {
+                None => None,
+                Some(Date::At(t)) => stale(Some(t)),
+                Some(_) => stale(key_created(u, i)),
+            },
+        )
+    };
+    or3(password, or3(key(0), key(1)))
 }
 
 /// CIS 1.14: an active key not rotated for `limit` seconds.
-fn has_stale_key(u: &Row, limit: i64, now: i64) -> bool {
-    (0..2).any(|i| u.access_keys[i].active && key_created(u, i).is_some_and(|c| now - c > limit))
+fn has_stale_key(u: &Row, limit: i64, now: i64) -> Option<bool> {
+    let key = |i: usize| {
+        and3(
+            u.access_keys[i].active,
+            key_created(u, i).map(|c| now - c > limit),
+        )
+    };
+    or3(key(0), key(1))
 }
 
 #[cfg(test)]
@@ -711,8 +797,8 @@ mod tests {
             U::new("api-only").key(0, days_ago(10), &days_ago(1)),
         ]);
         let p = derive_default(&d);
-        assert_eq!(p.counts.console_users, 2);
-        assert_eq!(p.counts.console_users_without_mfa, 1);
+        assert_eq!(p.counts.console_users, Some(2));
+        assert_eq!(p.counts.console_users_without_mfa, Some(1));
         assert_eq!(verdict(&p, ControlId::ConsoleUserMfa), Some((true, 1)));
     }
 
@@ -771,8 +857,8 @@ mod tests {
             verdict(&p, ControlId::UnusedCredentials90d),
             Some((true, 2))
         );
-        assert_eq!(p.counts.active_access_keys_never_used, 1);
-        assert_eq!(p.counts.console_users_never_signed_in, 1);
+        assert_eq!(p.counts.active_access_keys_never_used, Some(1));
+        assert_eq!(p.counts.console_users_never_signed_in, Some(1));
         assert_eq!(
             verdict(&p, ControlId::ConsoleUserNeverSignedIn),
             Some((true, 1))
@@ -799,8 +885,8 @@ mod tests {
                 .inactive_key(1, days_ago(1)),
         ]);
         let p = derive_default(&d);
-        assert_eq!(p.counts.with_multiple_active_keys, 1);
-        assert_eq!(p.counts.active_access_keys, 3);
+        assert_eq!(p.counts.with_multiple_active_keys, Some(1));
+        assert_eq!(p.counts.active_access_keys, Some(3));
         assert_eq!(verdict(&p, ControlId::MultipleActiveKeys), Some((true, 1)));
     }
 
@@ -837,6 +923,55 @@ mod tests {
         assert_eq!(derive_default(&d).root.password_present, None);
         d.summary = Some(Summary(vec![("AccountPasswordPresent".into(), 1)]));
         assert_eq!(derive_default(&d).root.password_present, Some(true));
+    }
+
+    fn fixture(name: &str) -> AccountData {
+        let path = format!("{}/tests/fixtures/reports/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        AccountData {
+            report: parse(&bytes).expect("fixture parses"),
+            ..AccountData::default()
+        }
+    }
+
+    #[test]
+    fn a_report_without_certificate_columns_does_not_pass_root_signing_certificate() {
+        let mut d = fixture("aws-2015-14-columns.csv");
+        let p = derive_default(&d);
+        assert_eq!(p.root.signing_certificate_active, None);
+        assert_eq!(verdict(&p, ControlId::RootSigningCertificate), None);
+        // The summary can still say.
+        d.summary = Some(Summary(vec![("AccountSigningCertificatesPresent".into(), 0)]));
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::RootSigningCertificate),
+            Some((false, 0))
+        );
+    }
+
+    #[test]
+    fn the_aws_2015_layout_leaves_last_use_facts_absent_but_keeps_known_failures() {
+        let p = derive_default(&fixture("aws-2015-16-columns.csv"));
+        assert_eq!(p.counts.active_access_keys, Some(2));
+        assert_eq!(p.counts.active_access_keys_never_used, None);
+        assert_eq!(p.counts.console_users_never_signed_in, Some(0));
+        // Root's keys have no last-use column: recent use is unknown, not "not used".
+        assert_eq!(verdict(&p, ControlId::RootRecentUse), None);
+        // Administrator's password was last used in 2015: a known failure whatever the keys say.
+        assert_eq!(
+            verdict(&p, ControlId::UnusedCredentials45d),
+            Some((true, 1))
+        );
+        assert_eq!(verdict(&p, ControlId::AccessKeyRotation), Some((true, 1)));
+    }
+
+    #[test]
+    fn a_report_without_mfa_active_evaluates_no_mfa_control_and_counts_no_mfa_gap() {
+        let p = derive_default(&fixture("cis-audit-6-columns.csv"));
+        assert_eq!(p.counts.console_users, Some(3));
+        assert_eq!(p.counts.console_users_without_mfa, None);
+        assert_eq!(verdict(&p, ControlId::ConsoleUserMfa), None);
+        assert_eq!(verdict(&p, ControlId::MultipleActiveKeys), Some((true, 2)));
+        assert_eq!(p.root, RootPosture::default());
     }
 
     #[test]

@@ -24,9 +24,10 @@ fn value(column: &str) -> BoxedStrategy<String> {
         "arn" => pick(&[
             "arn:aws:iam::123456789012:user/x",
             "arn:aws:iam::123456789012:root",
+            "arn:nope",
         ]),
-        c if c.ends_with("_active") => pick(&["true", "false", "TRUE", "False", "N/A"]),
-        "password_enabled" => pick(&["true", "false", "not_supported"]),
+        c if c.ends_with("_active") => pick(&["true", "false", "TRUE", "False", "N/A", "maybe"]),
+        "password_enabled" => pick(&["true", "false", "not_supported", ""]),
         c if c.ends_with("_region") || c.ends_with("_service") => {
             pick(&["N/A", "us-east-1", "s3", "not_supported"])
         }
@@ -37,21 +38,30 @@ fn value(column: &str) -> BoxedStrategy<String> {
             "2014-01-01T00:00:00Z",
             "2024-05-31T10:00:00+00:00",
             "2024-06-01T00:00:00Z",
+            "yesterday",
         ]),
     }
 }
 
-/// A report with the documented header and rows of plausible values.
+/// A report with any subset of the documented columns (`user` always) and plausible values.
 fn report() -> impl Strategy<Value = String> {
-    let columns: Vec<&'static str> = TEST_HEADER.split(',').collect();
-    let row = columns.iter().map(|c| value(c)).collect::<Vec<_>>();
-    proptest::collection::vec(row, 0..12).prop_map(move |rows| {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(&columns);
-        for r in rows {
-            let _ = w.write_record(&r);
-        }
-        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    let all: Vec<&'static str> = TEST_HEADER.split(',').collect();
+    proptest::collection::vec(any::<bool>(), all.len()).prop_flat_map(move |keep| {
+        let columns: Vec<&'static str> = all
+            .iter()
+            .zip(keep)
+            .filter(|(c, k)| *k || **c == "user")
+            .map(|(c, _)| *c)
+            .collect();
+        let row = columns.iter().map(|c| value(c)).collect::<Vec<_>>();
+        proptest::collection::vec(row, 0..12).prop_map(move |rows| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record(&columns);
+            for r in rows {
+                let _ = w.write_record(&r);
+            }
+            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        })
     })
 }
 

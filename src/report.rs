@@ -7,6 +7,7 @@
 //! row per IAM user plus `<root_account>`. Columns are read by header name, never by position,
 //! because AWS has added columns before and moto orders nothing differently but might.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use base64::Engine as _;
@@ -68,39 +69,45 @@ impl Date {
 }
 
 /// One access key slot (`access_key_1_*` or `access_key_2_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Every field of a row is `None` when the report does not say: its column is missing (AWS's
+/// pre-2015 layout has no `*_last_used_*`; trimmed exports drop more). Code that reads a row
+/// must treat `None` as unknown, never as `false` or as "no date".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccessKey {
-    pub active: bool,
+    pub active: Option<bool>,
     /// Creation or last rotation; `N/A` when the slot never held a key.
-    pub last_rotated: Date,
+    pub last_rotated: Option<Date>,
     /// `N/A` when the key was never used (or not since 2015-04-22).
-    pub last_used: Date,
+    pub last_used: Option<Date>,
 }
 
-/// One signing certificate slot (`cert_1_*`, `cert_2_*`). Optional columns: absent means inactive.
+/// One signing certificate slot (`cert_1_*`, `cert_2_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Certificate {
-    pub active: bool,
+    pub active: Option<bool>,
 }
 
-/// One row of the report (a user or the root account).
+/// One row of the report (a user or the root account). `None` means unknown (see [`AccessKey`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// Byte range of the user name in [`CredentialReport::names`]; rows carry no allocation.
     name: Range<u32>,
-    pub user_creation_time: Date,
-    /// `None` for root (`not_supported`): the report cannot say whether root has a password.
+    pub user_creation_time: Option<Date>,
+    /// `None` also for root (`not_supported`): the report cannot say whether root has a password.
     pub password_enabled: Option<bool>,
-    pub password_last_used: Date,
-    pub password_last_changed: Date,
-    pub mfa_active: bool,
+    pub password_last_used: Option<Date>,
+    pub password_last_changed: Option<Date>,
+    pub mfa_active: Option<bool>,
     pub access_keys: [AccessKey; 2],
     pub certificates: [Certificate; 2],
 }
 
 impl Row {
-    pub fn active_access_keys(&self) -> usize {
-        self.access_keys.iter().filter(|k| k.active).count()
+    /// Active access keys, when the report says for both slots.
+    pub fn active_access_keys(&self) -> Option<usize> {
+        let [a, b] = self.access_keys.map(|k| k.active);
+        Some(usize::from(a?) + usize::from(b?))
     }
 }
 
@@ -117,6 +124,10 @@ pub struct CredentialReport {
     pub account_id: Option<String>,
     /// What was odd but not fatal, for the caller to log once per refresh.
     pub warnings: Vec<Warning>,
+    /// Values that fit no known form, by column (`password_enabled` -> 2): each is unknown for
+    /// its row, the rest of the report is served. Counted by
+    /// [`crate::exposition::RefreshStats::count_unparsed`].
+    pub unparsed: BTreeMap<&'static str, u64>,
 }
 
 /// Something odd in a report that did not stop it from being served.
@@ -125,6 +136,13 @@ pub enum Warning {
     /// A user listed in more than one row. One row is served (see [`parse`]), so no series is
     /// ever duplicated and the user is counted once.
     DuplicateUser { user: String, rows: u64 },
+    /// Values of one column that fit no known form: unknown for their rows, counted.
+    Unparsed {
+        column: &'static str,
+        count: u64,
+        /// The first such value, with its line.
+        first: String,
+    },
 }
 
 impl std::fmt::Display for Warning {
@@ -133,6 +151,14 @@ impl std::fmt::Display for Warning {
             Warning::DuplicateUser { user, rows } => write!(
                 f,
                 "credential report lists user `{user}` in {rows} rows; serving the row with the latest user_creation_time"
+            ),
+            Warning::Unparsed {
+                column,
+                count,
+                first,
+            } => write!(
+                f,
+                "credential report: {count} value(s) of column `{column}` fit no known form and are unknown for their rows; the first: {first}"
             ),
         }
     }
@@ -230,8 +256,10 @@ pub fn parse_time(s: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
-/// The columns this exporter reads. Every one of them is documented by AWS; the certificate
-/// columns are optional so that a trimmed report still parses (they then read as inactive).
+/// The columns this exporter reads. Every one of them is documented by AWS. Only `user` is
+/// required: without it no row can be named. Any other column may be missing (AWS's own
+/// pre-2015 layout has 16 columns, exports and audit `cut`s fewer); the facts that need it are
+/// then unknown, never guessed.
 #[derive(Clone, Copy)]
 enum Col {
     User,
@@ -253,18 +281,18 @@ enum Col {
 
 const COLUMNS: [(Col, &str, bool); 15] = [
     (Col::User, "user", true),
-    (Col::Arn, "arn", true),
-    (Col::UserCreationTime, "user_creation_time", true),
-    (Col::PasswordEnabled, "password_enabled", true),
-    (Col::PasswordLastUsed, "password_last_used", true),
-    (Col::PasswordLastChanged, "password_last_changed", true),
-    (Col::MfaActive, "mfa_active", true),
-    (Col::Key1Active, "access_key_1_active", true),
-    (Col::Key1LastRotated, "access_key_1_last_rotated", true),
-    (Col::Key1LastUsed, "access_key_1_last_used_date", true),
-    (Col::Key2Active, "access_key_2_active", true),
-    (Col::Key2LastRotated, "access_key_2_last_rotated", true),
-    (Col::Key2LastUsed, "access_key_2_last_used_date", true),
+    (Col::Arn, "arn", false),
+    (Col::UserCreationTime, "user_creation_time", false),
+    (Col::PasswordEnabled, "password_enabled", false),
+    (Col::PasswordLastUsed, "password_last_used", false),
+    (Col::PasswordLastChanged, "password_last_changed", false),
+    (Col::MfaActive, "mfa_active", false),
+    (Col::Key1Active, "access_key_1_active", false),
+    (Col::Key1LastRotated, "access_key_1_last_rotated", false),
+    (Col::Key1LastUsed, "access_key_1_last_used_date", false),
+    (Col::Key2Active, "access_key_2_active", false),
+    (Col::Key2LastRotated, "access_key_2_last_rotated", false),
+    (Col::Key2LastUsed, "access_key_2_last_used_date", false),
     (Col::Cert1Active, "cert_1_active", false),
     (Col::Cert2Active, "cert_2_active", false),
 ];
@@ -323,10 +351,6 @@ impl Fields<'_> {
             .map_err(|_| self.bad(col, "not UTF-8".into()))
     }
 
-    fn required(&self, col: Col) -> Result<&str, ParseError> {
-        Ok(self.get(col)?.unwrap_or_default())
-    }
-
     fn bad(&self, col: Col, problem: String) -> ParseError {
         ParseError::BadValue {
             line: self.line,
@@ -349,24 +373,30 @@ impl Fields<'_> {
         } else {
             Err(self.bad(
                 col,
-                format!("`{v}` is not true, false, N/A or not_supported"),
+                format!("`{}` is not true, false, N/A or not_supported", shown(v)),
             ))
         }
     }
 
-    /// A boolean that must be present: a special value reads as false (no such credential).
-    fn active(&self, col: Col) -> Result<bool, ParseError> {
-        Ok(self.flag(col)?.unwrap_or(false))
+    /// A credential's `*_active` or `mfa_active`: a special value (`N/A`) reads as false, as AWS
+    /// writes it for a credential that does not exist. A missing column stays unknown.
+    fn active(&self, col: Col) -> Result<Option<bool>, ParseError> {
+        if self.get(col)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.flag(col)?.unwrap_or(false)))
     }
 
-    fn date(&self, col: Col) -> Result<Date, ParseError> {
-        let v = self.required(col)?;
+    fn date(&self, col: Col) -> Result<Option<Date>, ParseError> {
+        let Some(v) = self.get(col)? else {
+            return Ok(None);
+        };
         if let Some(s) = special(v) {
-            return Ok(s);
+            return Ok(Some(s));
         }
         parse_time(v)
-            .map(Date::At)
-            .ok_or_else(|| self.bad(col, format!("`{v}` is not an RFC 3339 time")))
+            .map(|t| Some(Date::At(t)))
+            .ok_or_else(|| self.bad(col, format!("`{}` is not an RFC 3339 time", shown(v))))
     }
 }
 
@@ -421,6 +451,7 @@ pub fn parse(csv_bytes: &[u8]) -> Result<CredentialReport, ParseError> {
     let layout = Layout::from_header(&header)?;
 
     let mut report = CredentialReport::default();
+    let mut odd = Unparsed::default();
     let mut record = csv::ByteRecord::new();
     loop {
         match reader.read_byte_record(&mut record) {
@@ -434,8 +465,16 @@ pub fn parse(csv_bytes: &[u8]) -> Result<CredentialReport, ParseError> {
             layout: &layout,
             line,
         };
-        parse_row(&fields, &mut report)?;
+        parse_row(&fields, &mut report, &mut odd)?;
     }
+    for (column, count) in &odd.counts {
+        report.warnings.push(Warning::Unparsed {
+            column,
+            count: *count,
+            first: odd.first.remove(column).unwrap_or_default(),
+        });
+    }
+    report.unparsed = odd.counts;
     drop_duplicate_users(&mut report);
     if let Some(pos) = report
         .users
@@ -464,7 +503,7 @@ fn drop_duplicate_users(report: &mut CredentialReport) {
         let winner = run
             .iter()
             .copied()
-            .max_by_key(|&i| (users[i].user_creation_time.timestamp(), i));
+            .max_by_key(|&i| (users[i].user_creation_time.and_then(Date::timestamp), i));
         for &i in run {
             keep[i] = Some(i) == winner;
         }
@@ -481,63 +520,125 @@ fn drop_duplicate_users(report: &mut CredentialReport) {
     report.warnings.extend(warnings);
 }
 
-fn parse_row(f: &Fields<'_>, report: &mut CredentialReport) -> Result<(), ParseError> {
-    let user = f.required(Col::User)?;
-    if user.is_empty() {
-        return Err(f.bad(Col::User, "empty user name".into()));
-    }
-    let arn = f.required(Col::Arn)?;
-    match (account_of_arn(arn), report.account_id.as_deref()) {
-        (Some(id), None) => report.account_id = Some(id.to_owned()),
-        (Some(id), Some(known)) if id != known => {
-            return Err(ParseError::MixedAccounts(known.to_owned(), id.to_owned()));
+/// Values that fit no known form, per column, with the first one for the log.
+#[derive(Default)]
+struct Unparsed {
+    counts: BTreeMap<&'static str, u64>,
+    first: BTreeMap<&'static str, String>,
+}
+
+impl Unparsed {
+    /// A field that could not be read is unknown for its row, and counted.
+    fn soft<T>(&mut self, value: Result<Option<T>, ParseError>) -> Option<T> {
+        match value {
+            Ok(v) => v,
+            Err(e) => {
+                let column = match &e {
+                    ParseError::BadValue { column, .. } => column,
+                    _ => "?",
+                };
+                self.record(column, e.to_string());
+                None
+            }
         }
-        (Some(_), Some(_)) => {}
-        (None, _) => return Err(f.bad(Col::Arn, format!("`{arn}` is not an IAM ARN"))),
+    }
+
+    fn record(&mut self, column: &'static str, problem: String) {
+        *self.counts.entry(column).or_default() += 1;
+        self.first.entry(column).or_insert(problem);
+    }
+}
+
+fn parse_row(
+    f: &Fields<'_>,
+    report: &mut CredentialReport,
+    odd: &mut Unparsed,
+) -> Result<(), ParseError> {
+    let Some(user) = odd.soft(f.get(Col::User)) else {
+        return Ok(());
+    };
+    if user.is_empty() {
+        // A row that cannot be named cannot be served; the rest of the report can.
+        odd.record("user", f.bad(Col::User, "empty user name".into()).to_string());
+        return Ok(());
+    }
+    // Without an `arn` column the account id comes from elsewhere (the role, STS).
+    if let Some(arn) = odd.soft(f.get(Col::Arn)) {
+        match (account_of_arn(arn), report.account_id.as_deref()) {
+            (Some(id), None) => report.account_id = Some(id.to_owned()),
+            // Two accounts in one report is not an odd value: every series would be misfiled.
+            (Some(id), Some(known)) if id != known => {
+                return Err(ParseError::MixedAccounts(known.to_owned(), id.to_owned()));
+            }
+            (Some(_), Some(_)) => {}
+            (None, _) => odd.record(
+                "arn",
+                f.bad(Col::Arn, format!("`{}` is not an IAM ARN", shown(arn)))
+                    .to_string(),
+            ),
+        }
     }
 
     let is_root = user == ROOT_USER;
-    let password_enabled = f.flag(Col::PasswordEnabled)?;
-    if !is_root && password_enabled.is_none() {
-        return Err(f.bad(
-            Col::PasswordEnabled,
-            "a user row must say true or false".into(),
-        ));
-    }
+    let password_enabled = match f.flag(Col::PasswordEnabled) {
+        // `not_supported` is root's documented value; in a user row it fits no known form.
+        Ok(None) if !is_root => {
+            if let Ok(Some(v)) = f.get(Col::PasswordEnabled) {
+                odd.record(
+                    "password_enabled",
+                    f.bad(
+                        Col::PasswordEnabled,
+                        format!("`{}`: a user row must say true or false", shown(v)),
+                    )
+                    .to_string(),
+                );
+            }
+            None
+        }
+        other => odd.soft(other),
+    };
     let start = report.names.len();
     report.names.push_str(user);
     let name = to_u32(start)..to_u32(report.names.len());
     let row = Row {
         name,
-        user_creation_time: f.date(Col::UserCreationTime)?,
+        user_creation_time: odd.soft(f.date(Col::UserCreationTime)),
         password_enabled,
-        password_last_used: f.date(Col::PasswordLastUsed)?,
-        password_last_changed: f.date(Col::PasswordLastChanged)?,
-        mfa_active: f.active(Col::MfaActive)?,
+        password_last_used: odd.soft(f.date(Col::PasswordLastUsed)),
+        password_last_changed: odd.soft(f.date(Col::PasswordLastChanged)),
+        mfa_active: odd.soft(f.active(Col::MfaActive)),
         access_keys: [
             AccessKey {
-                active: f.active(Col::Key1Active)?,
-                last_rotated: f.date(Col::Key1LastRotated)?,
-                last_used: f.date(Col::Key1LastUsed)?,
+                active: odd.soft(f.active(Col::Key1Active)),
+                last_rotated: odd.soft(f.date(Col::Key1LastRotated)),
+                last_used: odd.soft(f.date(Col::Key1LastUsed)),
             },
             AccessKey {
-                active: f.active(Col::Key2Active)?,
-                last_rotated: f.date(Col::Key2LastRotated)?,
-                last_used: f.date(Col::Key2LastUsed)?,
+                active: odd.soft(f.active(Col::Key2Active)),
+                last_rotated: odd.soft(f.date(Col::Key2LastRotated)),
+                last_used: odd.soft(f.date(Col::Key2LastUsed)),
             },
         ],
         certificates: [
             Certificate {
-                active: f.active(Col::Cert1Active)?,
+                active: odd.soft(f.active(Col::Cert1Active)),
             },
             Certificate {
-                active: f.active(Col::Cert2Active)?,
+                active: odd.soft(f.active(Col::Cert2Active)),
             },
         ],
     };
     // Root is taken out after duplicates are resolved, the same way as for users.
     report.users.push(row);
     Ok(())
+}
+
+/// A value as quoted in a message: cut, so a hostile field cannot flood the log.
+fn shown(v: &str) -> &str {
+    match v.char_indices().nth(64) {
+        Some((i, _)) => &v[..i],
+        None => v,
+    }
 }
 
 /// Name offsets fit in u32: reports are capped far below 4 GiB by the size limit.
@@ -575,10 +676,10 @@ mod tests {
         assert_eq!(r.name(&r.users[0]), "alice");
         assert_eq!(r.account_id.as_deref(), Some("123456789012"));
         assert_eq!(root.password_enabled, None);
-        assert!(root.mfa_active);
-        assert!(root.access_keys[0].active);
-        assert!(!root.access_keys[1].active);
-        assert_eq!(root.password_last_used, Date::At(1714557600));
+        assert_eq!(root.mfa_active, Some(true));
+        assert_eq!(root.access_keys[0].active, Some(true));
+        assert_eq!(root.access_keys[1].active, Some(false));
+        assert_eq!(root.password_last_used, Some(Date::At(1714557600)));
     }
 
     #[test]
@@ -586,10 +687,10 @@ mod tests {
         let r = parse(csv(&[ROOT, ALICE]).as_bytes()).unwrap();
         let alice = &r.users[0];
         assert_eq!(alice.password_enabled, Some(true));
-        assert_eq!(alice.password_last_used, Date::NoInformation);
-        assert_eq!(alice.access_keys[0].last_used, Date::NotApplicable);
+        assert_eq!(alice.password_last_used, Some(Date::NoInformation));
+        assert_eq!(alice.access_keys[0].last_used, Some(Date::NotApplicable));
         let root = r.root.unwrap();
-        assert_eq!(root.password_last_changed, Date::NotSupported);
+        assert_eq!(root.password_last_changed, Some(Date::NotSupported));
     }
 
     #[test]
@@ -629,7 +730,7 @@ mod tests {
         let r = parse(csv(&[ROOT, &older, ALICE]).as_bytes()).unwrap();
         assert_eq!(r.users.len(), 1);
         let root = r.root.as_ref().unwrap();
-        assert_eq!(root.user_creation_time, Date::At(1420070400));
+        assert_eq!(root.user_creation_time, Some(Date::At(1420070400)));
         assert_eq!(r.name(root), ROOT_USER);
         assert_eq!(r.warnings.len(), 1);
     }
@@ -647,8 +748,8 @@ mod tests {
     #[test]
     fn booleans_are_read_in_any_case() {
         let r = parse(csv(&[ALICE]).as_bytes()).unwrap();
-        assert!(r.users[0].access_keys[1].active);
-        assert!(!r.users[0].mfa_active);
+        assert_eq!(r.users[0].access_keys[1].active, Some(true));
+        assert_eq!(r.users[0].mfa_active, Some(false));
         let lower = ALICE.replace("TRUE", "true").replace("FALSE", "false");
         assert_eq!(parse(csv(&[&lower]).as_bytes()).unwrap().users, r.users);
     }
@@ -692,65 +793,162 @@ mod tests {
         );
         let r = parse(csv(&[&row]).as_bytes()).unwrap();
         assert_eq!(r.name(&r.users[0]), "a,lice");
-        assert!(r.users[0].access_keys[1].active);
+        assert_eq!(r.users[0].access_keys[1].active, Some(true));
     }
 
     #[test]
     fn a_missing_required_column_is_named() {
-        let body = csv(&[ALICE]).replace("mfa_active", "mfa_status");
+        // `user` is the one column a report cannot do without (issue 15 A2).
+        let body = csv(&[ALICE]).replace("user,arn", "username,arn");
         assert_eq!(
             parse(body.as_bytes()),
-            Err(ParseError::MissingColumn("mfa_active"))
+            Err(ParseError::MissingColumn("user"))
         );
     }
 
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/reports/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
     #[test]
-    fn certificate_columns_are_optional() {
+    fn the_public_custodian_report_with_a_user_listed_twice_serves_the_last_row() {
+        let r = parse(&fixture("custodian-duplicate-user.csv")).unwrap();
+        assert_eq!(r.users.len(), 19);
+        let chris: Vec<_> = r
+            .users
+            .iter()
+            .filter(|u| r.name(u) == "christopher")
+            .collect();
+        assert_eq!(chris.len(), 1);
+        // Same creation time in both rows: the later one (key 1 active, password used) wins.
+        assert_eq!(chris[0].access_keys[0].active, Some(true));
+        assert_eq!(r.warnings.len(), 1);
+    }
+
+    #[test]
+    fn a_column_missing_from_the_header_makes_its_facts_unknown() {
+        let header: Vec<&str> = HEADER.split(',').filter(|c| *c != "mfa_active").collect();
+        let row: Vec<&str> = ALICE
+            .split(',')
+            .enumerate()
+            .filter(|(i, _)| *i != 7)
+            .map(|(_, v)| v)
+            .collect();
+        let r = parse(format!("{}\n{}\n", header.join(","), row.join(",")).as_bytes()).unwrap();
+        assert_eq!(r.users[0].mfa_active, None);
+        assert_eq!(r.users[0].password_enabled, Some(true));
+    }
+
+    #[test]
+    fn the_aws_2015_layout_without_last_used_columns_parses_with_last_use_unknown() {
+        let r = parse(&fixture("aws-2015-16-columns.csv")).unwrap();
+        assert_eq!(r.users.len(), 2);
+        assert_eq!(r.account_id.as_deref(), Some("123456789012"));
+        let admin = &r.users[0];
+        assert_eq!(admin.active_access_keys(), Some(2));
+        assert_eq!(admin.access_keys[0].last_used, None);
+        assert_eq!(admin.password_last_used, Some(Date::At(1429543112)));
+        let root = r.root.as_ref().unwrap();
+        assert_eq!(root.mfa_active, Some(true));
+        assert_eq!(root.certificates[1].active, Some(false));
+    }
+
+    #[test]
+    fn a_14_column_subset_without_the_second_certificate_parses() {
+        let r = parse(&fixture("aws-2015-14-columns.csv")).unwrap();
+        assert_eq!(r.users.len(), 2);
+        let root = r.root.as_ref().unwrap();
+        assert_eq!(root.certificates[0].active, Some(false));
+        assert_eq!(root.certificates[1].active, None);
+    }
+
+    #[test]
+    fn the_cis_audit_cut_without_arn_parses_and_leaves_the_account_id_to_the_caller() {
+        let r = parse(&fixture("cis-audit-6-columns.csv")).unwrap();
+        assert_eq!(r.users.len(), 6);
+        assert_eq!(r.account_id, None);
+        let paras = r.users.iter().find(|u| r.name(u) == "paras").unwrap();
+        assert_eq!(paras.active_access_keys(), Some(2));
+        assert_eq!(paras.user_creation_time, None);
+        assert_eq!(paras.access_keys[1].last_rotated, None);
+    }
+
+    #[test]
+    fn certificate_columns_are_optional_and_unknown_when_missing() {
         let header: Vec<&str> = HEADER.split(',').take(18).collect();
         let row: Vec<&str> = ALICE.split(',').take(18).collect();
         let body = format!("{}\n{}\n", header.join(","), row.join(","));
         let r = parse(body.as_bytes()).unwrap();
-        assert!(!r.users[0].certificates[0].active);
+        // Missing means unknown, not inactive: the root certificate control must not pass on it.
+        assert_eq!(r.users[0].certificates[0].active, None);
     }
 
     #[test]
-    fn a_bad_date_names_line_and_column() {
+    fn a_bad_date_is_unknown_for_its_row_counted_and_named_by_line_and_column() {
         let row = ALICE.replace("2021-01-01T00:00:00Z", "yesterday");
-        let err = parse(csv(&[ROOT, &row]).as_bytes()).unwrap_err();
+        let r = parse(csv(&[ROOT, &row]).as_bytes()).unwrap();
+        assert_eq!(r.users[0].access_keys[1].last_rotated, None);
+        // The rest of the row is served.
+        assert_eq!(r.users[0].access_keys[1].active, Some(true));
+        assert_eq!(r.users[0].access_keys[0].last_rotated, Some(Date::At(1577836805)));
+        assert_eq!(r.unparsed, [("access_key_2_last_rotated", 1)].into());
+        let expected = ParseError::BadValue {
+            line: 3,
+            column: "access_key_2_last_rotated",
+            problem: "`yesterday` is not an RFC 3339 time".into(),
+        };
         assert_eq!(
-            err,
-            ParseError::BadValue {
-                line: 3,
+            r.warnings,
+            [Warning::Unparsed {
                 column: "access_key_2_last_rotated",
-                problem: "`yesterday` is not an RFC 3339 time".into()
-            }
+                count: 1,
+                first: expected.to_string(),
+            }]
         );
-        assert!(err.to_string().contains("line 3"));
+        assert!(r.warnings[0].to_string().contains("line 3"));
     }
 
     #[test]
-    fn a_bad_boolean_is_an_error() {
+    fn a_bad_boolean_is_unknown_for_its_row_and_counted() {
         let row = ALICE.replacen("FALSE", "maybe", 1);
-        let err = parse(csv(&[&row]).as_bytes()).unwrap_err();
-        assert!(matches!(
-            err,
-            ParseError::BadValue {
-                column: "mfa_active",
-                ..
-            }
-        ));
+        let bob = ALICE.replace("alice", "bob").replacen("FALSE", "maybe", 1);
+        let r = parse(csv(&[&row, &bob]).as_bytes()).unwrap();
+        assert_eq!(r.users[0].mfa_active, None);
+        assert_eq!(r.unparsed, [("mfa_active", 2)].into());
+        // One warning per column, however many rows.
+        assert_eq!(r.warnings.len(), 1);
     }
 
     #[test]
-    fn a_user_row_must_say_whether_it_has_a_password() {
+    fn a_user_row_without_true_or_false_for_its_password_has_it_unknown_and_counted() {
+        // `not_supported` is root's documented value, not a user's.
         let row = ALICE.replacen("TRUE", "not_supported", 1);
-        assert!(matches!(
-            parse(csv(&[&row]).as_bytes()),
-            Err(ParseError::BadValue {
-                column: "password_enabled",
-                ..
-            })
-        ));
+        let r = parse(csv(&[ROOT, &row]).as_bytes()).unwrap();
+        assert_eq!(r.users[0].password_enabled, None);
+        assert_eq!(r.users[0].mfa_active, Some(false));
+        assert_eq!(r.unparsed, [("password_enabled", 1)].into());
+        assert_eq!(r.root.unwrap().password_enabled, None);
+    }
+
+    #[test]
+    fn an_unnamed_row_or_a_bad_arn_does_not_reject_the_report() {
+        let unnamed = ALICE.replacen("alice", "", 1);
+        let bad_arn = ALICE
+            .replace("alice", "bob")
+            .replace("arn:aws:iam::123456789012:user/bob", "arn:nope");
+        let r = parse(csv(&[&unnamed, &bad_arn, ROOT]).as_bytes()).unwrap();
+        assert_eq!(r.users.len(), 1);
+        assert_eq!(r.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(r.unparsed, [("arn", 1), ("user", 1)].into());
+    }
+
+    #[test]
+    fn an_echoed_value_is_cut() {
+        let long = "x".repeat(10_000);
+        let row = ALICE.replacen("FALSE", &long, 1);
+        let r = parse(csv(&[&row]).as_bytes()).unwrap();
+        assert!(r.warnings[0].to_string().len() < 400, "{}", r.warnings[0]);
     }
 
     #[test]
@@ -791,7 +989,7 @@ mod tests {
     fn moto_not_supported_values_parse() {
         let moto = "bob,arn:aws:iam::123456789012:user/bob,2024-01-01T00:00:00+00:00,false,not_supported,not_supported,not_supported,false,true,2024-01-01T00:00:00+00:00,N/A,not_supported,not_supported,false,N/A,N/A,not_supported,not_supported,false,N/A,false,N/A";
         let r = parse(csv(&[moto]).as_bytes()).unwrap();
-        assert_eq!(r.users[0].password_last_used, Date::NotSupported);
+        assert_eq!(r.users[0].password_last_used, Some(Date::NotSupported));
         assert_eq!(r.users[0].password_enabled, Some(false));
     }
 

@@ -499,7 +499,7 @@ fn bad_reports_exit_1_with_a_message_naming_the_problem() {
         (
             "missing-column.bad.csv",
             &[],
-            &["missing required column `mfa_active`"],
+            &["missing required column `user`"],
         ),
         ("bad-base64.bad.json", &[], &["Content", "not valid base64"]),
         ("not-csv.bad.csv", &[], &["not CSV", "line: 3"]),
@@ -777,7 +777,7 @@ fn offline_daemon_keeps_the_last_good_data_when_the_file_breaks_and_recovers_the
     );
     assert_eq!(e.get("/readyz").0, 200, "ready stays once data exists");
     assert!(
-        e.stderr().contains("missing required column `mfa_active`"),
+        e.stderr().contains("missing required column `user`"),
         "{}",
         e.stderr()
     );
