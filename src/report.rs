@@ -37,7 +37,7 @@ pub enum ParseError {
     },
     #[error("credential report JSON: {0}")]
     BadJson(String),
-    #[error("credential report JSON field `Content` is not valid base64: {0}")]
+    #[error("credential report `Content` is not valid base64: {0}")]
     BadBase64(String),
     #[error("credential report has ARNs of two accounts: {0} and {1}")]
     MixedAccounts(String, String),
@@ -181,8 +181,10 @@ pub struct ReportDocument {
     pub generated: Option<i64>,
 }
 
-/// Reads a report file: the console's plain CSV, or the CLI's JSON with a base64 `Content`.
-/// Detection is by the first non-blank byte: `{` is JSON, anything else CSV.
+/// Reads a report file: the console's plain CSV, the CLI's JSON with a base64 `Content`, or that
+/// base64 alone (`aws iam get-credential-report --query Content --output text`). Detection: `{`
+/// first is JSON; a body of base64 characters only is base64 (a CSV header always has a comma,
+/// base64 never does); anything else is CSV.
 pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
     if bytes.len() > limit {
         return Err(ParseError::TooLarge {
@@ -195,6 +197,10 @@ pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, Par
     match first {
         None => Err(ParseError::Empty),
         Some(b'{') => decode_json(body, limit),
+        Some(_) if is_bare_base64(body) => Ok(ReportDocument {
+            csv: decode_base64(body, limit)?,
+            generated: None,
+        }),
         Some(_) => Ok(ReportDocument {
             csv: body.to_vec(),
             generated: None,
@@ -221,21 +227,7 @@ fn decode_json(body: &[u8], limit: usize) -> Result<ReportDocument, ParseError> 
             "`ReportFormat` is `{format}`, expected `text/csv`"
         )));
     }
-    // The CLI wraps nothing, but a copy from a terminal may carry line breaks.
-    let compact: String = doc
-        .content
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let csv = base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|e| ParseError::BadBase64(e.to_string()))?;
-    if csv.len() > limit {
-        return Err(ParseError::TooLarge {
-            size: csv.len(),
-            limit,
-        });
-    }
+    let csv = decode_base64(doc.content.as_bytes(), limit)?;
     let generated = match doc.generated_time.as_deref() {
         None => None,
         Some(s) => Some(parse_time(s).ok_or_else(|| {
@@ -243,6 +235,30 @@ fn decode_json(body: &[u8], limit: usize) -> Result<ReportDocument, ParseError> 
         })?),
     };
     Ok(ReportDocument { csv, generated })
+}
+
+fn is_bare_base64(body: &[u8]) -> bool {
+    body.iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace())
+}
+
+/// Standard base64, line breaks allowed (the CLI wraps nothing, a copy from a terminal may).
+fn decode_base64(text: &[u8], limit: usize) -> Result<Vec<u8>, ParseError> {
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let csv = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .map_err(|e| ParseError::BadBase64(e.to_string()))?;
+    if csv.len() > limit {
+        return Err(ParseError::TooLarge {
+            size: csv.len(),
+            limit,
+        });
+    }
+    Ok(csv)
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
@@ -1005,6 +1021,23 @@ mod tests {
         assert_eq!(doc.generated, Some(1717243200));
         let plain = decode_document(body.as_bytes(), 1 << 20).unwrap();
         assert_eq!(plain.generated, None);
+    }
+
+    #[test]
+    fn bare_base64_as_the_cli_prints_it_is_detected_and_decoded() {
+        let body = csv(&[ROOT, ALICE]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+        let doc = decode_document(format!("{b64}\n").as_bytes(), 1 << 20).unwrap();
+        assert_eq!(doc.csv, body.as_bytes());
+        assert_eq!(doc.generated, None);
+        // Wrapped by a terminal copy, still one report.
+        let wrapped: Vec<String> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        let doc = decode_document(wrapped.join("\r\n").as_bytes(), 1 << 20).unwrap();
+        assert_eq!(parse(&doc.csv).unwrap().users.len(), 1);
     }
 
     #[test]
