@@ -434,13 +434,10 @@ fn key_never_used(k: &AccessKey) -> Option<bool> {
     and3(k.active, k.last_used.map(|d| d.timestamp().is_none()))
 }
 
-/// When a key was created or last rotated; for a key whose rotation date is missing, the user's
-/// creation (the earliest it can have been made). `None` when unknown.
+/// When a key was created or last rotated. An active key whose `last_rotated` is `N/A` has an
+/// unknown age: guessing the user's creation would fail a key that may be a day old.
 fn key_created(u: &Row, key: usize) -> Option<i64> {
-    match u.access_keys[key].last_rotated? {
-        Date::At(t) => Some(t),
-        _ => u.user_creation_time?.timestamp(),
-    }
+    u.access_keys[key].last_rotated?.timestamp()
 }
 
 /// CIS 1.11: a console user whose active key was created together with the user and never used.
@@ -449,7 +446,6 @@ fn has_initial_access_key(u: &Row, t: &Thresholds) -> Option<bool> {
     let key = |k: &AccessKey| {
         let same_time = match (k.last_rotated, created) {
             (Some(Date::At(r)), Some(Some(c))) => Some((r - c).abs() <= t.initial_access_key_window),
-            (Some(_), Some(_)) => Some(false),
             _ => None,
         };
         and3(key_never_used(k), same_time)
@@ -898,6 +894,23 @@ mod tests {
                 .key(1, days_ago(200), &days_ago(1)),
             U::new("fresh").key(0, days_ago(89), &days_ago(1)),
             U::new("old-inactive").inactive_key(0, days_ago(400)),
+        ]);
+        assert_eq!(
+            verdict(&derive_default(&d), ControlId::AccessKeyRotation),
+            Some((true, 1))
+        );
+    }
+
+    #[test]
+    fn an_active_key_without_a_rotation_date_has_an_unknown_age_neither_failing_nor_passing() {
+        let d = data(&[U::new("undated").key(0, "N/A".into(), "N/A")]);
+        let p = derive_default(&d);
+        assert_eq!(verdict(&p, ControlId::AccessKeyRotation), None);
+        assert_eq!(verdict(&p, ControlId::UnusedCredentials45d), None);
+        // A known failure elsewhere still fails the control.
+        let d = data(&[
+            U::new("undated").key(0, "N/A".into(), "N/A"),
+            U::new("old").key(0, days_ago(200), &days_ago(1)),
         ]);
         assert_eq!(
             verdict(&derive_default(&d), ControlId::AccessKeyRotation),
