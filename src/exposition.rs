@@ -447,9 +447,9 @@ fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
     )?;
     out.gauges(
         Fam::AccessKeyLastRotated,
-        users.iter().flat_map(|u| {
-            per_key(u).filter_map(|(l, k)| Some((l, k.last_rotated?.timestamp()?)))
-        }),
+        users
+            .iter()
+            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_rotated?.timestamp()?)))),
     )?;
     out.gauges(
         Fam::AccessKeyLastUsed,
@@ -459,11 +459,9 @@ fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
     )?;
     out.gauges(
         Fam::AccessKeyNeverUsed,
-        users
-            .iter()
-            .flat_map(|u| {
-                per_key(u).filter_map(|(l, k)| Some((l, b(k.last_used?.timestamp().is_none()))))
-            }),
+        users.iter().flat_map(|u| {
+            per_key(u).filter_map(|(l, k)| Some((l, b(k.last_used?.timestamp().is_none()))))
+        }),
     )
 }
 

@@ -238,8 +238,9 @@ fn decode_json(body: &[u8], limit: usize) -> Result<ReportDocument, ParseError> 
 }
 
 fn is_bare_base64(body: &[u8]) -> bool {
-    body.iter()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace())
+    body.iter().all(|b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace()
+    })
 }
 
 /// Standard base64, line breaks allowed (the CLI wraps nothing, a copy from a terminal may).
@@ -575,7 +576,10 @@ fn parse_row(
     };
     if user.is_empty() {
         // A row that cannot be named cannot be served; the rest of the report can.
-        odd.record("user", f.bad(Col::User, "empty user name".into()).to_string());
+        odd.record(
+            "user",
+            f.bad(Col::User, "empty user name".into()).to_string(),
+        );
         return Ok(());
     }
     // Without an `arn` column the account id comes from elsewhere (the role, STS).
@@ -823,7 +827,10 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/reports/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/reports/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -907,7 +914,10 @@ mod tests {
         assert_eq!(r.users[0].access_keys[1].last_rotated, None);
         // The rest of the row is served.
         assert_eq!(r.users[0].access_keys[1].active, Some(true));
-        assert_eq!(r.users[0].access_keys[0].last_rotated, Some(Date::At(1577836805)));
+        assert_eq!(
+            r.users[0].access_keys[0].last_rotated,
+            Some(Date::At(1577836805))
+        );
         assert_eq!(r.unparsed, [("access_key_2_last_rotated", 1)].into());
         let expected = ParseError::BadValue {
             line: 3,

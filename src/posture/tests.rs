@@ -1,0 +1,510 @@
+//! Unit tests of the posture: each control on rows built to state only what it is about.
+
+use super::*;
+use crate::report::parse;
+
+use crate::report::TEST_HEADER as HEADER;
+/// 2024-06-01T00:00:00Z
+const NOW: i64 = 1_717_200_000;
+
+fn iso(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+fn days_ago(d: i64) -> String {
+    iso(NOW - d * DAY)
+}
+
+/// A row builder so each test states only what it is about.
+#[derive(Clone)]
+struct U {
+    name: &'static str,
+    created: String,
+    password: &'static str,
+    password_last_used: String,
+    password_changed: String,
+    mfa: bool,
+    keys: [(bool, String, String); 2],
+    certs: [bool; 2],
+}
+
+impl U {
+    fn new(name: &'static str) -> U {
+        U {
+            name,
+            created: days_ago(400),
+            password: "false",
+            password_last_used: "N/A".into(),
+            password_changed: "N/A".into(),
+            mfa: false,
+            keys: [
+                (false, "N/A".into(), "N/A".into()),
+                (false, "N/A".into(), "N/A".into()),
+            ],
+            certs: [false, false],
+        }
+    }
+    fn root() -> U {
+        let mut u = U::new("<root_account>");
+        u.password = "not_supported";
+        u.password_last_used = "no_information".into();
+        u.password_changed = "not_supported".into();
+        u
+    }
+    fn console(mut self, last_used: &str) -> U {
+        self.password = "true";
+        self.password_last_used = last_used.into();
+        self.password_changed = days_ago(300);
+        self
+    }
+    fn mfa(mut self) -> U {
+        self.mfa = true;
+        self
+    }
+    fn key(mut self, n: usize, rotated: String, used: &str) -> U {
+        self.keys[n] = (true, rotated, used.into());
+        self
+    }
+    fn inactive_key(mut self, n: usize, rotated: String) -> U {
+        self.keys[n] = (false, rotated, "N/A".into());
+        self
+    }
+    fn line(&self) -> String {
+        let arn = if self.name == "<root_account>" {
+            "arn:aws:iam::123456789012:root".to_string()
+        } else {
+            format!("arn:aws:iam::123456789012:user/{}", self.name)
+        };
+        let k = |i: usize| {
+            let (a, r, u) = &self.keys[i];
+            format!("{a},{r},{u},N/A,N/A")
+        };
+        format!(
+            "{},{arn},{},{},{},{},N/A,{},{},{},{},N/A,{},N/A",
+            self.name,
+            self.created,
+            self.password,
+            self.password_last_used,
+            self.password_changed,
+            self.mfa,
+            k(0),
+            k(1),
+            self.certs[0],
+            self.certs[1]
+        )
+    }
+}
+
+fn data(rows: &[U]) -> AccountData {
+    let mut body = String::from(HEADER);
+    for r in rows {
+        body.push('\n');
+        body.push_str(&r.line());
+    }
+    AccountData {
+        report: parse(body.as_bytes()).expect("test report parses"),
+        ..AccountData::default()
+    }
+}
+
+fn verdict(p: &Posture, c: ControlId) -> Option<(bool, u64)> {
+    p.verdicts
+        .iter()
+        .find(|v| v.control == c)
+        .map(|v| (v.failing, v.failing_resources))
+}
+
+fn derive_default(d: &AccountData) -> Posture {
+    derive(d, &Thresholds::default(), NOW)
+}
+
+#[test]
+fn control_table_and_enum_agree() {
+    assert_eq!(
+        ControlId::ConsoleUserNeverSignedIn as usize + 1,
+        CONTROLS.len()
+    );
+    assert_eq!(ControlId::AccessKeyRotation.control().cis, "1.14");
+    let mut ids: Vec<_> = CONTROLS.iter().map(|c| c.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), CONTROLS.len());
+}
+
+#[test]
+fn root_with_an_active_key_fails_1_4_from_the_report_alone() {
+    let d = data(&[U::root().key(1, days_ago(10), "N/A")]);
+    let p = derive_default(&d);
+    assert_eq!(p.root.access_key_active, Some([false, true]));
+    assert_eq!(p.root.access_keys_present, Some(true));
+    assert_eq!(verdict(&p, ControlId::RootAccessKey), Some((true, 1)));
+}
+
+#[test]
+fn root_without_keys_passes_1_4() {
+    let p = derive_default(&data(&[U::root()]));
+    assert_eq!(p.root.access_keys_present, Some(false));
+    assert_eq!(verdict(&p, ControlId::RootAccessKey), Some((false, 0)));
+}
+
+#[test]
+fn the_live_summary_wins_over_a_stale_report_for_root_keys() {
+    // A key created after the report was generated appears only in the summary.
+    let mut d = data(&[U::root()]);
+    d.summary = Some(Summary(vec![("AccountAccessKeysPresent".into(), 1)]));
+    let p = derive_default(&d);
+    assert_eq!(p.root.access_keys_present, Some(true));
+    assert_eq!(verdict(&p, ControlId::RootAccessKey), Some((true, 1)));
+}
+
+#[test]
+fn an_inactive_root_key_still_fails_1_4_through_the_summary() {
+    let mut d = data(&[U::root().inactive_key(0, days_ago(5))]);
+    d.summary = Some(Summary(vec![("AccountAccessKeysPresent".into(), 1)]));
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::RootAccessKey),
+        Some((true, 1))
+    );
+}
+
+#[test]
+fn without_root_row_or_summary_root_controls_are_not_guessed() {
+    let p = derive_default(&data(&[U::new("alice")]));
+    assert_eq!(p.root, RootPosture::default());
+    for c in [
+        ControlId::RootAccessKey,
+        ControlId::RootMfa,
+        ControlId::RootHardwareMfa,
+        ControlId::RootRecentUse,
+        ControlId::RootSigningCertificate,
+    ] {
+        assert_eq!(verdict(&p, c), None, "{c:?}");
+    }
+}
+
+#[test]
+fn root_mfa_comes_from_the_summary_else_the_report() {
+    let p = derive_default(&data(&[U::root()]));
+    assert_eq!(verdict(&p, ControlId::RootMfa), Some((true, 1)));
+    let p = derive_default(&data(&[U::root().mfa()]));
+    assert_eq!(verdict(&p, ControlId::RootMfa), Some((false, 0)));
+    let mut d = data(&[U::root()]);
+    d.summary = Some(Summary(vec![("AccountMFAEnabled".into(), 1)]));
+    assert_eq!(derive_default(&d).root.mfa_enabled, Some(true));
+}
+
+#[test]
+fn root_hardware_mfa_needs_mfa_and_no_virtual_device() {
+    let mut d = data(&[U::root().mfa()]);
+    assert_eq!(derive_default(&d).root.hardware_mfa_enabled, None);
+    d.root_virtual_mfa = Some(true);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::RootHardwareMfa),
+        Some((true, 1))
+    );
+    d.root_virtual_mfa = Some(false);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::RootHardwareMfa),
+        Some((false, 0))
+    );
+    // No MFA at all fails 1.6 too, whatever the device list says.
+    let d = data(&[U::root()]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::RootHardwareMfa),
+        Some((true, 1))
+    );
+}
+
+#[test]
+fn root_recent_use_takes_the_most_recent_credential_not_the_first() {
+    // Password used long ago, key 2 used yesterday: Prowler would look at the password only.
+    let mut root = U::root().key(1, days_ago(100), &days_ago(1));
+    root.password_last_used = days_ago(300);
+    let p = derive_default(&data(&[root]));
+    assert_eq!(p.root.most_recent_use(), Some(NOW - DAY));
+    assert_eq!(p.root.last_used.len(), 2);
+    assert_eq!(verdict(&p, ControlId::RootRecentUse), Some((true, 1)));
+}
+
+#[test]
+fn root_never_used_passes_1_7_and_has_no_last_use() {
+    let p = derive_default(&data(&[U::root()]));
+    assert_eq!(p.root.most_recent_use(), None);
+    assert_eq!(verdict(&p, ControlId::RootRecentUse), Some((false, 0)));
+    let mut root = U::root();
+    root.password_last_used = days_ago(8);
+    let p = derive_default(&data(&[root]));
+    assert_eq!(verdict(&p, ControlId::RootRecentUse), Some((false, 0)));
+}
+
+#[test]
+fn no_password_policy_fails_both_policy_controls_and_unknown_evaluates_neither() {
+    let mut d = data(&[]);
+    d.password_policy = PolicyState::Absent;
+    let p = derive_default(&d);
+    assert_eq!(
+        verdict(&p, ControlId::PasswordPolicyLength),
+        Some((true, 1))
+    );
+    assert_eq!(verdict(&p, ControlId::PasswordPolicyReuse), Some((true, 1)));
+    d.password_policy = PolicyState::Unknown;
+    let p = derive_default(&d);
+    assert_eq!(verdict(&p, ControlId::PasswordPolicyLength), None);
+    assert_eq!(verdict(&p, ControlId::PasswordPolicyReuse), None);
+}
+
+#[test]
+fn password_policy_thresholds_are_inclusive_of_the_benchmark_values() {
+    let mut d = data(&[]);
+    d.password_policy = PolicyState::Present(PasswordPolicy {
+        minimum_length: Some(14),
+        reuse_prevention: Some(24),
+        max_age_days: None,
+    });
+    let p = derive_default(&d);
+    assert_eq!(
+        verdict(&p, ControlId::PasswordPolicyLength),
+        Some((false, 0))
+    );
+    assert_eq!(
+        verdict(&p, ControlId::PasswordPolicyReuse),
+        Some((false, 0))
+    );
+    d.password_policy = PolicyState::Present(PasswordPolicy {
+        minimum_length: Some(13),
+        reuse_prevention: None,
+        max_age_days: None,
+    });
+    let p = derive_default(&d);
+    assert_eq!(
+        verdict(&p, ControlId::PasswordPolicyLength),
+        Some((true, 1))
+    );
+    assert_eq!(verdict(&p, ControlId::PasswordPolicyReuse), Some((true, 1)));
+}
+
+#[test]
+fn console_users_without_mfa_fail_1_10_and_api_only_users_do_not() {
+    let d = data(&[
+        U::new("console-no-mfa").console(&days_ago(1)),
+        U::new("console-mfa").console(&days_ago(1)).mfa(),
+        U::new("api-only").key(0, days_ago(10), &days_ago(1)),
+    ]);
+    let p = derive_default(&d);
+    assert_eq!(p.counts.console_users, Some(2));
+    assert_eq!(p.counts.console_users_without_mfa, Some(1));
+    assert_eq!(verdict(&p, ControlId::ConsoleUserMfa), Some((true, 1)));
+}
+
+#[test]
+fn initial_access_key_needs_console_same_time_creation_and_no_use() {
+    let created = days_ago(20);
+    let mut u = U::new("new").console("no_information");
+    u.created = created.clone();
+    let d = data(&[u.clone().key(0, created.clone(), "N/A")]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::InitialAccessKey),
+        Some((true, 1))
+    );
+    // Used since: passes.
+    let d = data(&[u.clone().key(0, created.clone(), &days_ago(1))]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::InitialAccessKey),
+        Some((false, 0))
+    );
+    // Created a day after the user: not part of initial setup.
+    let d = data(&[u.clone().key(0, days_ago(19), "N/A")]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::InitialAccessKey),
+        Some((false, 0))
+    );
+    // No console password: not in scope.
+    let mut api = U::new("api");
+    api.created = created.clone();
+    let d = data(&[api.key(0, created, "N/A")]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::InitialAccessKey),
+        Some((false, 0))
+    );
+}
+
+#[test]
+fn unused_credentials_count_never_used_keys_by_their_age() {
+    let d = data(&[
+        // Key never used, created 60 days ago: fails 45 d, passes 90 d.
+        U::new("never").key(0, days_ago(60), "N/A"),
+        // Key used yesterday: passes.
+        U::new("busy").key(0, days_ago(200), &days_ago(1)),
+        // Password used 100 days ago: fails both.
+        U::new("idle").console(&days_ago(100)),
+        // Password never used, set 300 days ago: fails both.
+        U::new("never-signed-in").console("no_information"),
+        // Inactive old key: out of scope.
+        U::new("inactive").inactive_key(0, days_ago(500)),
+    ]);
+    let p = derive_default(&d);
+    assert_eq!(
+        verdict(&p, ControlId::UnusedCredentials45d),
+        Some((true, 3))
+    );
+    assert_eq!(
+        verdict(&p, ControlId::UnusedCredentials90d),
+        Some((true, 2))
+    );
+    assert_eq!(p.counts.active_access_keys_never_used, Some(1));
+    assert_eq!(p.counts.console_users_never_signed_in, Some(1));
+    assert_eq!(
+        verdict(&p, ControlId::ConsoleUserNeverSignedIn),
+        Some((true, 1))
+    );
+}
+
+#[test]
+fn unused_threshold_is_strictly_greater_than() {
+    let d = data(&[U::new("edge").key(0, days_ago(45), "N/A")]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::UnusedCredentials45d),
+        Some((false, 0))
+    );
+}
+
+#[test]
+fn multiple_active_keys_fail_1_13_but_an_inactive_second_key_does_not() {
+    let d = data(&[
+        U::new("two")
+            .key(0, days_ago(1), "N/A")
+            .key(1, days_ago(1), "N/A"),
+        U::new("one-and-inactive")
+            .key(0, days_ago(1), "N/A")
+            .inactive_key(1, days_ago(1)),
+    ]);
+    let p = derive_default(&d);
+    assert_eq!(p.counts.with_multiple_active_keys, Some(1));
+    assert_eq!(p.counts.active_access_keys, Some(3));
+    assert_eq!(verdict(&p, ControlId::MultipleActiveKeys), Some((true, 1)));
+}
+
+#[test]
+fn keys_older_than_90_days_fail_1_14_once_per_user() {
+    let d = data(&[
+        U::new("old")
+            .key(0, days_ago(91), &days_ago(1))
+            .key(1, days_ago(200), &days_ago(1)),
+        U::new("fresh").key(0, days_ago(89), &days_ago(1)),
+        U::new("old-inactive").inactive_key(0, days_ago(400)),
+    ]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::AccessKeyRotation),
+        Some((true, 1))
+    );
+}
+
+#[test]
+fn an_active_key_without_a_rotation_date_has_an_unknown_age_neither_failing_nor_passing() {
+    let d = data(&[U::new("undated").key(0, "N/A".into(), "N/A")]);
+    let p = derive_default(&d);
+    assert_eq!(verdict(&p, ControlId::AccessKeyRotation), None);
+    assert_eq!(verdict(&p, ControlId::UnusedCredentials45d), None);
+    // A known failure elsewhere still fails the control.
+    let d = data(&[
+        U::new("undated").key(0, "N/A".into(), "N/A"),
+        U::new("old").key(0, days_ago(200), &days_ago(1)),
+    ]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::AccessKeyRotation),
+        Some((true, 1))
+    );
+}
+
+#[test]
+fn root_signing_certificates_come_from_the_report() {
+    let mut root = U::root();
+    root.certs = [false, true];
+    let p = derive_default(&data(&[root]));
+    assert_eq!(p.root.signing_certificate_active, Some([false, true]));
+    assert_eq!(
+        verdict(&p, ControlId::RootSigningCertificate),
+        Some((true, 1))
+    );
+}
+
+#[test]
+fn summary_password_present_is_reported_where_aws_sends_it() {
+    let mut d = data(&[U::root()]);
+    assert_eq!(derive_default(&d).root.password_present, None);
+    d.summary = Some(Summary(vec![("AccountPasswordPresent".into(), 1)]));
+    assert_eq!(derive_default(&d).root.password_present, Some(true));
+}
+
+fn fixture(name: &str) -> AccountData {
+    let path = format!(
+        "{}/tests/fixtures/reports/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    AccountData {
+        report: parse(&bytes).expect("fixture parses"),
+        ..AccountData::default()
+    }
+}
+
+#[test]
+fn a_report_without_certificate_columns_does_not_pass_root_signing_certificate() {
+    let mut d = fixture("aws-2015-14-columns.csv");
+    let p = derive_default(&d);
+    assert_eq!(p.root.signing_certificate_active, None);
+    assert_eq!(verdict(&p, ControlId::RootSigningCertificate), None);
+    // The summary can still say.
+    d.summary = Some(Summary(vec![(
+        "AccountSigningCertificatesPresent".into(),
+        0,
+    )]));
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::RootSigningCertificate),
+        Some((false, 0))
+    );
+}
+
+#[test]
+fn the_aws_2015_layout_leaves_last_use_facts_absent_but_keeps_known_failures() {
+    let p = derive_default(&fixture("aws-2015-16-columns.csv"));
+    assert_eq!(p.counts.active_access_keys, Some(2));
+    assert_eq!(p.counts.active_access_keys_never_used, None);
+    assert_eq!(p.counts.console_users_never_signed_in, Some(0));
+    // Root's keys have no last-use column: recent use is unknown, not "not used".
+    assert_eq!(verdict(&p, ControlId::RootRecentUse), None);
+    // Administrator's password was last used in 2015: a known failure whatever the keys say.
+    assert_eq!(
+        verdict(&p, ControlId::UnusedCredentials45d),
+        Some((true, 1))
+    );
+    assert_eq!(verdict(&p, ControlId::AccessKeyRotation), Some((true, 1)));
+}
+
+#[test]
+fn a_report_without_mfa_active_evaluates_no_mfa_control_and_counts_no_mfa_gap() {
+    let p = derive_default(&fixture("cis-audit-6-columns.csv"));
+    assert_eq!(p.counts.console_users, Some(3));
+    assert_eq!(p.counts.console_users_without_mfa, None);
+    assert_eq!(verdict(&p, ControlId::ConsoleUserMfa), None);
+    assert_eq!(verdict(&p, ControlId::MultipleActiveKeys), Some((true, 2)));
+    assert_eq!(p.root, RootPosture::default());
+}
+
+#[test]
+fn every_user_control_is_evaluated_on_an_empty_account() {
+    let p = derive_default(&data(&[]));
+    for c in [
+        ControlId::ConsoleUserMfa,
+        ControlId::InitialAccessKey,
+        ControlId::UnusedCredentials45d,
+        ControlId::UnusedCredentials90d,
+        ControlId::MultipleActiveKeys,
+        ControlId::AccessKeyRotation,
+        ControlId::ConsoleUserNeverSignedIn,
+    ] {
+        assert_eq!(verdict(&p, c), Some((false, 0)), "{c:?}");
+    }
+}
