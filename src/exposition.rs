@@ -97,6 +97,7 @@ families! {
     ReportValuesUnparsed = ("aws_iam_exporter_report_values_unparsed", Counter, "Credential report values that fit no known form, by column, summed over refreshes. Each is unknown for its row (the facts and controls that need it are absent); the rest of the report is served.");
     Accounts = ("aws_iam_exporter_accounts", Gauge, "Accounts this exporter watches.");
     DiscoverySuccess = ("aws_iam_exporter_account_discovery_success", Gauge, "1 if the last discovery of the accounts (config file, Organizations ListAccounts) succeeded; only in multi-account mode.");
+    ControlInfo = ("aws_iam_control", Info, "The number of a control in each benchmark version that has it (standard cis-aws-foundations 1.4.0-7.0.0, aws-fsbp 1.0.0); join on control with aws_iam_control_failing to read compliance for one standard and version.");
     BuildInfo = ("aws_iam_exporter_build", Info, "Version and git revision of the exporter.");
 }
 
@@ -579,6 +580,31 @@ pub fn render_stats(stats: RefreshStats) -> Rendered {
     Rendered::encode(RefreshStatsCollector(stats))
 }
 
+/// The benchmark numbers of every control, once per exporter (no account labels): rendered
+/// once at start and included with the exporter-wide series.
+pub fn render_control_info() -> Rendered {
+    #[derive(Debug)]
+    struct ControlInfo;
+    impl prometheus_client::collector::Collector for ControlInfo {
+        fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+            let fam = Fam::ControlInfo.family();
+            let mut metric = enc.encode_descriptor(fam.name, fam.help, None, MetricType::Info)?;
+            for c in CONTROLS {
+                for (standard, version, id) in c.benchmarks() {
+                    metric.encode_info(&[
+                        ("control", c.id),
+                        ("standard", standard),
+                        ("version", version),
+                        ("id", id),
+                    ])?;
+                }
+            }
+            Ok(())
+        }
+    }
+    Rendered::encode(ControlInfo)
+}
+
 /// Renders the exporter-wide series.
 pub fn render_global(
     accounts: usize,
@@ -881,6 +907,27 @@ mod tests {
         assert!(text.contains(
             "aws_iam_exporter_report_values_unparsed_total{account_id=\"123456789012\",column=\"password_enabled\"} 2\n"
         ), "{text}");
+    }
+
+    #[test]
+    fn control_info_lists_each_control_once_per_benchmark_version() {
+        let text = assemble(std::iter::once(&render_control_info()), Format::Classic);
+        assert!(
+            text.contains("# TYPE aws_iam_control_info gauge\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "aws_iam_control_info{control=\"root_access_key\",standard=\"cis-aws-foundations\",version=\"7.0.0\",id=\"2.4\"} 1\n"
+        ), "{text}");
+        assert!(text.contains(
+            "aws_iam_control_info{control=\"access_key_rotation\",standard=\"aws-fsbp\",version=\"1.0.0\",id=\"IAM.3\"} 1\n"
+        ));
+        assert!(!text.contains("account_id"));
+        let series = text.lines().filter(|l| !l.starts_with('#')).count();
+        let expected: usize = CONTROLS.iter().map(|c| c.benchmarks().count()).sum();
+        assert_eq!(series, expected);
+        let om = assemble(std::iter::once(&render_control_info()), Format::OpenMetrics);
+        assert!(om.contains("# TYPE aws_iam_control info\n"));
     }
 
     #[test]

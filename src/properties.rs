@@ -7,7 +7,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use crate::exposition::{AccountView, Format, assemble, render_account};
-use crate::posture::{AccountData, Summary, Thresholds, derive};
+use crate::posture::{AccountData, ControlId, Summary, Thresholds, derive, findings};
 use crate::report::{TEST_HEADER, parse};
 
 /// 2024-06-01T00:00:00Z
@@ -93,6 +93,17 @@ proptest! {
         };
         let posture = derive(&data, &Thresholds::default(), NOW);
         let users = posture.counts.users;
+        // The audit's list and the daemon's count come from one evaluator: they agree.
+        for &c in ControlId::ALL {
+            let listed = findings(&data, &Thresholds::default(), NOW, c)
+                .map(|f| f.iter().filter(|f| !f.continues).count() as u64);
+            let counted = posture
+                .verdicts
+                .iter()
+                .find(|v| v.control == c)
+                .map(|v| v.failing_resources);
+            prop_assert_eq!(listed, counted, "{:?}", c);
+        }
         let view = Arc::new(AccountView {
             labels: vec![("account_id", "123456789012".into())],
             data,

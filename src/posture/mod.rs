@@ -4,7 +4,13 @@
 //! `SummaryMap` key; every control verdict to the CIS AWS Foundations Benchmark text (v1.4-v4.0
 //! numbering). `now` is an argument, never read from the clock, so every verdict is testable.
 
-use crate::report::{AccessKey, CredentialReport, Date, Row};
+mod controls;
+
+pub use controls::{
+    CIS_VERSIONS, CONTROLS, Control, ControlId, Credential, Evaluator, Finding, Input, Severity,
+};
+
+use crate::report::{CredentialReport, Date, Row};
 
 /// The account summary, as AWS returns it: key name -> integer. Unknown keys are kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,52 +85,6 @@ impl Default for Thresholds {
             password_reuse_prevention: 24,
             initial_access_key_window: 10,
         }
-    }
-}
-
-/// A control: a stable id plus the numbers auditors use.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Control {
-    pub id: &'static str,
-    /// CIS AWS Foundations Benchmark v1.4-v4.0 number ("" when the benchmark has none).
-    pub cis: &'static str,
-    /// AWS Security Hub control id ("" when none).
-    pub securityhub: &'static str,
-    pub title: &'static str,
-}
-
-macro_rules! controls {
-    ($($name:ident = ($id:literal, $cis:literal, $sh:literal, $title:literal);)*) => {
-        /// Every control, in README order.
-        pub const CONTROLS: &[Control] = &[$(Control { id: $id, cis: $cis, securityhub: $sh, title: $title }),*];
-        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(usize)]
-        /// Index of a control in [`CONTROLS`].
-        pub enum ControlId { $($name),* }
-    };
-}
-
-controls! {
-    RootAccessKey = ("root_access_key", "1.4", "IAM.4", "No root user access key exists");
-    RootMfa = ("root_mfa", "1.5", "IAM.9", "MFA is enabled for the root user");
-    RootHardwareMfa = ("root_hardware_mfa", "1.6", "IAM.6", "Hardware MFA is enabled for the root user");
-    RootRecentUse = ("root_recent_use", "1.7", "", "The root user is not used for daily tasks");
-    PasswordPolicyLength = ("password_policy_length", "1.8", "IAM.15", "Password policy requires a minimum length of 14");
-    PasswordPolicyReuse = ("password_policy_reuse", "1.9", "IAM.16", "Password policy prevents password reuse (24)");
-    ConsoleUserMfa = ("console_user_mfa", "1.10", "IAM.5", "MFA is enabled for every user with a console password");
-    InitialAccessKey = ("initial_access_key", "1.11", "", "No access keys set up with a console user and never used");
-    UnusedCredentials45d = ("unused_credentials_45d", "1.12", "IAM.22", "Credentials unused for 45 days are disabled");
-    UnusedCredentials90d = ("unused_credentials_90d", "1.12", "IAM.8", "Credentials unused for 90 days are disabled");
-    MultipleActiveKeys = ("multiple_active_keys", "1.13", "", "At most one active access key per user");
-    AccessKeyRotation = ("access_key_rotation", "1.14", "IAM.3", "Active access keys are rotated within 90 days");
-    RootSigningCertificate = ("root_signing_certificate", "", "", "The root user has no active signing certificate");
-    ConsoleUserNeverSignedIn = ("console_user_never_signed_in", "", "", "Every console password has been used");
-}
-
-impl ControlId {
-    pub fn control(self) -> &'static Control {
-        &CONTROLS[self as usize]
     }
 }
 
@@ -216,11 +176,6 @@ impl Tally {
     pub(crate) fn count(self) -> Option<u64> {
         (self.unknown == 0).then_some(self.n)
     }
-
-    /// As a control's failing resources: a known failure fails; a pass needs every row known.
-    pub(crate) fn failing(self) -> Option<u64> {
-        (self.n > 0 || self.unknown == 0).then_some(self.n)
-    }
 }
 
 /// What every metric of one account says, derived once per refresh.
@@ -228,21 +183,64 @@ impl Tally {
 pub struct Posture {
     pub root: RootPosture,
     pub counts: UserCounts,
-    /// Verdicts of the controls that could be evaluated; a control whose input is unknown
-    /// (e.g. password policy call denied) is left out rather than guessed.
+    /// Verdicts of the controls that could be evaluated, in [`CONTROLS`] order; a control whose
+    /// input is unknown (e.g. password policy call denied) is left out rather than guessed.
     pub verdicts: Vec<Verdict>,
 }
 
-/// Derives the posture of one account.
+/// Derives the posture of one account: the facts, the counts, and every control's verdict.
 pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
     let root = derive_root(data);
-    let users = &data.report.users;
+    let counts = count_users(&data.report.users);
+    let input = Input { data, root: &root };
+    let verdicts = ControlId::ALL
+        .iter()
+        .filter_map(|&control| {
+            // The counting sink: no allocation per user.
+            let mut n = 0u64;
+            (control.control().evaluate)(&input, t, now, &mut |f| {
+                n += u64::from(!f.continues);
+            })?;
+            Some(Verdict {
+                control,
+                failing: n > 0,
+                failing_resources: n,
+            })
+        })
+        .collect();
+    Posture {
+        root,
+        counts,
+        verdicts,
+    }
+}
+
+/// The failing credentials of one control, for the `audit` command: `None` when the control's
+/// input is unknown (the control is then absent from the exposition too), else one [`Finding`]
+/// per failing credential, in report order. The same evaluator as the daemon's counts, so the
+/// list and `aws_iam_control_failing_resources` cannot disagree (a user with two failing
+/// credentials gives two findings, the second with `continues` set).
+pub fn findings<'a>(
+    data: &'a AccountData,
+    t: &Thresholds,
+    now: i64,
+    control: ControlId,
+) -> Option<Vec<Finding<'a>>> {
+    let root = derive_root(data);
+    let mut out = Vec::new();
+    (control.control().evaluate)(&Input { data, root: &root }, t, now, &mut |f| out.push(f))?;
+    Some(out)
+}
+
+fn count_users(users: &[Row]) -> UserCounts {
     let mut tally = UserTallies::default();
     for u in users {
         let console = u.password_enabled;
         for k in &u.access_keys {
             tally.active_access_keys.add(k.active);
-            tally.active_access_keys_never_used.add(key_never_used(k));
+            tally
+                .active_access_keys_never_used
+                .add(controls::key_never_used(k));
         }
         tally
             .with_multiple_active_keys
@@ -255,18 +253,8 @@ pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
             console,
             u.password_last_used.map(|d| d.timestamp().is_none()),
         ));
-        tally.initial_access_key.add(has_initial_access_key(u, t));
-        tally
-            .unused_45d
-            .add(has_unused_credential(u, t.unused_credentials, now));
-        tally
-            .unused_90d
-            .add(has_unused_credential(u, t.unused_credentials_long, now));
-        tally
-            .rotation
-            .add(has_stale_key(u, t.access_key_max_age, now));
     }
-    let counts = UserCounts {
+    UserCounts {
         users: users.len() as u64,
         with_multiple_active_keys: tally.with_multiple_active_keys.count(),
         console_users: tally.console_users.count(),
@@ -274,109 +262,6 @@ pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
         console_users_never_signed_in: tally.console_users_never_signed_in.count(),
         active_access_keys: tally.active_access_keys.count(),
         active_access_keys_never_used: tally.active_access_keys_never_used.count(),
-    };
-
-    let mut verdicts = Vec::with_capacity(CONTROLS.len());
-    let mut push = |control, failing_resources: Option<u64>| {
-        if let Some(n) = failing_resources {
-            verdicts.push(Verdict {
-                control,
-                failing: n > 0,
-                failing_resources: n,
-            });
-        }
-    };
-
-    // 1.4: a key counts if the live summary says so (an inactive key still counts, as for the
-    // AWS Config rule: it should be deleted), or if the report shows an active one.
-    let report_keys = root
-        .access_key_active
-        .map(|k| k.iter().filter(|a| **a).count() as u64);
-    let summary_keys = data
-        .summary
-        .as_ref()
-        .and_then(|s| s.get("AccountAccessKeysPresent"))
-        .map(|v| u64::from(v > 0));
-    push(
-        ControlId::RootAccessKey,
-        match (report_keys, summary_keys) {
-            (Some(r), Some(s)) => Some(r.max(s)),
-            (r, s) => r.or(s),
-        },
-    );
-    push(ControlId::RootMfa, root.mfa_enabled.map(|m| u64::from(!m)));
-    push(
-        ControlId::RootHardwareMfa,
-        root.hardware_mfa_enabled.map(|h| u64::from(!h)),
-    );
-    let mut recent = Tally::default();
-    if let Some(r) = &data.report.root {
-        for used in [
-            r.password_last_used,
-            r.access_keys[0].last_used,
-            r.access_keys[1].last_used,
-        ] {
-            recent.add(used.map(|d| {
-                d.timestamp()
-                    .is_some_and(|at| now - at <= t.root_recent_use)
-            }));
-        }
-    }
-    push(
-        ControlId::RootRecentUse,
-        data.report.root.as_ref().and_then(|_| recent.failing()),
-    );
-    let (length, reuse) = match data.password_policy {
-        PolicyState::Unknown => (None, None),
-        PolicyState::Absent => (Some(1), Some(1)),
-        PolicyState::Present(p) => (
-            Some(u64::from(
-                p.minimum_length.unwrap_or(0) < t.password_min_length,
-            )),
-            Some(u64::from(
-                p.reuse_prevention.unwrap_or(0) < t.password_reuse_prevention,
-            )),
-        ),
-    };
-    push(ControlId::PasswordPolicyLength, length);
-    push(ControlId::PasswordPolicyReuse, reuse);
-    push(
-        ControlId::ConsoleUserMfa,
-        tally.console_users_without_mfa.failing(),
-    );
-    push(
-        ControlId::InitialAccessKey,
-        tally.initial_access_key.failing(),
-    );
-    push(ControlId::UnusedCredentials45d, tally.unused_45d.failing());
-    push(ControlId::UnusedCredentials90d, tally.unused_90d.failing());
-    push(
-        ControlId::MultipleActiveKeys,
-        tally.with_multiple_active_keys.failing(),
-    );
-    push(ControlId::AccessKeyRotation, tally.rotation.failing());
-    let report_certs = root
-        .signing_certificate_active
-        .map(|c| c.iter().filter(|a| **a).count() as u64);
-    let summary_certs = data
-        .summary
-        .as_ref()
-        .and_then(|s| s.get("AccountSigningCertificatesPresent"))
-        .map(|v| u64::from(v > 0));
-    push(
-        ControlId::RootSigningCertificate,
-        // The report says which certificate is active; the summary only that one exists.
-        report_certs.or(summary_certs),
-    );
-    push(
-        ControlId::ConsoleUserNeverSignedIn,
-        tally.console_users_never_signed_in.failing(),
-    );
-
-    Posture {
-        root,
-        counts,
-        verdicts,
     }
 }
 
@@ -388,10 +273,6 @@ struct UserTallies {
     console_users_never_signed_in: Tally,
     active_access_keys: Tally,
     active_access_keys_never_used: Tally,
-    initial_access_key: Tally,
-    unused_45d: Tally,
-    unused_90d: Tally,
-    rotation: Tally,
 }
 
 fn derive_root(data: &AccountData) -> RootPosture {
@@ -434,77 +315,6 @@ fn derive_root(data: &AccountData) -> RootPosture {
             .and_then(|r| Some([r.certificates[0].active?, r.certificates[1].active?])),
         last_used,
     }
-}
-
-/// An active key with no recorded use (`N/A` last used while active).
-fn key_never_used(k: &AccessKey) -> Option<bool> {
-    and3(k.active, k.last_used.map(|d| d.timestamp().is_none()))
-}
-
-/// When a key was created or last rotated. An active key whose `last_rotated` is `N/A` has an
-/// unknown age: guessing the user's creation would fail a key that may be a day old.
-fn key_created(u: &Row, key: usize) -> Option<i64> {
-    u.access_keys[key].last_rotated?.timestamp()
-}
-
-/// CIS 1.11: a console user whose active key was created together with the user and never used.
-fn has_initial_access_key(u: &Row, t: &Thresholds) -> Option<bool> {
-    let created = u.user_creation_time.map(Date::timestamp);
-    let key = |k: &AccessKey| {
-        let same_time = match (k.last_rotated, created) {
-            (Some(Date::At(r)), Some(Some(c))) => {
-                Some((r - c).abs() <= t.initial_access_key_window)
-            }
-            _ => None,
-        };
-        and3(key_never_used(k), same_time)
-    };
-    and3(
-        u.password_enabled,
-        or3(key(&u.access_keys[0]), key(&u.access_keys[1])),
-    )
-}
-
-/// CIS 1.12: a password or active key not used for `limit` seconds. A credential never used is
-/// as old as its creation (password change, key rotation, else the user): never-used keys do
-/// not pass silently, as they do in Prowler.
-fn has_unused_credential(u: &Row, limit: i64, now: i64) -> Option<bool> {
-    let stale = |last: Option<i64>| last.map(|at| now - at > limit);
-    let password = and3(
-        u.password_enabled,
-        match u.password_last_used {
-            None => None,
-            Some(Date::At(t)) => stale(Some(t)),
-            Some(_) => stale(
-                u.password_last_changed
-                    .and_then(Date::timestamp)
-                    .or(u.user_creation_time.and_then(Date::timestamp)),
-            ),
-        },
-    );
-    let key = |i: usize| {
-        let k = &u.access_keys[i];
-        and3(
-            k.active,
-            match k.last_used {
-                None => None,
-                Some(Date::At(t)) => stale(Some(t)),
-                Some(_) => stale(key_created(u, i)),
-            },
-        )
-    };
-    or3(password, or3(key(0), key(1)))
-}
-
-/// CIS 1.14: an active key not rotated for `limit` seconds.
-fn has_stale_key(u: &Row, limit: i64, now: i64) -> Option<bool> {
-    let key = |i: usize| {
-        and3(
-            u.access_keys[i].active,
-            key_created(u, i).map(|c| now - c > limit),
-        )
-    };
-    or3(key(0), key(1))
 }
 
 #[cfg(test)]

@@ -134,6 +134,105 @@ fn control_table_and_enum_agree() {
 }
 
 #[test]
+fn every_control_row_has_a_title_a_severity_and_an_entry_in_all() {
+    assert_eq!(ControlId::ALL.len(), CONTROLS.len());
+    for (i, id) in ControlId::ALL.iter().enumerate() {
+        assert_eq!(*id as usize, i);
+        let c = id.control();
+        assert!(!c.title.is_empty() && !c.title.contains('\n'), "{}", c.id);
+        assert!(
+            c.id.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        );
+    }
+    // Exported ids are stable although the Rust names now say what they check.
+    assert_eq!(
+        ControlId::UnusedCredentials.control().id,
+        "unused_credentials_45d"
+    );
+    assert_eq!(
+        ControlId::UnusedCredentialsLong.control().id,
+        "unused_credentials_90d"
+    );
+    assert_eq!(ControlId::RootMfa.control().severity, Severity::Critical);
+}
+
+#[test]
+fn benchmark_numbers_cover_every_cis_version_and_the_fsbp_standard() {
+    let of = |c: ControlId| c.control().benchmarks().collect::<Vec<_>>();
+    let root_key = of(ControlId::RootAccessKey);
+    assert_eq!(root_key.len(), CIS_VERSIONS.len() + 1);
+    assert!(root_key.contains(&("cis-aws-foundations", "1.4.0", "1.4")));
+    assert!(root_key.contains(&("cis-aws-foundations", "4.0.1", "1.4")));
+    assert!(root_key.contains(&("cis-aws-foundations", "5.0.0", "1.3")));
+    assert!(root_key.contains(&("cis-aws-foundations", "6.0.0", "2.3")));
+    assert!(root_key.contains(&("cis-aws-foundations", "7.0.0", "2.4")));
+    assert!(root_key.contains(&("aws-fsbp", "1.0.0", "IAM.4")));
+    // Dropped in CIS 7.0.0; IAM.9 is not an FSBP control.
+    let initial = of(ControlId::InitialAccessKey);
+    assert!(!initial.iter().any(|(_, v, _)| *v == "7.0.0"));
+    assert!(
+        !of(ControlId::RootMfa)
+            .iter()
+            .any(|(s, _, _)| *s == "aws-fsbp")
+    );
+    assert!(of(ControlId::RootSigningCertificate).is_empty());
+}
+
+#[test]
+fn findings_name_each_offender_credential_and_its_dates() {
+    let d = data(&[
+        U::new("idle").console(&days_ago(100)),
+        U::new("busy").key(0, days_ago(200), &days_ago(1)),
+        U::new("two-old-keys")
+            .key(0, days_ago(120), &days_ago(60))
+            .key(1, days_ago(100), "N/A"),
+    ]);
+    let t = Thresholds::default();
+    let unused = findings(&d, &t, NOW, ControlId::UnusedCredentials).unwrap();
+    assert_eq!(unused.len(), 3);
+    assert_eq!(unused[0].user, "idle");
+    assert_eq!(unused[0].credential, Credential::Password);
+    assert_eq!(unused[0].last_used, Some(NOW - 100 * DAY));
+    assert!(!unused[0].continues);
+    assert_eq!(unused[1].user, "two-old-keys");
+    assert_eq!(unused[1].credential, Credential::AccessKey(1));
+    assert_eq!(unused[1].created, Some(NOW - 120 * DAY));
+    assert_eq!(unused[2].credential, Credential::AccessKey(2));
+    assert!(unused[2].never_used && unused[2].continues);
+    // The counting sink of the daemon agrees: two users fail.
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::UnusedCredentials),
+        Some((true, 2))
+    );
+    // Unknown input: no list, as no series.
+    assert_eq!(findings(&d, &t, NOW, ControlId::PasswordPolicyLength), None);
+}
+
+#[test]
+fn findings_and_failing_resources_agree_for_every_control() {
+    let mut d = data(&[
+        U::root().key(0, days_ago(3), &days_ago(1)),
+        U::new("console-no-mfa").console("no_information"),
+        U::new("two")
+            .key(0, days_ago(1), "N/A")
+            .key(1, days_ago(300), &days_ago(200)),
+    ]);
+    d.password_policy = PolicyState::Absent;
+    d.summary = Some(Summary(vec![(
+        "AccountSigningCertificatesPresent".into(),
+        1,
+    )]));
+    let t = Thresholds::default();
+    let p = derive(&d, &t, NOW);
+    for &c in ControlId::ALL {
+        let listed =
+            findings(&d, &t, NOW, c).map(|f| f.iter().filter(|f| !f.continues).count() as u64);
+        assert_eq!(listed, verdict(&p, c).map(|(_, n)| n), "{c:?}");
+    }
+}
+
+#[test]
 fn root_with_an_active_key_fails_1_4_from_the_report_alone() {
     let d = data(&[U::root().key(1, days_ago(10), "N/A")]);
     let p = derive_default(&d);
@@ -345,12 +444,9 @@ fn unused_credentials_count_never_used_keys_by_their_age() {
         U::new("inactive").inactive_key(0, days_ago(500)),
     ]);
     let p = derive_default(&d);
+    assert_eq!(verdict(&p, ControlId::UnusedCredentials), Some((true, 3)));
     assert_eq!(
-        verdict(&p, ControlId::UnusedCredentials45d),
-        Some((true, 3))
-    );
-    assert_eq!(
-        verdict(&p, ControlId::UnusedCredentials90d),
+        verdict(&p, ControlId::UnusedCredentialsLong),
         Some((true, 2))
     );
     assert_eq!(p.counts.active_access_keys_never_used, Some(1));
@@ -365,7 +461,7 @@ fn unused_credentials_count_never_used_keys_by_their_age() {
 fn unused_threshold_is_strictly_greater_than() {
     let d = data(&[U::new("edge").key(0, days_ago(45), "N/A")]);
     assert_eq!(
-        verdict(&derive_default(&d), ControlId::UnusedCredentials45d),
+        verdict(&derive_default(&d), ControlId::UnusedCredentials),
         Some((false, 0))
     );
 }
@@ -406,7 +502,7 @@ fn an_active_key_without_a_rotation_date_has_an_unknown_age_neither_failing_nor_
     let d = data(&[U::new("undated").key(0, "N/A".into(), "N/A")]);
     let p = derive_default(&d);
     assert_eq!(verdict(&p, ControlId::AccessKeyRotation), None);
-    assert_eq!(verdict(&p, ControlId::UnusedCredentials45d), None);
+    assert_eq!(verdict(&p, ControlId::UnusedCredentials), None);
     // A known failure elsewhere still fails the control.
     let d = data(&[
         U::new("undated").key(0, "N/A".into(), "N/A"),
@@ -476,10 +572,7 @@ fn the_aws_2015_layout_leaves_last_use_facts_absent_but_keeps_known_failures() {
     // Root's keys have no last-use column: recent use is unknown, not "not used".
     assert_eq!(verdict(&p, ControlId::RootRecentUse), None);
     // Administrator's password was last used in 2015: a known failure whatever the keys say.
-    assert_eq!(
-        verdict(&p, ControlId::UnusedCredentials45d),
-        Some((true, 1))
-    );
+    assert_eq!(verdict(&p, ControlId::UnusedCredentials), Some((true, 1)));
     assert_eq!(verdict(&p, ControlId::AccessKeyRotation), Some((true, 1)));
 }
 
@@ -499,8 +592,8 @@ fn every_user_control_is_evaluated_on_an_empty_account() {
     for c in [
         ControlId::ConsoleUserMfa,
         ControlId::InitialAccessKey,
-        ControlId::UnusedCredentials45d,
-        ControlId::UnusedCredentials90d,
+        ControlId::UnusedCredentials,
+        ControlId::UnusedCredentialsLong,
         ControlId::MultipleActiveKeys,
         ControlId::AccessKeyRotation,
         ControlId::ConsoleUserNeverSignedIn,
