@@ -63,6 +63,7 @@ families! {
     RootMfaEnabled = ("aws_iam_root_mfa_enabled", Gauge, "1 if the root user has MFA (GetAccountSummary AccountMFAEnabled; the report's root mfa_active when no summary). CIS 1.5, Security Hub IAM.9.");
     RootHardwareMfaEnabled = ("aws_iam_root_hardware_mfa_enabled", Gauge, "1 if root MFA is on and no virtual MFA device is assigned to root (ListVirtualMFADevices). CIS 1.6, Security Hub IAM.6.");
     RootPasswordPresent = ("aws_iam_root_password_present", Gauge, "1 if the root user has a password (GetAccountSummary AccountPasswordPresent, where AWS sends it).");
+    RootCredentialsPresent = ("aws_iam_root_credentials_present", Gauge, "1 if the root user has a password, an access key (active or not) or a signing certificate (GetAccountSummary AccountPasswordPresent, AccountAccessKeysPresent, AccountSigningCertificatesPresent; the report's root row where the summary lacks a key); absent when unknown. 0 in an Organizations member account whose root credentials were removed: root_mfa and root_hardware_mfa then pass (CIS 5.0 1.4-1.5).");
     RootSigningCertificateActive = ("aws_iam_root_signing_certificate_active", Gauge, "1 if root signing certificate 1 or 2 is active (credential report cert_N_active).");
     RootLastUsedTimestamp = ("aws_iam_root_last_used_timestamp_seconds", Gauge, "When a root credential was last used (credential report password_last_used, access_key_N_last_used_date); only credentials with a date.");
     RootLastUsedSeconds = ("aws_iam_root_last_used_seconds", Gauge, "Seconds since the most recent use of any root credential, computed at scrape time; absent if root was never used. CIS 1.7.");
@@ -304,6 +305,11 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
         root.hardware_mfa_enabled.map(b),
     )?;
     out.gauge(Fam::RootPasswordPresent, acct, root.password_present.map(b))?;
+    out.gauge(
+        Fam::RootCredentialsPresent,
+        acct,
+        root.credentials_present.map(b),
+    )?;
     out.gauges(
         Fam::RootSigningCertificateActive,
         root.signing_certificate_active.iter().flat_map(|certs| {

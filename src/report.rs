@@ -86,6 +86,8 @@ pub struct AccessKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Certificate {
     pub active: Option<bool>,
+    /// A date also for an inactive certificate (it still exists); `N/A` when there is none.
+    pub last_rotated: Option<Date>,
 }
 
 /// One row of the report (a user or the root account). `None` means unknown (see [`AccessKey`]).
@@ -293,10 +295,12 @@ enum Col {
     Key2LastRotated,
     Key2LastUsed,
     Cert1Active,
+    Cert1LastRotated,
     Cert2Active,
+    Cert2LastRotated,
 }
 
-const COLUMNS: [(Col, &str, bool); 15] = [
+const COLUMNS: [(Col, &str, bool); 17] = [
     (Col::User, "user", true),
     (Col::Arn, "arn", false),
     (Col::UserCreationTime, "user_creation_time", false),
@@ -311,7 +315,9 @@ const COLUMNS: [(Col, &str, bool); 15] = [
     (Col::Key2LastRotated, "access_key_2_last_rotated", false),
     (Col::Key2LastUsed, "access_key_2_last_used_date", false),
     (Col::Cert1Active, "cert_1_active", false),
+    (Col::Cert1LastRotated, "cert_1_last_rotated", false),
     (Col::Cert2Active, "cert_2_active", false),
+    (Col::Cert2LastRotated, "cert_2_last_rotated", false),
 ];
 
 /// Positions of the columns we read, found from the header row.
@@ -642,9 +648,11 @@ fn parse_row(
         certificates: [
             Certificate {
                 active: odd.soft(f.active(Col::Cert1Active)),
+                last_rotated: odd.soft(f.date(Col::Cert1LastRotated)),
             },
             Certificate {
                 active: odd.soft(f.active(Col::Cert2Active)),
+                last_rotated: odd.soft(f.date(Col::Cert2LastRotated)),
             },
         ],
     };

@@ -113,6 +113,10 @@ pub struct RootPosture {
     pub hardware_mfa_enabled: Option<bool>,
     /// Summary `AccountPasswordPresent`, where AWS sends it.
     pub password_present: Option<bool>,
+    /// Whether root has any credential: a password, an access key (active or not) or a
+    /// signing certificate. `Some(false)` in an Organizations member account whose root
+    /// credentials were removed (centralized root access); then root MFA is not needed.
+    pub credentials_present: Option<bool>,
     pub signing_certificate_active: Option<[bool; 2]>,
     /// Last use per credential of [`ROOT_CREDENTIALS`], only those with a date.
     pub last_used: Vec<(&'static str, i64)>,
@@ -304,7 +308,30 @@ fn derive_root(data: &AccountData) -> RootPosture {
             .collect()
         })
         .unwrap_or_default();
+    // Where the summary lacks a key, the root row: `password_enabled` `false` means no password
+    // (member accounts); root's usual `not_supported` says nothing. A slot holds a key or a
+    // certificate if it is active or has a date (an inactive one keeps its `last_rotated`).
+    let slot = |active: Option<bool>, rotated: Option<Date>| {
+        or3(active, rotated.map(|d| d.timestamp().is_some()))
+    };
+    let report_password = row.and_then(|r| r.password_enabled);
+    let report_keys = row.and_then(|r| {
+        let [a, b] = r.access_keys.map(|k| slot(k.active, k.last_rotated));
+        or3(a, b)
+    });
+    let report_certs = row.and_then(|r| {
+        let [a, b] = r.certificates.map(|c| slot(c.active, c.last_rotated));
+        or3(a, b)
+    });
+    let credentials_present = or3(
+        summary("AccountPasswordPresent").or(report_password),
+        or3(
+            summary("AccountAccessKeysPresent").or(report_keys),
+            summary("AccountSigningCertificatesPresent").or(report_certs),
+        ),
+    );
     RootPosture {
+        credentials_present,
         access_keys_present: summary("AccountAccessKeysPresent")
             .or(access_key_active.map(|k| k.contains(&true))),
         access_key_active,

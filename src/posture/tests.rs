@@ -294,6 +294,61 @@ fn root_mfa_comes_from_the_summary_else_the_report() {
     assert_eq!(derive_default(&d).root.mfa_enabled, Some(true));
 }
 
+fn member_root() -> U {
+    // An Organizations member account after centralized root access removed root's password,
+    // keys and certificates: the report says `false` for the password.
+    let mut root = U::root();
+    root.password = "false";
+    root
+}
+
+#[test]
+fn a_root_without_any_credential_passes_root_mfa_and_hardware_mfa_and_keeps_the_mfa_fact() {
+    let mut d = data(&[U::root()]);
+    d.summary = Some(Summary(vec![
+        ("AccountMFAEnabled".into(), 0),
+        ("AccountPasswordPresent".into(), 0),
+        ("AccountAccessKeysPresent".into(), 0),
+        ("AccountSigningCertificatesPresent".into(), 0),
+    ]));
+    let p = derive_default(&d);
+    assert_eq!(p.root.credentials_present, Some(false));
+    assert_eq!(p.root.mfa_enabled, Some(false));
+    assert_eq!(verdict(&p, ControlId::RootMfa), Some((false, 0)));
+    assert_eq!(verdict(&p, ControlId::RootHardwareMfa), Some((false, 0)));
+}
+
+#[test]
+fn a_member_account_root_row_with_password_false_and_no_key_or_certificate_has_no_credentials() {
+    let p = derive_default(&data(&[member_root()]));
+    assert_eq!(p.root.credentials_present, Some(false));
+    assert_eq!(verdict(&p, ControlId::RootMfa), Some((false, 0)));
+}
+
+#[test]
+fn root_password_not_supported_says_nothing_about_root_credentials() {
+    let p = derive_default(&data(&[U::root()]));
+    assert_eq!(p.root.credentials_present, None);
+    assert_eq!(verdict(&p, ControlId::RootMfa), Some((true, 1)));
+}
+
+#[test]
+fn a_root_with_a_password_and_no_mfa_still_fails() {
+    let mut d = data(&[member_root()]);
+    d.summary = Some(Summary(vec![("AccountPasswordPresent".into(), 1)]));
+    let p = derive_default(&d);
+    assert_eq!(p.root.credentials_present, Some(true));
+    assert_eq!(verdict(&p, ControlId::RootMfa), Some((true, 1)));
+    assert_eq!(verdict(&p, ControlId::RootHardwareMfa), Some((true, 1)));
+}
+
+#[test]
+fn an_inactive_root_key_or_certificate_with_a_date_is_a_root_credential() {
+    let p = derive_default(&data(&[member_root().inactive_key(1, days_ago(30))]));
+    assert_eq!(p.root.credentials_present, Some(true));
+    assert_eq!(verdict(&p, ControlId::RootMfa), Some((true, 1)));
+}
+
 #[test]
 fn root_hardware_mfa_needs_mfa_and_no_virtual_device() {
     let mut d = data(&[U::root().mfa()]);
