@@ -147,6 +147,7 @@ fn account_data(csv: &[u8], users: u64) -> AccountData {
             max_age_days: Some(90),
         }),
         root_virtual_mfa: Some(false),
+        virtual_mfa_users: None,
     }
 }
 

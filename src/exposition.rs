@@ -72,12 +72,14 @@ families! {
     ConsoleUsers = ("aws_iam_console_users", Gauge, "IAM users with a console password (password_enabled).");
     ConsoleUsersWithoutMfa = ("aws_iam_console_users_without_mfa", Gauge, "IAM users with a console password and no MFA. CIS 1.10, Security Hub IAM.5.");
     ConsoleUsersNeverSignedIn = ("aws_iam_console_users_never_signed_in", Gauge, "IAM users with a console password never used (password_last_used has no date).");
+    ConsoleUsersWithVirtualMfa = ("aws_iam_console_users_with_virtual_mfa", Gauge, "IAM users with a console password whose MFA is a virtual (TOTP app) device (ListVirtualMFADevices); absent when the device list is unknown. Phishing-resistant MFA (FIDO security keys) is not virtual.");
     ActiveAccessKeys = ("aws_iam_active_access_keys", Gauge, "Active access keys of IAM users.");
     ActiveAccessKeysNeverUsed = ("aws_iam_active_access_keys_never_used", Gauge, "Active access keys of IAM users with no recorded use (access_key_N_last_used_date N/A).");
     UserActiveAccessKeys = ("aws_iam_user_active_access_keys", Gauge, "Active access keys of the user: 0, 1 or 2.");
     UserPasswordEnabled = ("aws_iam_user_password_enabled", Gauge, "1 if the user has a console password (password_enabled).");
     UserPasswordLastUsed = ("aws_iam_user_password_last_used_timestamp_seconds", Gauge, "When the user's password was last used (password_last_used); absent when never used.");
     UserMfaActive = ("aws_iam_user_mfa_active", Gauge, "1 if the user has an MFA device (mfa_active).");
+    UserVirtualMfa = ("aws_iam_user_virtual_mfa", Gauge, "1 if the console user's MFA is a virtual (TOTP app) device, 0 if not (ListVirtualMFADevices); only console users.");
     UserCreated = ("aws_iam_user_created_timestamp_seconds", Gauge, "When the user was created (user_creation_time).");
     AccessKeyLastRotated = ("aws_iam_access_key_last_rotated_timestamp_seconds", Gauge, "When the active access key was created or last rotated (access_key_N_last_rotated).");
     AccessKeyLastUsed = ("aws_iam_access_key_last_used_timestamp_seconds", Gauge, "When the active access key was last used (access_key_N_last_used_date); absent when never used.");
@@ -336,6 +338,10 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
             Fam::ConsoleUsersNeverSignedIn,
             c.console_users_never_signed_in,
         ),
+        (
+            Fam::ConsoleUsersWithVirtualMfa,
+            c.console_users_with_virtual_mfa,
+        ),
         (Fam::ActiveAccessKeys, c.active_access_keys),
         (
             Fam::ActiveAccessKeysNeverUsed,
@@ -446,6 +452,15 @@ fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
             .iter()
             .filter_map(|u| Some((user(u), b(u.mfa_active?)))),
     )?;
+    if let Some(set) = crate::posture::virtual_mfa_users(&v.data) {
+        out.gauges(
+            Fam::UserVirtualMfa,
+            users
+                .iter()
+                .filter(|u| u.password_enabled == Some(true))
+                .map(|u| (user(u), b(set.contains(report.name(u))))),
+        )?;
+    }
     out.gauges(
         Fam::UserCreated,
         users
@@ -934,6 +949,33 @@ mod tests {
         assert_eq!(series, expected);
         let om = assemble(std::iter::once(&render_control_info()), Format::OpenMetrics);
         assert!(om.contains("# TYPE aws_iam_control info\n"));
+    }
+
+    #[test]
+    fn virtual_mfa_is_exported_per_console_user_and_counted_only_when_the_device_list_is_known() {
+        let mut v = view(true).clone_for_test();
+        let text = assemble(
+            std::iter::once(&render_account(Arc::new(v.clone_for_test()))),
+            Format::Classic,
+        );
+        assert!(!text.contains("virtual_mfa"), "{text}");
+        v.data.virtual_mfa_users = Some(vec!["o\"dd,name".into()]);
+        v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
+        let text = assemble(
+            std::iter::once(&render_account(Arc::new(v))),
+            Format::Classic,
+        );
+        assert!(
+            text.contains(
+                "aws_iam_user_virtual_mfa{account_id=\"123456789012\",user=\"o\\\"dd,name\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "aws_iam_console_users_with_virtual_mfa{account_id=\"123456789012\"} 1\n"
+            )
+        );
     }
 
     #[test]

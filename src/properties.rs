@@ -89,6 +89,8 @@ proptest! {
         let data = AccountData {
             report,
             summary: Some(Summary(vec![("AccountMFAEnabled".into(), 1)])),
+            // Listed twice on purpose: the list is AWS's, the series must still be unique.
+            virtual_mfa_users: Some(vec!["alice".into(), "alice".into(), "o\"dd".into()]),
             ..AccountData::default()
         };
         let posture = derive(&data, &Thresholds::default(), NOW);

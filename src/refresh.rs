@@ -321,6 +321,8 @@ async fn fetch_and_render(
         summary: fetched.summary,
         password_policy: fetched.password_policy,
         root_virtual_mfa: fetched.root_virtual_mfa,
+        // Filled by the AWS side from ListVirtualMFADevices (issue 12, part 4).
+        virtual_mfa_users: None,
     };
     let now = now_secs() as i64;
     let rendered = tokio::task::spawn_blocking(move || {

@@ -10,7 +10,7 @@ pub use controls::{
     CIS_VERSIONS, CONTROLS, Control, ControlId, Credential, Evaluator, Finding, Input, Severity,
 };
 
-use crate::report::{CredentialReport, Date, Row};
+use crate::report::{CredentialReport, Date};
 
 /// The account summary, as AWS returns it: key name -> integer. Unknown keys are kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,6 +51,10 @@ pub struct AccountData {
     /// Whether a virtual MFA device is assigned to root (ListVirtualMFADevices); `None` when
     /// the call was not made or failed.
     pub root_virtual_mfa: Option<bool>,
+    /// IAM users (root excluded) with a virtual (TOTP app) MFA device assigned, from the same
+    /// ListVirtualMFADevices call; `None` when unknown. Lets a team follow its move to
+    /// phishing-resistant MFA.
+    pub virtual_mfa_users: Option<Vec<String>>,
 }
 
 /// Thresholds of the controls. Defaults are the benchmark's; each is a flag.
@@ -140,6 +144,8 @@ pub struct UserCounts {
     pub console_users_never_signed_in: Option<u64>,
     pub active_access_keys: Option<u64>,
     pub active_access_keys_never_used: Option<u64>,
+    /// Console users with a virtual MFA device; `None` also when the device list is unknown.
+    pub console_users_with_virtual_mfa: Option<u64>,
 }
 
 /// `a && b` over facts that may be unknown: false wins over unknown.
@@ -195,7 +201,7 @@ pub struct Posture {
 /// Derives the posture of one account: the facts, the counts, and every control's verdict.
 pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
     let root = derive_root(data);
-    let counts = count_users(&data.report.users);
+    let counts = count_users(data);
     let input = Input { data, root: &root };
     let verdicts = ControlId::ALL
         .iter()
@@ -236,9 +242,17 @@ pub fn findings<'a>(
     Some(out)
 }
 
-fn count_users(users: &[Row]) -> UserCounts {
+fn count_users(data: &AccountData) -> UserCounts {
+    let report = &data.report;
+    let users = &report.users;
+    let virtual_mfa = virtual_mfa_users(data);
     let mut tally = UserTallies::default();
     for u in users {
+        if let Some(set) = &virtual_mfa {
+            tally
+                .console_users_with_virtual_mfa
+                .add(and3(u.password_enabled, Some(set.contains(report.name(u)))));
+        }
         let console = u.password_enabled;
         for k in &u.access_keys {
             tally.active_access_keys.add(k.active);
@@ -266,7 +280,20 @@ fn count_users(users: &[Row]) -> UserCounts {
         console_users_never_signed_in: tally.console_users_never_signed_in.count(),
         active_access_keys: tally.active_access_keys.count(),
         active_access_keys_never_used: tally.active_access_keys_never_used.count(),
+        console_users_with_virtual_mfa: virtual_mfa
+            .and(tally.console_users_with_virtual_mfa.count()),
     }
+}
+
+/// The users with a virtual MFA device, for lookups; `None` when unknown.
+pub fn virtual_mfa_users(data: &AccountData) -> Option<std::collections::HashSet<&str>> {
+    Some(
+        data.virtual_mfa_users
+            .as_ref()?
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    )
 }
 
 #[derive(Default)]
@@ -277,6 +304,7 @@ struct UserTallies {
     console_users_never_signed_in: Tally,
     active_access_keys: Tally,
     active_access_keys_never_used: Tally,
+    console_users_with_virtual_mfa: Tally,
 }
 
 fn derive_root(data: &AccountData) -> RootPosture {

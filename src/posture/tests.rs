@@ -642,6 +642,24 @@ fn a_report_without_mfa_active_evaluates_no_mfa_control_and_counts_no_mfa_gap() 
 }
 
 #[test]
+fn console_users_with_a_virtual_mfa_device_are_counted_when_the_device_list_is_known() {
+    let mut d = data(&[
+        U::new("totp").console(&days_ago(1)).mfa(),
+        U::new("fido").console(&days_ago(1)).mfa(),
+        U::new("api-with-totp").key(0, days_ago(1), &days_ago(1)),
+    ]);
+    assert_eq!(
+        derive_default(&d).counts.console_users_with_virtual_mfa,
+        None
+    );
+    d.virtual_mfa_users = Some(vec!["totp".into(), "api-with-totp".into()]);
+    assert_eq!(
+        derive_default(&d).counts.console_users_with_virtual_mfa,
+        Some(1)
+    );
+}
+
+#[test]
 fn every_user_control_is_evaluated_on_an_empty_account() {
     let p = derive_default(&data(&[]));
     for c in [
