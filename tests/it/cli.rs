@@ -589,7 +589,10 @@ fn the_credentialless_root_alert_test_is_fed_the_series_the_exporter_emits() {
         .map(str::to_owned)
         .collect();
     assert!(emitted.contains("aws_iam_root_credentials_present{account_id=\"777788889999\"} 0"));
-    assert_eq!(control(&out.replace("777788889999", ACCOUNT), "root_mfa"), 0.0);
+    assert_eq!(
+        control(&out.replace("777788889999", ACCOUNT), "root_mfa"),
+        0.0
+    );
     let path = repo_root().join("alerts/tests/root.test.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
@@ -608,10 +611,10 @@ fn the_credentialless_root_alert_test_is_fed_the_series_the_exporter_emits() {
         .unwrap()
         .iter()
         .map(|s| {
-            let series = s["series"].as_str().unwrap().replace(
-                ",job=\"aws-iam-exporter\",instance=\"exporter-a:9741\"",
-                "",
-            );
+            let series = s["series"]
+                .as_str()
+                .unwrap()
+                .replace(",job=\"aws-iam-exporter\",instance=\"exporter-a:9741\"", "");
             let values = s["values"].as_str().unwrap();
             let first = values.split(['x', ' ']).next().unwrap_or_default();
             format!("{series} {first}")
