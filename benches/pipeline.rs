@@ -148,6 +148,7 @@ fn account_data(csv: &[u8], users: u64) -> AccountData {
         }),
         root_virtual_mfa: Some(false),
         virtual_mfa_users: None,
+        service_credentials: None,
     }
 }
 

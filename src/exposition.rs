@@ -84,6 +84,9 @@ families! {
     AccessKeyLastRotated = ("aws_iam_access_key_last_rotated_timestamp_seconds", Gauge, "When the active access key was created or last rotated (access_key_N_last_rotated).");
     AccessKeyLastUsed = ("aws_iam_access_key_last_used_timestamp_seconds", Gauge, "When the active access key was last used (access_key_N_last_used_date); absent when never used.");
     AccessKeyNeverUsed = ("aws_iam_access_key_never_used", Gauge, "1 if the active access key has no recorded use.");
+    ServiceSpecificCredentials = ("aws_iam_service_specific_credentials", Gauge, "Service-specific credentials (Bedrock API keys, CodeCommit HTTPS Git, Keyspaces; ListServiceSpecificCredentials) by service as AWS names it and lower-cased status; absent when the list is unknown. They never appear in the credential report.");
+    ServiceCredentialCreated = ("aws_iam_service_specific_credential_created_timestamp_seconds", Gauge, "When the service-specific credential was created (CreateDate).");
+    ServiceCredentialExpiration = ("aws_iam_service_specific_credential_expiration_timestamp_seconds", Gauge, "When the service-specific credential expires (ExpirationDate); absent when AWS gives none (it never expires).");
     AccountSummary = ("aws_iam_account_summary", Gauge, "Every GetAccountSummary SummaryMap entry; the AWS key name is the label key.");
     ReportGenerated = ("aws_iam_credential_report_generated_timestamp_seconds", Gauge, "The credential report's GeneratedTime. AWS regenerates it at most every 4 hours.");
     PasswordPolicyPresent = ("aws_iam_password_policy_present", Gauge, "1 if the account has a password policy (GetAccountPasswordPolicy; NoSuchEntity is 0).");
@@ -353,6 +356,41 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
 
     if v.per_user {
         encode_users(v, out)?;
+    }
+
+    if let Some(creds) = crate::posture::service_credentials(&v.data) {
+        let mut counts = std::collections::BTreeMap::<(&str, &str), u64>::new();
+        for c in &creds {
+            *counts
+                .entry((c.service.as_str(), c.status.as_str()))
+                .or_default() += 1;
+        }
+        out.gauges(
+            Fam::ServiceSpecificCredentials,
+            counts.iter().map(|((service, status), n)| {
+                ((acct, [("service", *service), ("status", *status)]), *n)
+            }),
+        )?;
+        if v.per_user {
+            let labels = |c: &'_ crate::posture::ServiceCredential| {
+                (
+                    acct,
+                    [
+                        ("user", c.user.clone()),
+                        ("service", c.service.clone()),
+                        ("credential_id", c.id.clone()),
+                    ],
+                )
+            };
+            out.gauges(
+                Fam::ServiceCredentialCreated,
+                creds.iter().map(|c| (labels(c), c.created)),
+            )?;
+            out.gauges(
+                Fam::ServiceCredentialExpiration,
+                creds.iter().filter_map(|c| Some((labels(c), c.expires?))),
+            )?;
+        }
     }
 
     if let Some(summary) = &v.data.summary {
@@ -976,6 +1014,46 @@ mod tests {
                 "aws_iam_console_users_with_virtual_mfa{account_id=\"123456789012\"} 1\n"
             )
         );
+    }
+
+    #[test]
+    fn service_credentials_are_counted_by_service_and_status_and_listed_per_credential() {
+        use crate::posture::ServiceCredential;
+        let mut v = view(true).clone_for_test();
+        let cred = |id: &str, service: &str, status: &str, expires| ServiceCredential {
+            user: "dev".into(),
+            service: service.into(),
+            id: id.into(),
+            status: status.into(),
+            created: 1_700_000_000,
+            expires,
+        };
+        v.data.service_credentials = Some(vec![
+            cred(
+                "ACCA1",
+                "bedrock.amazonaws.com",
+                "active",
+                Some(1_800_000_000),
+            ),
+            cred("ACCA2", "bedrock.amazonaws.com", "active", None),
+            cred("ACCA3", "codecommit.amazonaws.com", "inactive", None),
+        ]);
+        v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
+        let text = assemble(
+            std::iter::once(&render_account(Arc::new(v))),
+            Format::Classic,
+        );
+        for line in [
+            "aws_iam_service_specific_credentials{account_id=\"123456789012\",service=\"bedrock.amazonaws.com\",status=\"active\"} 2\n",
+            "aws_iam_service_specific_credentials{account_id=\"123456789012\",service=\"codecommit.amazonaws.com\",status=\"inactive\"} 1\n",
+            "aws_iam_service_specific_credential_created_timestamp_seconds{account_id=\"123456789012\",user=\"dev\",service=\"bedrock.amazonaws.com\",credential_id=\"ACCA1\"} 1700000000\n",
+            "aws_iam_service_specific_credential_expiration_timestamp_seconds{account_id=\"123456789012\",user=\"dev\",service=\"bedrock.amazonaws.com\",credential_id=\"ACCA1\"} 1800000000\n",
+            "aws_iam_control_failing{account_id=\"123456789012\",control=\"bedrock_long_term_api_key\",cis=\"\",securityhub=\"\"} 1\n",
+            "aws_iam_control_failing_resources{account_id=\"123456789012\",control=\"bedrock_long_term_api_key\",cis=\"\",securityhub=\"\"} 2\n",
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+        assert_eq!(text.matches("_expiration_timestamp_seconds{").count(), 1);
     }
 
     #[test]

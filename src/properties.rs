@@ -7,7 +7,9 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use crate::exposition::{AccountView, Format, assemble, render_account};
-use crate::posture::{AccountData, ControlId, Summary, Thresholds, derive, findings};
+use crate::posture::{
+    AccountData, ControlId, ServiceCredential, Summary, Thresholds, derive, findings,
+};
 use crate::report::{TEST_HEADER, parse};
 
 /// 2024-06-01T00:00:00Z
@@ -86,11 +88,20 @@ proptest! {
         let Ok(report) = parse(body.as_bytes()) else {
             return Ok(());
         };
+        let credential = ServiceCredential {
+            user: "alice".into(),
+            service: "bedrock.amazonaws.com".into(),
+            id: "ACCA1".into(),
+            status: "active".into(),
+            created: NOW - 100 * 86_400,
+            expires: None,
+        };
         let data = AccountData {
             report,
             summary: Some(Summary(vec![("AccountMFAEnabled".into(), 1)])),
             // Listed twice on purpose: the list is AWS's, the series must still be unique.
             virtual_mfa_users: Some(vec!["alice".into(), "alice".into(), "o\"dd".into()]),
+            service_credentials: Some(vec![credential.clone(), credential]),
             ..AccountData::default()
         };
         let posture = derive(&data, &Thresholds::default(), NOW);

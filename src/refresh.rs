@@ -323,6 +323,8 @@ async fn fetch_and_render(
         root_virtual_mfa: fetched.root_virtual_mfa,
         // Filled by the AWS side from ListVirtualMFADevices (issue 12, part 4).
         virtual_mfa_users: None,
+        // Filled by the AWS side from ListServiceSpecificCredentials (issue 12, part 3).
+        service_credentials: None,
     };
     let now = now_secs() as i64;
     let rendered = tokio::task::spawn_blocking(move || {

@@ -10,7 +10,7 @@
 //! commit 3e000faa), cross-checked with Steampipe's `cis_v500`/`cis_v600` and
 //! `foundational_security` packs and, for 7.0.0, Tenable's audit items (2.8, 2.11).
 
-use super::{AccountData, PolicyState, RootPosture, Thresholds, and3, or3};
+use super::{AccountData, PolicyState, RootPosture, ServiceCredential, Thresholds, and3, or3};
 use crate::report::{AccessKey, Date, ROOT_USER, Row};
 
 /// How bad a failure is (Security Hub's scale, which the alerts follow).
@@ -50,6 +50,8 @@ pub enum Credential {
     Mfa,
     /// The account password policy.
     PasswordPolicy,
+    /// A service-specific credential (its id is in [`Finding::credential_id`]).
+    ServiceCredential,
 }
 
 impl Credential {
@@ -65,6 +67,7 @@ impl Credential {
             Credential::SomeSigningCertificate => "signing_certificate",
             Credential::Mfa => "mfa",
             Credential::PasswordPolicy => "password_policy",
+            Credential::ServiceCredential => "service_credential",
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct Finding<'a> {
     /// Same failing resource as the previous finding (another credential of the same user):
     /// counts of failing resources skip it.
     pub continues: bool,
+    /// The `ServiceSpecificCredentialId` of a service credential.
+    pub credential_id: Option<&'a str>,
 }
 
 impl<'a> Finding<'a> {
@@ -96,6 +101,7 @@ impl<'a> Finding<'a> {
             created: None,
             never_used: false,
             continues: false,
+            credential_id: None,
         }
     }
 }
@@ -271,6 +277,21 @@ controls! {
         id: "console_user_never_signed_in", cis: "", cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Low,
         title: "Every console password has been used", evaluate: console_user_never_signed_in,
+    }
+    /// Not in a benchmark: every IAM-backed Bedrock API key is a long-term key; AWS recommends
+    /// short-term ones. Failing resources: active, unexpired `bedrock.amazonaws.com` credentials.
+    BedrockLongTermApiKey {
+        id: "bedrock_long_term_api_key", cis: "", cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::High,
+        title: "No active long-term Amazon Bedrock API key", evaluate: bedrock_long_term_api_key,
+    }
+    /// Not in a benchmark: service-specific credentials are long-lived secrets like access keys,
+    /// held to the same age (`--control.access-key-max-age`).
+    ServiceCredentialRotation {
+        id: "service_credential_rotation", cis: "", cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::Medium,
+        title: "Active service-specific credentials are rotated within 90 days (--control.access-key-max-age)",
+        evaluate: service_credential_rotation,
     }
 }
 
@@ -613,6 +634,44 @@ fn root_signing_certificate<'a>(
         }
     }
     Some(())
+}
+
+/// Each failing service credential is one failing resource.
+fn service_credential_control<'a>(
+    i: &Input<'a, '_>,
+    sink: Sink<'_, 'a>,
+    fails: impl Fn(&ServiceCredential) -> bool,
+) -> Option<()> {
+    for c in super::service_credentials(i.data)? {
+        if c.status == "active" && fails(c) {
+            sink(Finding {
+                created: Some(c.created),
+                credential_id: Some(&c.id),
+                ..Finding::new(&c.user, Credential::ServiceCredential)
+            });
+        }
+    }
+    Some(())
+}
+
+fn bedrock_long_term_api_key<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    service_credential_control(i, sink, |c| {
+        c.service == super::BEDROCK && c.expires.is_none_or(|e| e > now)
+    })
+}
+
+fn service_credential_rotation<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    service_credential_control(i, sink, |c| now - c.created > t.access_key_max_age)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,6 +55,40 @@ pub struct AccountData {
     /// ListVirtualMFADevices call; `None` when unknown. Lets a team follow its move to
     /// phishing-resistant MFA.
     pub virtual_mfa_users: Option<Vec<String>>,
+    /// Service-specific credentials of every user (ListServiceSpecificCredentials with
+    /// AllUsers=true): CodeCommit, Keyspaces, Bedrock API keys. They never appear in the
+    /// credential report. `None` when unknown (refused, unsupported partition).
+    pub service_credentials: Option<Vec<ServiceCredential>>,
+}
+
+/// One service-specific credential, as ListServiceSpecificCredentials returns it (never a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceCredential {
+    pub user: String,
+    /// As AWS names it: `bedrock.amazonaws.com`, `codecommit.amazonaws.com`, ...
+    pub service: String,
+    /// `ServiceSpecificCredentialId`, an identifier.
+    pub id: String,
+    /// Lower-cased: `active`, `inactive` or `expired`.
+    pub status: String,
+    /// `CreateDate`, seconds since the epoch.
+    pub created: i64,
+    /// `ExpirationDate`, where AWS gives one (Bedrock and CloudWatch Logs API keys created with
+    /// an expiry).
+    pub expires: Option<i64>,
+}
+
+/// The Bedrock service name of IAM-backed (long-term) Bedrock API keys.
+pub const BEDROCK: &str = "bedrock.amazonaws.com";
+
+/// The service credentials, one per credential id (the first listed wins, should pages
+/// overlap), sorted by user, service and id for a stable exposition; `None` when unknown.
+pub fn service_credentials(data: &AccountData) -> Option<Vec<&ServiceCredential>> {
+    let mut all: Vec<&ServiceCredential> = data.service_credentials.as_ref()?.iter().collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    all.dedup_by(|a, b| a.id == b.id);
+    all.sort_by(|a, b| (&a.user, &a.service, &a.id).cmp(&(&b.user, &b.service, &b.id)));
+    Some(all)
 }
 
 /// Thresholds of the controls. Defaults are the benchmark's; each is a flag.

@@ -123,7 +123,7 @@ fn derive_default(d: &AccountData) -> Posture {
 #[test]
 fn control_table_and_enum_agree() {
     assert_eq!(
-        ControlId::ConsoleUserNeverSignedIn as usize + 1,
+        ControlId::ServiceCredentialRotation as usize + 1,
         CONTROLS.len()
     );
     assert_eq!(ControlId::AccessKeyRotation.control().cis, "1.14");
@@ -656,6 +656,102 @@ fn console_users_with_a_virtual_mfa_device_are_counted_when_the_device_list_is_k
     assert_eq!(
         derive_default(&d).counts.console_users_with_virtual_mfa,
         Some(1)
+    );
+}
+
+fn service_credential(
+    user: &str,
+    service: &str,
+    id: &str,
+    status: &str,
+    age_days: i64,
+    expires: Option<i64>,
+) -> ServiceCredential {
+    ServiceCredential {
+        user: user.into(),
+        service: service.into(),
+        id: id.into(),
+        status: status.into(),
+        created: NOW - age_days * DAY,
+        expires,
+    }
+}
+
+#[test]
+fn service_credential_controls_are_absent_when_the_list_is_unknown() {
+    let p = derive_default(&data(&[]));
+    assert_eq!(verdict(&p, ControlId::BedrockLongTermApiKey), None);
+    assert_eq!(verdict(&p, ControlId::ServiceCredentialRotation), None);
+}
+
+#[test]
+fn an_active_unexpired_bedrock_key_fails_and_expired_inactive_or_other_services_do_not() {
+    let mut d = data(&[]);
+    d.service_credentials = Some(vec![
+        service_credential("dev", BEDROCK, "ACCA1", "active", 1, None),
+        service_credential("dev", BEDROCK, "ACCA2", "active", 1, Some(NOW + DAY)),
+        service_credential("dev", BEDROCK, "ACCA3", "active", 40, Some(NOW - DAY)),
+        service_credential("dev", BEDROCK, "ACCA4", "inactive", 1, None),
+        service_credential(
+            "git",
+            "codecommit.amazonaws.com",
+            "ACCA5",
+            "active",
+            1,
+            None,
+        ),
+        // The same credential listed twice (overlapping pages) counts once.
+        service_credential("dev", BEDROCK, "ACCA1", "active", 1, None),
+    ]);
+    let p = derive_default(&d);
+    assert_eq!(
+        verdict(&p, ControlId::BedrockLongTermApiKey),
+        Some((true, 2))
+    );
+    let f = findings(
+        &d,
+        &Thresholds::default(),
+        NOW,
+        ControlId::BedrockLongTermApiKey,
+    )
+    .unwrap();
+    assert_eq!(f[0].user, "dev");
+    assert_eq!(f[0].credential, Credential::ServiceCredential);
+    assert_eq!(f[0].credential_id, Some("ACCA1"));
+}
+
+#[test]
+fn active_service_credentials_older_than_the_key_age_fail_rotation() {
+    let mut d = data(&[]);
+    d.service_credentials = Some(vec![
+        service_credential(
+            "git",
+            "codecommit.amazonaws.com",
+            "ACCA1",
+            "active",
+            91,
+            None,
+        ),
+        service_credential(
+            "git",
+            "codecommit.amazonaws.com",
+            "ACCA2",
+            "active",
+            89,
+            None,
+        ),
+        service_credential(
+            "cql",
+            "cassandra.amazonaws.com",
+            "ACCA3",
+            "inactive",
+            400,
+            None,
+        ),
+    ]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::ServiceCredentialRotation),
+        Some((true, 1))
     );
 }
 
