@@ -372,16 +372,7 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
             }),
         )?;
         if v.per_user {
-            let labels = |c: &'_ crate::posture::ServiceCredential| {
-                (
-                    acct,
-                    [
-                        ("user", c.user.clone()),
-                        ("service", c.service.clone()),
-                        ("credential_id", c.id.clone()),
-                    ],
-                )
-            };
+            let labels = |c| credential_labels(acct, c);
             out.gauges(
                 Fam::ServiceCredentialCreated,
                 creds.iter().map(|c| (labels(c), c.created)),
@@ -522,6 +513,23 @@ fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
         users.iter().flat_map(|u| {
             per_key(u).filter_map(|(l, k)| Some((l, b(k.last_used?.timestamp().is_none()))))
         }),
+    )
+}
+
+type CredentialLabels<'a> = (&'a [(&'static str, String)], [(&'static str, &'a str); 3]);
+
+/// `user`, `service`, `credential_id` of a service-specific credential.
+fn credential_labels<'a>(
+    acct: &'a [(&'static str, String)],
+    c: &'a crate::posture::ServiceCredential,
+) -> CredentialLabels<'a> {
+    (
+        acct,
+        [
+            ("user", c.user.as_str()),
+            ("service", c.service.as_str()),
+            ("credential_id", c.id.as_str()),
+        ],
     )
 }
 

@@ -1,10 +1,16 @@
 //! PURE: (report, summary, password policy, MFA devices, now) -> [`Posture`].
 //!
 //! Second stage of the pipeline. Every number here traces to a credential-report column or a
-//! `SummaryMap` key; every control verdict to the CIS AWS Foundations Benchmark text (v1.4-v4.0
-//! numbering). `now` is an argument, never read from the clock, so every verdict is testable.
+//! `SummaryMap` key; every control verdict to the benchmark text (see [`controls`]: one table
+//! row and one evaluator per control). `now` is an argument, never read from the clock, so every
+//! verdict is testable.
+//!
+//! Unknown is not false: a fact the input does not give (a column missing from the report, a
+//! value that could not be read, an API call refused) is `None`, and so is every count and
+//! control that needs it. A count needs every user known; a control fails on any known failure
+//! and passes only when every user is known.
 
-mod controls;
+pub mod controls;
 
 pub use controls::{
     CIS_VERSIONS, CONTROLS, Control, ControlId, Credential, Evaluator, Finding, Input, Severity,

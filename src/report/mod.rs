@@ -6,6 +6,12 @@
 //! The format is documented in the IAM user guide ("Getting credential reports"): a CSV with one
 //! row per IAM user plus `<root_account>`. Columns are read by header name, never by position,
 //! because AWS has added columns before and moto orders nothing differently but might.
+//!
+//! Reports come as they come: only `user` is required (a missing column leaves its facts
+//! unknown), a value that fits no known form is unknown for its row and counted
+//! ([`CredentialReport::unparsed`]), and a user listed twice is served once. Those oddities are
+//! returned as [`Warning`]s for the caller to log. Only structural damage (not CSV, no header,
+//! no `user` column, two accounts) rejects a report.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
