@@ -106,6 +106,70 @@ impl<'a> Finding<'a> {
     }
 }
 
+impl Finding<'_> {
+    /// One line for a person: `alice (password, last used 2025-01-10, 324 days)`,
+    /// `bob (access_key_2, never used, created 2024-03-01, 400 days)`. Days count from `now`.
+    pub fn describe(&self, now: i64) -> String {
+        let day = |t: i64| {
+            time::OffsetDateTime::from_unix_timestamp(t)
+                .map(|d| d.date().to_string())
+                .unwrap_or_else(|_| t.to_string())
+        };
+        let age = |t: i64| (now - t).max(0) / 86_400;
+        let who = if self.user.is_empty() {
+            "account"
+        } else {
+            self.user
+        };
+        let mut s = format!("{who} ({}", self.credential.as_str());
+        if let Some(id) = self.credential_id {
+            s.push(' ');
+            s.push_str(id);
+        }
+        match (self.last_used, self.created) {
+            (Some(t), _) => s.push_str(&format!(", last used {}, {} days", day(t), age(t))),
+            (None, Some(t)) if self.never_used => s.push_str(&format!(
+                ", never used, created {}, {} days",
+                day(t),
+                age(t)
+            )),
+            (None, Some(t)) => s.push_str(&format!(", created {}, {} days", day(t), age(t))),
+            (None, None) if self.never_used => s.push_str(", never used"),
+            (None, None) => {}
+        }
+        s.push(')');
+        s
+    }
+}
+
+/// The control table as Markdown (id, CIS 1.4.0-4.0.1 / 5.0.0 / 6.0.0 / 7.0.0, Security Hub,
+/// severity, title), for the README; generated so the README cannot drift from the code.
+pub fn markdown_table() -> String {
+    let mut s = String::from(
+        "| control | CIS 1.4.0-4.0.1 | CIS 5.0.0 | CIS 6.0.0 | CIS 7.0.0 | Security Hub | severity | title |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    let or_dash = |v: &'static str| if v.is_empty() { "-" } else { v };
+    for c in CONTROLS {
+        let sh = match (c.securityhub, c.fsbp) {
+            ("", _) => "-".to_owned(),
+            (id, true) => format!("{id} (FSBP)"),
+            (id, false) => id.to_owned(),
+        };
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            c.id,
+            or_dash(c.cis),
+            or_dash(c.cis_v5),
+            or_dash(c.cis_v6),
+            or_dash(c.cis_v7),
+            sh,
+            c.severity.as_str(),
+            c.title
+        ));
+    }
+    s
+}
+
 /// What an evaluator sees. Findings borrow from `data` only, so they outlive `root`.
 #[derive(Debug, Clone, Copy)]
 pub struct Input<'a, 'r> {

@@ -210,6 +210,38 @@ fn findings_name_each_offender_credential_and_its_dates() {
 }
 
 #[test]
+fn a_finding_reads_as_one_line_for_the_audit_table() {
+    let d = data(&[
+        U::new("alice").console(&days_ago(324)),
+        U::new("bob").key(1, days_ago(400), "N/A"),
+    ]);
+    let f = findings(
+        &d,
+        &Thresholds::default(),
+        NOW,
+        ControlId::UnusedCredentials,
+    )
+    .unwrap();
+    assert_eq!(
+        f[0].describe(NOW),
+        "alice (password, last used 2023-07-13, 324 days)"
+    );
+    assert_eq!(
+        f[1].describe(NOW),
+        "bob (access_key_2, never used, created 2023-04-28, 400 days)"
+    );
+}
+
+#[test]
+fn the_markdown_control_table_has_one_row_per_control() {
+    let table = controls::markdown_table();
+    assert_eq!(table.lines().count(), CONTROLS.len() + 2);
+    assert!(table.contains(
+        "| `root_access_key` | 1.4 | 1.3 | 2.3 | 2.4 | IAM.4 (FSBP) | critical | No root user access key exists |"
+    ));
+}
+
+#[test]
 fn findings_and_failing_resources_agree_for_every_control() {
     let mut d = data(&[
         U::root().key(0, days_ago(3), &days_ago(1)),
