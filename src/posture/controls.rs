@@ -158,7 +158,11 @@ pub fn markdown_table() -> String {
         s.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             c.id,
-            or_dash(c.cis),
+            if c.cis_label_only {
+                "-"
+            } else {
+                or_dash(c.cis)
+            },
             or_dash(c.cis_v5),
             or_dash(c.cis_v6),
             or_dash(c.cis_v7),
@@ -196,6 +200,9 @@ pub struct Control {
     pub id: &'static str,
     /// CIS v1.4.0-v4.0.1 number, the `cis` label ("" when the benchmark has none).
     pub cis: &'static str,
+    /// The `cis` label names the recommendation this control loosens, but a pass does not meet
+    /// it: the info metric and the table list no CIS number for it.
+    pub cis_label_only: bool,
     /// CIS 5.0.0, 6.0.0 and 7.0.0 numbers (renumbered; "" where the version has none).
     pub cis_v5: &'static str,
     pub cis_v6: &'static str,
@@ -217,6 +224,7 @@ impl Control {
     pub fn benchmarks(&self) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
         let cis = CIS_VERSIONS.iter().enumerate().map(|(i, v)| {
             let id = match i {
+                0..=4 if self.cis_label_only => "",
                 0..=4 => self.cis,
                 5 => self.cis_v5,
                 6 => self.cis_v6,
@@ -250,51 +258,51 @@ macro_rules! controls {
 controls! {
     /// CIS 1.4: an access key on root, active or not (an inactive key still exists).
     RootAccessKey {
-        id: "root_access_key", cis: "1.4", cis_v5: "1.3", cis_v6: "2.3", cis_v7: "2.4",
+        id: "root_access_key", cis: "1.4", cis_label_only: false, cis_v5: "1.3", cis_v6: "2.3", cis_v7: "2.4",
         securityhub: "IAM.4", fsbp: true, severity: Severity::Critical,
         title: "No root user access key exists", evaluate: root_access_key,
     }
     /// CIS 1.5: root has MFA.
     RootMfa {
-        id: "root_mfa", cis: "1.5", cis_v5: "1.4", cis_v6: "2.4", cis_v7: "2.5",
+        id: "root_mfa", cis: "1.5", cis_label_only: false, cis_v5: "1.4", cis_v6: "2.4", cis_v7: "2.5",
         securityhub: "IAM.9", fsbp: false, severity: Severity::Critical,
         title: "MFA is enabled for the root user", evaluate: root_mfa,
     }
     /// CIS 1.6: root MFA is a hardware device.
     RootHardwareMfa {
-        id: "root_hardware_mfa", cis: "1.6", cis_v5: "1.5", cis_v6: "2.5", cis_v7: "2.6",
+        id: "root_hardware_mfa", cis: "1.6", cis_label_only: false, cis_v5: "1.5", cis_v6: "2.5", cis_v7: "2.6",
         securityhub: "IAM.6", fsbp: true, severity: Severity::Critical,
         title: "Hardware MFA is enabled for the root user", evaluate: root_hardware_mfa,
     }
     /// CIS 1.7: no root credential used within `--control.root-recent-use`.
     RootRecentUse {
-        id: "root_recent_use", cis: "1.7", cis_v5: "1.6", cis_v6: "2.6", cis_v7: "2.7",
+        id: "root_recent_use", cis: "1.7", cis_label_only: false, cis_v5: "1.6", cis_v6: "2.6", cis_v7: "2.7",
         securityhub: "", fsbp: false, severity: Severity::High,
         title: "The root user is not used for daily tasks", evaluate: root_recent_use,
     }
     /// CIS 1.8: the password policy's minimum length (14 by default).
     PasswordPolicyLength {
-        id: "password_policy_length", cis: "1.8", cis_v5: "1.7", cis_v6: "2.7", cis_v7: "2.8",
+        id: "password_policy_length", cis: "1.8", cis_label_only: false, cis_v5: "1.7", cis_v6: "2.7", cis_v7: "2.8",
         securityhub: "IAM.15", fsbp: false, severity: Severity::Medium,
         title: "The password policy requires a minimum length (14 by default)",
         evaluate: password_policy_length,
     }
     /// CIS 1.9: the password policy prevents reuse (24 by default).
     PasswordPolicyReuse {
-        id: "password_policy_reuse", cis: "1.9", cis_v5: "1.8", cis_v6: "2.8", cis_v7: "2.9",
+        id: "password_policy_reuse", cis: "1.9", cis_label_only: false, cis_v5: "1.8", cis_v6: "2.8", cis_v7: "2.9",
         securityhub: "IAM.16", fsbp: false, severity: Severity::Low,
         title: "The password policy prevents password reuse (24 by default)",
         evaluate: password_policy_reuse,
     }
     /// CIS 1.10: every console user has MFA.
     ConsoleUserMfa {
-        id: "console_user_mfa", cis: "1.10", cis_v5: "1.9", cis_v6: "2.9", cis_v7: "2.10",
+        id: "console_user_mfa", cis: "1.10", cis_label_only: false, cis_v5: "1.9", cis_v6: "2.9", cis_v7: "2.10",
         securityhub: "IAM.5", fsbp: true, severity: Severity::Medium,
         title: "MFA is enabled for every user with a console password", evaluate: console_user_mfa,
     }
     /// CIS 1.11 (dropped in 7.0.0): no key set up with a console user and never used.
     InitialAccessKey {
-        id: "initial_access_key", cis: "1.11", cis_v5: "1.10", cis_v6: "2.10", cis_v7: "",
+        id: "initial_access_key", cis: "1.11", cis_label_only: false, cis_v5: "1.10", cis_v6: "2.10", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Low,
         title: "No access key set up with a console user and never used",
         evaluate: initial_access_key,
@@ -302,7 +310,7 @@ controls! {
     /// CIS 1.12 / IAM.22: credentials unused past `--control.unused-credentials`. The id names
     /// the benchmark's default, 45 days; the threshold is the flag's.
     UnusedCredentials {
-        id: "unused_credentials_45d", cis: "1.12", cis_v5: "1.11", cis_v6: "2.11", cis_v7: "2.11",
+        id: "unused_credentials_45d", cis: "1.12", cis_label_only: false, cis_v5: "1.11", cis_v6: "2.11", cis_v7: "2.11",
         securityhub: "IAM.22", fsbp: false, severity: Severity::Medium,
         title: "Credentials unused for 45 days (--control.unused-credentials) are disabled",
         evaluate: unused_credentials,
@@ -311,48 +319,48 @@ controls! {
     /// names the default, 90 days. The `cis` label says 1.12, the recommendation it loosens;
     /// a pass here does not meet CIS, so the info metric lists no CIS number for it.
     UnusedCredentialsLong {
-        id: "unused_credentials_90d", cis: "1.12", cis_v5: "", cis_v6: "", cis_v7: "",
+        id: "unused_credentials_90d", cis: "1.12", cis_label_only: true, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "IAM.8", fsbp: true, severity: Severity::Medium,
         title: "Credentials unused for 90 days (--control.unused-credentials-long) are disabled",
         evaluate: unused_credentials_long,
     }
     /// CIS 1.13 (dropped in 7.0.0): at most one active key per user.
     MultipleActiveKeys {
-        id: "multiple_active_keys", cis: "1.13", cis_v5: "1.12", cis_v6: "2.12", cis_v7: "",
+        id: "multiple_active_keys", cis: "1.13", cis_label_only: false, cis_v5: "1.12", cis_v6: "2.12", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Low,
         title: "At most one active access key per user", evaluate: multiple_active_keys,
     }
     /// CIS 1.14 / IAM.3: active keys rotated within `--control.access-key-max-age`.
     AccessKeyRotation {
-        id: "access_key_rotation", cis: "1.14", cis_v5: "1.13", cis_v6: "2.13", cis_v7: "2.12",
+        id: "access_key_rotation", cis: "1.14", cis_label_only: false, cis_v5: "1.13", cis_v6: "2.13", cis_v7: "2.12",
         securityhub: "IAM.3", fsbp: true, severity: Severity::Medium,
         title: "Active access keys are rotated within 90 days (--control.access-key-max-age)",
         evaluate: access_key_rotation,
     }
     /// Not in a benchmark: a signing certificate on root is a long-lived root credential.
     RootSigningCertificate {
-        id: "root_signing_certificate", cis: "", cis_v5: "", cis_v6: "", cis_v7: "",
+        id: "root_signing_certificate", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::High,
         title: "The root user has no active signing certificate",
         evaluate: root_signing_certificate,
     }
     /// Not in a benchmark: a console password never used is a credential nobody needs.
     ConsoleUserNeverSignedIn {
-        id: "console_user_never_signed_in", cis: "", cis_v5: "", cis_v6: "", cis_v7: "",
+        id: "console_user_never_signed_in", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Low,
         title: "Every console password has been used", evaluate: console_user_never_signed_in,
     }
     /// Not in a benchmark: every IAM-backed Bedrock API key is a long-term key; AWS recommends
     /// short-term ones. Failing resources: active, unexpired `bedrock.amazonaws.com` credentials.
     BedrockLongTermApiKey {
-        id: "bedrock_long_term_api_key", cis: "", cis_v5: "", cis_v6: "", cis_v7: "",
+        id: "bedrock_long_term_api_key", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::High,
         title: "No active long-term Amazon Bedrock API key", evaluate: bedrock_long_term_api_key,
     }
     /// Not in a benchmark: service-specific credentials are long-lived secrets like access keys,
     /// held to the same age (`--control.access-key-max-age`).
     ServiceCredentialRotation {
-        id: "service_credential_rotation", cis: "", cis_v5: "", cis_v6: "", cis_v7: "",
+        id: "service_credential_rotation", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Medium,
         title: "Active service-specific credentials are rotated within 90 days (--control.access-key-max-age)",
         evaluate: service_credential_rotation,

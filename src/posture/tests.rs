@@ -177,6 +177,12 @@ fn benchmark_numbers_cover_every_cis_version_and_the_fsbp_standard() {
             .any(|(s, _, _)| *s == "aws-fsbp")
     );
     assert!(of(ControlId::RootSigningCertificate).is_empty());
+    // The 90-day variant keeps its `cis="1.12"` label but meets no CIS version.
+    assert_eq!(ControlId::UnusedCredentialsLong.control().cis, "1.12");
+    assert_eq!(
+        of(ControlId::UnusedCredentialsLong),
+        [("aws-fsbp", "1.0.0", "IAM.8")]
+    );
 }
 
 #[test]
