@@ -2,7 +2,7 @@
 //!
 //! To add a control: write an evaluator below (the same code counts and names offenders: it
 //! reports each failing credential to a sink and returns `None` when its input is unknown), then
-//! add a row to [`controls!`]. The exposition, the `audit` command and the benchmark info metric
+//! add a row to `controls!`. The exposition, the `audit` command and the benchmark info metric
 //! read the table; nothing else needs to change.
 //!
 //! Benchmark numbers: CIS AWS Foundations Benchmark 1.4.0-7.0.0 and the AWS Security Hub ids are
