@@ -34,7 +34,7 @@ use aws_iam_exporter::exposition::{
 };
 use aws_iam_exporter::offline::FileSource;
 use aws_iam_exporter::posture::{
-    AccountData, PasswordPolicy, PolicyState, Summary, Thresholds, derive,
+    AccountData, Facts, PasswordPolicy, PolicyState, Summary, Thresholds, derive,
 };
 use aws_iam_exporter::refresh::{Account, RefreshSettings, Source, Target};
 use aws_iam_exporter::report::parse;
@@ -141,13 +141,16 @@ fn account_data(csv: &[u8], users: u64) -> AccountData {
     AccountData {
         report: parse(csv).expect("generated report parses"),
         generated: Some(NOW),
-        summary: Some(summary(users)),
-        password_policy: PolicyState::Present(PasswordPolicy {
-            minimum_length: Some(14),
-            reuse_prevention: Some(24),
-            max_age_days: Some(90),
-        }),
-        root_virtual_mfa: Some(false),
+        facts: Facts {
+            summary: Some(summary(users)),
+            password_policy: PolicyState::Present(PasswordPolicy {
+                minimum_length: Some(14),
+                reuse_prevention: Some(24),
+                max_age_days: Some(90),
+            }),
+            root_virtual_mfa: Some(false),
+            ..Facts::default()
+        },
     }
 }
 
@@ -164,6 +167,7 @@ fn stats() -> RefreshStats {
         successes: 10,
         failures: 1,
         aws_errors: [(("GetCredentialReport", "Throttling".to_string()), 1)].into(),
+        ..RefreshStats::default()
     }
 }
 

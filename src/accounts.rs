@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::aws::{Aws, Role};
 use crate::config::{Config, Mode};
+use crate::exposition::render_control_info;
 use crate::offline::FileSource;
 use crate::refresh::{Account, RefreshSettings, Source, Target};
 use crate::schedule::{self, Fleet, Plan};
@@ -242,6 +243,7 @@ async fn publish_loop(state: Arc<State>, cancel: tokio_util::sync::CancellationT
 /// (one line).
 pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
     let state = Arc::new(State::default());
+    state.set_static_parts(vec![render_control_info()]);
     let fleet = ConfigFleet::new(config.clone(), state.clone()).await;
     let found = fleet
         .accounts()

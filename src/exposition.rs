@@ -63,6 +63,7 @@ families! {
     RootMfaEnabled = ("aws_iam_root_mfa_enabled", Gauge, "1 if the root user has MFA (GetAccountSummary AccountMFAEnabled; the report's root mfa_active when no summary). CIS 1.5, Security Hub IAM.9.");
     RootHardwareMfaEnabled = ("aws_iam_root_hardware_mfa_enabled", Gauge, "1 if root MFA is on and no virtual MFA device is assigned to root (ListVirtualMFADevices). CIS 1.6, Security Hub IAM.6.");
     RootPasswordPresent = ("aws_iam_root_password_present", Gauge, "1 if the root user has a password (GetAccountSummary AccountPasswordPresent, where AWS sends it).");
+    RootCredentialsPresent = ("aws_iam_root_credentials_present", Gauge, "1 if the root user has a password, an access key (active or not) or a signing certificate (GetAccountSummary AccountPasswordPresent, AccountAccessKeysPresent, AccountSigningCertificatesPresent; the report's root row where the summary lacks a key); absent when unknown. 0 in an Organizations member account whose root credentials were removed: root_mfa and root_hardware_mfa then pass (CIS 5.0 1.4-1.5).");
     RootSigningCertificateActive = ("aws_iam_root_signing_certificate_active", Gauge, "1 if root signing certificate 1 or 2 is active (credential report cert_N_active).");
     RootLastUsedTimestamp = ("aws_iam_root_last_used_timestamp_seconds", Gauge, "When a root credential was last used (credential report password_last_used, access_key_N_last_used_date); only credentials with a date.");
     RootLastUsedSeconds = ("aws_iam_root_last_used_seconds", Gauge, "Seconds since the most recent use of any root credential, computed at scrape time; absent if root was never used. CIS 1.7.");
@@ -71,16 +72,21 @@ families! {
     ConsoleUsers = ("aws_iam_console_users", Gauge, "IAM users with a console password (password_enabled).");
     ConsoleUsersWithoutMfa = ("aws_iam_console_users_without_mfa", Gauge, "IAM users with a console password and no MFA. CIS 1.10, Security Hub IAM.5.");
     ConsoleUsersNeverSignedIn = ("aws_iam_console_users_never_signed_in", Gauge, "IAM users with a console password never used (password_last_used has no date).");
+    ConsoleUsersWithVirtualMfa = ("aws_iam_console_users_with_virtual_mfa", Gauge, "IAM users with a console password whose MFA is a virtual (TOTP app) device (ListVirtualMFADevices); absent when the device list is unknown. Phishing-resistant MFA (FIDO security keys) is not virtual.");
     ActiveAccessKeys = ("aws_iam_active_access_keys", Gauge, "Active access keys of IAM users.");
     ActiveAccessKeysNeverUsed = ("aws_iam_active_access_keys_never_used", Gauge, "Active access keys of IAM users with no recorded use (access_key_N_last_used_date N/A).");
     UserActiveAccessKeys = ("aws_iam_user_active_access_keys", Gauge, "Active access keys of the user: 0, 1 or 2.");
     UserPasswordEnabled = ("aws_iam_user_password_enabled", Gauge, "1 if the user has a console password (password_enabled).");
     UserPasswordLastUsed = ("aws_iam_user_password_last_used_timestamp_seconds", Gauge, "When the user's password was last used (password_last_used); absent when never used.");
     UserMfaActive = ("aws_iam_user_mfa_active", Gauge, "1 if the user has an MFA device (mfa_active).");
+    UserVirtualMfa = ("aws_iam_user_virtual_mfa", Gauge, "1 if the console user's MFA is a virtual (TOTP app) device, 0 if not (ListVirtualMFADevices); only console users.");
     UserCreated = ("aws_iam_user_created_timestamp_seconds", Gauge, "When the user was created (user_creation_time).");
     AccessKeyLastRotated = ("aws_iam_access_key_last_rotated_timestamp_seconds", Gauge, "When the active access key was created or last rotated (access_key_N_last_rotated).");
     AccessKeyLastUsed = ("aws_iam_access_key_last_used_timestamp_seconds", Gauge, "When the active access key was last used (access_key_N_last_used_date); absent when never used.");
     AccessKeyNeverUsed = ("aws_iam_access_key_never_used", Gauge, "1 if the active access key has no recorded use.");
+    ServiceSpecificCredentials = ("aws_iam_service_specific_credentials", Gauge, "Service-specific credentials (Bedrock API keys, CodeCommit HTTPS Git, Keyspaces; ListServiceSpecificCredentials) by service as AWS names it and lower-cased status; absent when the list is unknown. They never appear in the credential report.");
+    ServiceCredentialCreated = ("aws_iam_service_specific_credential_created_timestamp_seconds", Gauge, "When the service-specific credential was created (CreateDate).");
+    ServiceCredentialExpiration = ("aws_iam_service_specific_credential_expiration_timestamp_seconds", Gauge, "When the service-specific credential expires (ExpirationDate); absent when AWS gives none (it never expires).");
     AccountSummary = ("aws_iam_account_summary", Gauge, "Every GetAccountSummary SummaryMap entry; the AWS key name is the label key.");
     ReportGenerated = ("aws_iam_credential_report_generated_timestamp_seconds", Gauge, "The credential report's GeneratedTime. AWS regenerates it at most every 4 hours.");
     PasswordPolicyPresent = ("aws_iam_password_policy_present", Gauge, "1 if the account has a password policy (GetAccountPasswordPolicy; NoSuchEntity is 0).");
@@ -94,8 +100,10 @@ families! {
     RefreshDuration = ("aws_iam_exporter_refresh_duration_seconds", Gauge, "How long the last refresh of the account took.");
     Refreshes = ("aws_iam_exporter_refreshes", Counter, "Refreshes of the account by result.");
     AwsErrors = ("aws_iam_exporter_aws_errors", Counter, "AWS API errors by operation and AWS error code.");
+    ReportValuesUnparsed = ("aws_iam_exporter_report_values_unparsed", Counter, "Credential report values that fit no known form, by column, summed over refreshes. Each is unknown for its row (the facts and controls that need it are absent); the rest of the report is served.");
     Accounts = ("aws_iam_exporter_accounts", Gauge, "Accounts this exporter watches.");
     DiscoverySuccess = ("aws_iam_exporter_account_discovery_success", Gauge, "1 if the last discovery of the accounts (config file, Organizations ListAccounts) succeeded; only in multi-account mode.");
+    ControlInfo = ("aws_iam_control", Info, "The number of a control in each benchmark version that has it (standard cis-aws-foundations 1.4.0-7.0.0, aws-fsbp 1.0.0); join on control with aws_iam_control_failing to read compliance for one standard and version.");
     BuildInfo = ("aws_iam_exporter_build", Info, "Version and git revision of the exporter.");
 }
 
@@ -302,6 +310,11 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
         root.hardware_mfa_enabled.map(b),
     )?;
     out.gauge(Fam::RootPasswordPresent, acct, root.password_present.map(b))?;
+    out.gauge(
+        Fam::RootCredentialsPresent,
+        acct,
+        root.credentials_present.map(b),
+    )?;
     out.gauges(
         Fam::RootSigningCertificateActive,
         root.signing_certificate_active.iter().flat_map(|certs| {
@@ -317,7 +330,7 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
     debug_assert_eq!(ROOT_CREDENTIALS.len(), 3);
 
     for (f, n) in [
-        (Fam::Users, c.users),
+        (Fam::Users, Some(c.users)),
         (
             Fam::UsersWithMultipleActiveKeys,
             c.with_multiple_active_keys,
@@ -328,20 +341,50 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
             Fam::ConsoleUsersNeverSignedIn,
             c.console_users_never_signed_in,
         ),
+        (
+            Fam::ConsoleUsersWithVirtualMfa,
+            c.console_users_with_virtual_mfa,
+        ),
         (Fam::ActiveAccessKeys, c.active_access_keys),
         (
             Fam::ActiveAccessKeysNeverUsed,
             c.active_access_keys_never_used,
         ),
     ] {
-        out.gauge(f, acct, Some(n))?;
+        out.gauge(f, acct, n)?;
     }
 
     if v.per_user {
         encode_users(v, out)?;
     }
 
-    if let Some(summary) = &v.data.summary {
+    if let Some(creds) = crate::posture::service_credentials(&v.data) {
+        let mut counts = std::collections::BTreeMap::<(&str, &str), u64>::new();
+        for c in &creds {
+            *counts
+                .entry((c.service.as_str(), c.status.as_str()))
+                .or_default() += 1;
+        }
+        out.gauges(
+            Fam::ServiceSpecificCredentials,
+            counts.iter().map(|((service, status), n)| {
+                ((acct, [("service", *service), ("status", *status)]), *n)
+            }),
+        )?;
+        if v.per_user {
+            let labels = |c| credential_labels(acct, c);
+            out.gauges(
+                Fam::ServiceCredentialCreated,
+                creds.iter().map(|c| (labels(c), c.created)),
+            )?;
+            out.gauges(
+                Fam::ServiceCredentialExpiration,
+                creds.iter().filter_map(|c| Some((labels(c), c.expires?))),
+            )?;
+        }
+    }
+
+    if let Some(summary) = &v.data.facts.summary {
         out.gauges(
             Fam::AccountSummary,
             summary
@@ -352,7 +395,7 @@ fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
     }
     out.gauge(Fam::ReportGenerated, acct, v.data.generated)?;
     use crate::posture::PolicyState;
-    let policy = match v.data.password_policy {
+    let policy = match v.data.facts.password_policy {
         PolicyState::Unknown => None,
         PolicyState::Absent => Some(None),
         PolicyState::Present(p) => Some(Some(p)),
@@ -418,47 +461,75 @@ fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
         Fam::UserActiveAccessKeys,
         users
             .iter()
-            .map(|u| (user(u), u.active_access_keys() as i64)),
+            .filter_map(|u| Some((user(u), u.active_access_keys()? as i64))),
     )?;
     out.gauges(
         Fam::UserPasswordEnabled,
         users
             .iter()
-            .map(|u| (user(u), b(u.password_enabled == Some(true)))),
+            .filter_map(|u| Some((user(u), b(u.password_enabled?)))),
     )?;
     out.gauges(
         Fam::UserPasswordLastUsed,
         users
             .iter()
-            .filter_map(|u| u.password_last_used.timestamp().map(|t| (user(u), t))),
+            .filter_map(|u| Some((user(u), u.password_last_used?.timestamp()?))),
     )?;
     out.gauges(
         Fam::UserMfaActive,
-        users.iter().map(|u| (user(u), b(u.mfa_active))),
+        users
+            .iter()
+            .filter_map(|u| Some((user(u), b(u.mfa_active?)))),
     )?;
+    if let Some(set) = crate::posture::virtual_mfa_users(&v.data) {
+        out.gauges(
+            Fam::UserVirtualMfa,
+            users
+                .iter()
+                .filter(|u| u.password_enabled == Some(true))
+                .map(|u| (user(u), b(set.contains(report.name(u))))),
+        )?;
+    }
     out.gauges(
         Fam::UserCreated,
         users
             .iter()
-            .filter_map(|u| u.user_creation_time.timestamp().map(|t| (user(u), t))),
+            .filter_map(|u| Some((user(u), u.user_creation_time?.timestamp()?))),
     )?;
     out.gauges(
         Fam::AccessKeyLastRotated,
-        users.iter().flat_map(|u| {
-            per_key(u).filter_map(|(l, k)| k.last_rotated.timestamp().map(|t| (l, t)))
-        }),
+        users
+            .iter()
+            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_rotated?.timestamp()?)))),
     )?;
     out.gauges(
         Fam::AccessKeyLastUsed,
         users
             .iter()
-            .flat_map(|u| per_key(u).filter_map(|(l, k)| k.last_used.timestamp().map(|t| (l, t)))),
+            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_used?.timestamp()?)))),
     )?;
     out.gauges(
         Fam::AccessKeyNeverUsed,
-        users
-            .iter()
-            .flat_map(|u| per_key(u).map(|(l, k)| (l, b(k.last_used.timestamp().is_none())))),
+        users.iter().flat_map(|u| {
+            per_key(u).filter_map(|(l, k)| Some((l, b(k.last_used?.timestamp().is_none()))))
+        }),
+    )
+}
+
+type CredentialLabels<'a> = (&'a [(&'static str, String)], [(&'static str, &'a str); 3]);
+
+/// `user`, `service`, `credential_id` of a service-specific credential.
+fn credential_labels<'a>(
+    acct: &'a [(&'static str, String)],
+    c: &'a crate::posture::ServiceCredential,
+) -> CredentialLabels<'a> {
+    (
+        acct,
+        [
+            ("user", c.user.as_str()),
+            ("service", c.service.as_str()),
+            ("credential_id", c.id.as_str()),
+        ],
     )
 }
 
@@ -472,7 +543,7 @@ fn active_keys<'a>(
 ) -> impl Iterator<Item = (KeyLabels<'a>, &'a crate::report::AccessKey)> + 'a {
     [("1", &u.access_keys[0]), ("2", &u.access_keys[1])]
         .into_iter()
-        .filter(|(_, k)| k.active)
+        .filter(|(_, k)| k.active == Some(true))
         .map(move |(n, k)| ((acct, [("user", report.name(u)), ("key", n)]), k))
 }
 
@@ -487,6 +558,18 @@ pub struct RefreshStats {
     pub failures: u64,
     /// (operation, code) -> count, sorted for a stable exposition.
     pub aws_errors: std::collections::BTreeMap<(&'static str, String), u64>,
+    /// Report column -> values that fit no known form, over every report parsed.
+    pub unparsed: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl RefreshStats {
+    /// Adds a parsed report's unparsed values (`CredentialReport::unparsed`), once per refresh,
+    /// so `aws_iam_exporter_report_values_unparsed_total` stays monotonic across reports.
+    pub fn count_unparsed(&mut self, unparsed: &std::collections::BTreeMap<&'static str, u64>) {
+        for (column, n) in unparsed {
+            *self.unparsed.entry(column).or_default() += n;
+        }
+    }
 }
 
 impl prometheus_client::collector::Collector for RefreshStatsCollector {
@@ -507,6 +590,12 @@ impl prometheus_client::collector::Collector for RefreshStatsCollector {
             s.aws_errors
                 .iter()
                 .map(|((op, code), n)| ((acct, [("operation", *op), ("code", code.as_str())]), *n)),
+        )?;
+        out.counters(
+            Fam::ReportValuesUnparsed,
+            s.unparsed
+                .iter()
+                .map(|(column, n)| ((acct, [("column", *column)]), *n)),
         )
     }
 }
@@ -556,6 +645,31 @@ pub fn render_account(view: Arc<AccountView>) -> Rendered {
 /// Renders an account's self-metrics (once per refresh attempt).
 pub fn render_stats(stats: RefreshStats) -> Rendered {
     Rendered::encode(RefreshStatsCollector(stats))
+}
+
+/// The benchmark numbers of every control, once per exporter (no account labels): rendered
+/// once at start and included with the exporter-wide series.
+pub fn render_control_info() -> Rendered {
+    #[derive(Debug)]
+    struct ControlInfo;
+    impl prometheus_client::collector::Collector for ControlInfo {
+        fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+            let fam = Fam::ControlInfo.family();
+            let mut metric = enc.encode_descriptor(fam.name, fam.help, None, MetricType::Info)?;
+            for c in CONTROLS {
+                for (standard, version, id) in c.benchmarks() {
+                    metric.encode_info(&[
+                        ("control", c.id),
+                        ("standard", standard),
+                        ("version", version),
+                        ("id", id),
+                    ])?;
+                }
+            }
+            Ok(())
+        }
+    }
+    Rendered::encode(ControlInfo)
 }
 
 /// Renders the exporter-wide series.
@@ -750,7 +864,7 @@ impl Published {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::posture::{Summary, Thresholds, derive};
+    use crate::posture::{Facts, Summary, Thresholds, derive};
     use crate::report::parse;
     use std::io::Read;
 
@@ -763,10 +877,13 @@ mod tests {
         let data = AccountData {
             report: parse(REPORT.as_bytes()).unwrap(),
             generated: Some(1_717_000_000),
-            summary: Some(Summary(vec![
-                ("AccountAccessKeysPresent".into(), 1),
-                ("Users".into(), 1),
-            ])),
+            facts: Facts {
+                summary: Some(Summary(vec![
+                    ("AccountAccessKeysPresent".into(), 1),
+                    ("Users".into(), 1),
+                ])),
+                ..Facts::default()
+            },
             ..AccountData::default()
         };
         let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
@@ -789,6 +906,7 @@ mod tests {
                 successes: 1,
                 failures: 0,
                 aws_errors: [(("GetCredentialReport", "Throttling".to_string()), 2)].into(),
+                ..RefreshStats::default()
             }),
             render_global(1, None, "0.1.0", "abc"),
         ];
@@ -837,6 +955,116 @@ mod tests {
         );
         assert!(!text.contains("# EOF"));
         assert!(!text.contains("# UNIT"));
+    }
+
+    #[test]
+    fn unparsed_report_values_are_a_counter_summed_over_refreshes() {
+        let mut stats = RefreshStats {
+            labels: vec![("account_id", "123456789012".into())],
+            ..RefreshStats::default()
+        };
+        let report = parse(
+            REPORT
+                .replacen("true,no_information", "maybe,no_information", 1)
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(report.unparsed, [("password_enabled", 1)].into());
+        stats.count_unparsed(&report.unparsed);
+        stats.count_unparsed(&report.unparsed);
+        let text = assemble(std::iter::once(&render_stats(stats)), Format::Classic);
+        assert!(text.contains("# TYPE aws_iam_exporter_report_values_unparsed_total counter\n"));
+        assert!(text.contains(
+            "aws_iam_exporter_report_values_unparsed_total{account_id=\"123456789012\",column=\"password_enabled\"} 2\n"
+        ), "{text}");
+    }
+
+    #[test]
+    fn control_info_lists_each_control_once_per_benchmark_version() {
+        let text = assemble(std::iter::once(&render_control_info()), Format::Classic);
+        assert!(
+            text.contains("# TYPE aws_iam_control_info gauge\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "aws_iam_control_info{control=\"root_access_key\",standard=\"cis-aws-foundations\",version=\"7.0.0\",id=\"2.4\"} 1\n"
+        ), "{text}");
+        assert!(text.contains(
+            "aws_iam_control_info{control=\"access_key_rotation\",standard=\"aws-fsbp\",version=\"1.0.0\",id=\"IAM.3\"} 1\n"
+        ));
+        assert!(!text.contains("account_id"));
+        let series = text.lines().filter(|l| !l.starts_with('#')).count();
+        let expected: usize = CONTROLS.iter().map(|c| c.benchmarks().count()).sum();
+        assert_eq!(series, expected);
+        let om = assemble(std::iter::once(&render_control_info()), Format::OpenMetrics);
+        assert!(om.contains("# TYPE aws_iam_control info\n"));
+    }
+
+    #[test]
+    fn virtual_mfa_is_exported_per_console_user_and_counted_only_when_the_device_list_is_known() {
+        let mut v = view(true).clone_for_test();
+        let text = assemble(
+            std::iter::once(&render_account(Arc::new(v.clone_for_test()))),
+            Format::Classic,
+        );
+        assert!(!text.contains("virtual_mfa"), "{text}");
+        v.data.facts.virtual_mfa_users = Some(vec!["o\"dd,name".into()]);
+        v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
+        let text = assemble(
+            std::iter::once(&render_account(Arc::new(v))),
+            Format::Classic,
+        );
+        assert!(
+            text.contains(
+                "aws_iam_user_virtual_mfa{account_id=\"123456789012\",user=\"o\\\"dd,name\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "aws_iam_console_users_with_virtual_mfa{account_id=\"123456789012\"} 1\n"
+            )
+        );
+    }
+
+    #[test]
+    fn service_credentials_are_counted_by_service_and_status_and_listed_per_credential() {
+        use crate::posture::ServiceCredential;
+        let mut v = view(true).clone_for_test();
+        let cred = |id: &str, service: &str, status: &str, expires| ServiceCredential {
+            user: "dev".into(),
+            service: service.into(),
+            id: id.into(),
+            status: status.into(),
+            created: 1_700_000_000,
+            expires,
+        };
+        v.data.facts.service_credentials = Some(vec![
+            cred(
+                "ACCA1",
+                "bedrock.amazonaws.com",
+                "active",
+                Some(1_800_000_000),
+            ),
+            cred("ACCA2", "bedrock.amazonaws.com", "active", None),
+            cred("ACCA3", "codecommit.amazonaws.com", "inactive", None),
+        ]);
+        v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
+        let text = assemble(
+            std::iter::once(&render_account(Arc::new(v))),
+            Format::Classic,
+        );
+        for line in [
+            "aws_iam_service_specific_credentials{account_id=\"123456789012\",service=\"bedrock.amazonaws.com\",status=\"active\"} 2\n",
+            "aws_iam_service_specific_credentials{account_id=\"123456789012\",service=\"codecommit.amazonaws.com\",status=\"inactive\"} 1\n",
+            "aws_iam_service_specific_credential_created_timestamp_seconds{account_id=\"123456789012\",user=\"dev\",service=\"bedrock.amazonaws.com\",credential_id=\"ACCA1\"} 1700000000\n",
+            "aws_iam_service_specific_credential_expiration_timestamp_seconds{account_id=\"123456789012\",user=\"dev\",service=\"bedrock.amazonaws.com\",credential_id=\"ACCA1\"} 1800000000\n",
+            "aws_iam_control_failing{account_id=\"123456789012\",control=\"bedrock_long_term_api_key\",cis=\"\",securityhub=\"\"} 1\n",
+            "aws_iam_control_failing_resources{account_id=\"123456789012\",control=\"bedrock_long_term_api_key\",cis=\"\",securityhub=\"\"} 2\n",
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+        assert_eq!(text.matches("_expiration_timestamp_seconds{").count(), 1);
     }
 
     #[test]

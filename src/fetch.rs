@@ -2,49 +2,14 @@
 //!
 //! No I/O and no SDK types here: [`crate::aws`] and [`crate::offline`] produce these, the
 //! refresh loop and the pure core consume them. Adding an AWS call means a method in
-//! `aws/account.rs` and a field in [`Facts`]; nothing in between copies fields.
+//! `aws/account.rs` and a field in [`Facts`] (the pure core's input); nothing in between
+//! copies fields.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::posture::{PolicyState, Summary};
+pub use crate::posture::{Facts, ServiceCredential};
 use crate::report::ReportDocument;
-
-/// Everything one refresh fetched for one account besides the credential report.
-///
-/// `None` (or [`PolicyState::Unknown`]) means the call was not made or failed: the facts and
-/// controls that need it are then absent, never guessed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facts {
-    /// GetAccountSummary.
-    pub summary: Option<Summary>,
-    /// GetAccountPasswordPolicy (`NoSuchEntity` is the answer "no policy").
-    pub password_policy: PolicyState,
-    /// ListVirtualMFADevices (assigned): whether root's MFA device is a virtual one.
-    pub root_virtual_mfa: Option<bool>,
-    /// ListVirtualMFADevices (assigned): the IAM users with a virtual MFA device, sorted.
-    pub virtual_mfa_users: Option<Vec<String>>,
-    /// ListServiceSpecificCredentials (AllUsers): Bedrock API keys, CodeCommit and Keyspaces
-    /// credentials, which the credential report does not show.
-    pub service_credentials: Option<Vec<ServiceCredential>>,
-}
-
-/// One service-specific credential, as ListServiceSpecificCredentials describes it (never a
-/// secret: List returns none).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceCredential {
-    pub user: String,
-    /// As AWS names it: `bedrock.amazonaws.com`, `codecommit.amazonaws.com`, ...
-    pub service: String,
-    /// `ServiceSpecificCredentialId`: an identifier, not a secret.
-    pub id: String,
-    /// Lower-cased `Status`: `active`, `inactive`, `expired`.
-    pub status: String,
-    /// `CreateDate`, seconds since the epoch.
-    pub created: i64,
-    /// `ExpirationDate` (Bedrock API keys may have one), seconds since the epoch.
-    pub expires: Option<i64>,
-}
 
 /// The AWS Organizations features of the exporter's organization (ListOrganizationsFeatures).
 #[derive(Debug, Clone, PartialEq, Eq)]

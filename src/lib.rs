@@ -25,3 +25,6 @@ pub mod schedule;
 pub mod server;
 pub mod snapshot;
 pub mod webconfig;
+
+#[cfg(test)]
+mod properties;

@@ -151,8 +151,9 @@ impl Account {
         s.duration_seconds = started.elapsed().as_secs_f64();
         let key = &self.target.key;
         match result {
-            Ok((labels, rendered, root_use)) => {
+            Ok((labels, rendered, root_use, unparsed)) => {
                 s.labels = labels;
+                s.count_unparsed(&unparsed);
                 s.success = true;
                 s.successes += 1;
                 s.last_success = Some(now_secs());
@@ -204,7 +205,14 @@ fn labels(account_id: Option<&str>, name: Option<&str>) -> AccountLabels {
     l
 }
 
-type Rendering = (AccountLabels, crate::exposition::Rendered, Option<RootUse>);
+/// A refresh's output: the account's labels, its rendered series, when root was last used,
+/// and the report values that fit no known form (per column).
+type Rendering = (
+    AccountLabels,
+    crate::exposition::Rendered,
+    Option<RootUse>,
+    std::collections::BTreeMap<&'static str, u64>,
+);
 
 async fn fetch_and_render(
     target: &Target,
@@ -225,6 +233,10 @@ async fn fetch_and_render(
     let parsed = tokio::task::spawn_blocking(move || parse(&csv))
         .await
         .map_err(|e| RefreshError::Task("parser", e.to_string()))??;
+    for w in &parsed.warnings {
+        tracing::warn!(account = %target.key, "{w}");
+    }
+    let unparsed = parsed.unparsed.clone();
 
     let account_id = match (&parsed.account_id, &target.account_id) {
         (Some(r), Some(expected)) if r != expected => {
@@ -244,9 +256,7 @@ async fn fetch_and_render(
     let data = AccountData {
         report: parsed,
         generated,
-        summary: facts.summary,
-        password_policy: facts.password_policy,
-        root_virtual_mfa: facts.root_virtual_mfa,
+        facts,
     };
     let now = now_secs() as i64;
     let (thresholds, per_user) = (settings.thresholds, settings.per_user);
@@ -262,7 +272,7 @@ async fn fetch_and_render(
             posture,
             per_user,
         });
-        (labels, render_account(view), root_use)
+        (labels, render_account(view), root_use, unparsed)
     })
     .await
     .map_err(|e| RefreshError::Task("render", e.to_string()))

@@ -499,7 +499,7 @@ fn bad_reports_exit_1_with_a_message_naming_the_problem() {
         (
             "missing-column.bad.csv",
             &[],
-            &["missing required column `mfa_active`"],
+            &["missing required column `user`"],
         ),
         ("bad-base64.bad.json", &[], &["Content", "not valid base64"]),
         ("not-csv.bad.csv", &[], &["not CSV", "line: 3"]),
@@ -572,6 +572,60 @@ fn once_output_of_the_full_fixture_matches_the_golden_file() {
             diff.join("\n")
         );
     }
+}
+
+/// The promtool test that proves every root alert quiet for a credential-less root must be fed
+/// what the exporter really emits for one, not hand-typed series.
+#[test]
+fn the_credentialless_root_alert_test_is_fed_the_series_the_exporter_emits() {
+    let out = once(
+        "credentialless-root.csv",
+        Some("credentialless-root.summary.json"),
+        &[],
+    );
+    let emitted: std::collections::BTreeSet<String> = out
+        .lines()
+        .filter(|l| l.starts_with("aws_iam_root_"))
+        .map(str::to_owned)
+        .collect();
+    assert!(emitted.contains("aws_iam_root_credentials_present{account_id=\"777788889999\"} 0"));
+    assert_eq!(
+        control(&out.replace("777788889999", ACCOUNT), "root_mfa"),
+        0.0
+    );
+    let path = repo_root().join("alerts/tests/root.test.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let case = yaml["tests"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("credential-less root"))
+        })
+        .expect("a `credential-less root` test in alerts/tests/root.test.yml");
+    let fed: std::collections::BTreeSet<String> = case["input_series"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let series = s["series"]
+                .as_str()
+                .unwrap()
+                .replace(",job=\"aws-iam-exporter\",instance=\"exporter-a:9741\"", "");
+            let values = s["values"].as_str().unwrap();
+            let first = values.split(['x', ' ']).next().unwrap_or_default();
+            format!("{series} {first}")
+        })
+        .collect();
+    assert_eq!(
+        fed,
+        emitted,
+        "regenerate the input series of {} from `--once` on the fixture",
+        path.display()
+    );
 }
 
 #[test]
@@ -777,7 +831,7 @@ fn offline_daemon_keeps_the_last_good_data_when_the_file_breaks_and_recovers_the
     );
     assert_eq!(e.get("/readyz").0, 200, "ready stays once data exists");
     assert!(
-        e.stderr().contains("missing required column `mfa_active`"),
+        e.stderr().contains("missing required column `user`"),
         "{}",
         e.stderr()
     );

@@ -1,0 +1,811 @@
+//! The controls: one table row each (id, benchmark numbers, severity, title) and one evaluator.
+//!
+//! To add a control: write an evaluator below (the same code counts and names offenders: it
+//! reports each failing credential to a sink and returns `None` when its input is unknown), then
+//! add a row to `controls!`. The exposition, the `audit` command and the benchmark info metric
+//! read the table; nothing else needs to change.
+//!
+//! Benchmark numbers: CIS AWS Foundations Benchmark 1.4.0-7.0.0 and the AWS Security Hub ids are
+//! taken from Prowler's compliance files (`prowler/compliance/aws/cis_{1.4..7.0}_aws.json`,
+//! commit 3e000faa), cross-checked with Steampipe's `cis_v500`/`cis_v600` and
+//! `foundational_security` packs and, for 7.0.0, Tenable's audit items (2.8, 2.11).
+
+use super::{AccountData, PolicyState, RootPosture, ServiceCredential, Thresholds, and3, or3};
+use crate::report::{AccessKey, Date, ROOT_USER, Row};
+
+/// How bad a failure is (Security Hub's scale, which the alerts follow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Which credential a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// The console password.
+    Password,
+    /// Access key 1 or 2 (the report's slot).
+    AccessKey(u8),
+    /// An access key the summary reports without saying which (root only).
+    SomeAccessKey,
+    /// Signing certificate 1 or 2.
+    SigningCertificate(u8),
+    /// A signing certificate the summary reports without saying which (root only).
+    SomeSigningCertificate,
+    /// The MFA of the user (missing, or not hardware).
+    Mfa,
+    /// The account password policy.
+    PasswordPolicy,
+    /// A service-specific credential (its id is in [`Finding::credential_id`]).
+    ServiceCredential,
+}
+
+impl Credential {
+    /// Name as the exposition writes credentials (`credential` label of root last use).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credential::Password => "password",
+            Credential::AccessKey(1) => "access_key_1",
+            Credential::AccessKey(_) => "access_key_2",
+            Credential::SomeAccessKey => "access_key",
+            Credential::SigningCertificate(1) => "signing_certificate_1",
+            Credential::SigningCertificate(_) => "signing_certificate_2",
+            Credential::SomeSigningCertificate => "signing_certificate",
+            Credential::Mfa => "mfa",
+            Credential::PasswordPolicy => "password_policy",
+            Credential::ServiceCredential => "service_credential",
+        }
+    }
+}
+
+/// One failing credential, borrowed from the account data: enough to print
+/// `alice (password, last used 2025-01-10, 324 days)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding<'a> {
+    /// The IAM user; [`ROOT_USER`] for root; `""` for the account (password policy).
+    pub user: &'a str,
+    pub credential: Credential,
+    /// Last use, when the report has a date.
+    pub last_used: Option<i64>,
+    /// Created, last rotated or (password) last changed, when known.
+    pub created: Option<i64>,
+    /// The report records no use of the credential (`N/A`, `no_information`).
+    pub never_used: bool,
+    /// Same failing resource as the previous finding (another credential of the same user):
+    /// counts of failing resources skip it.
+    pub continues: bool,
+    /// The `ServiceSpecificCredentialId` of a service credential.
+    pub credential_id: Option<&'a str>,
+}
+
+impl<'a> Finding<'a> {
+    fn new(user: &'a str, credential: Credential) -> Finding<'a> {
+        Finding {
+            user,
+            credential,
+            last_used: None,
+            created: None,
+            never_used: false,
+            continues: false,
+            credential_id: None,
+        }
+    }
+}
+
+impl Finding<'_> {
+    /// One line for a person: `alice (password, last used 2025-01-10, 324 days)`,
+    /// `bob (access_key_2, never used, created 2024-03-01, 400 days)`. Days count from `now`.
+    pub fn describe(&self, now: i64) -> String {
+        let day = |t: i64| {
+            time::OffsetDateTime::from_unix_timestamp(t)
+                .map(|d| d.date().to_string())
+                .unwrap_or_else(|_| t.to_string())
+        };
+        let age = |t: i64| (now - t).max(0) / 86_400;
+        let who = if self.user.is_empty() {
+            "account"
+        } else {
+            self.user
+        };
+        let mut s = format!("{who} ({}", self.credential.as_str());
+        if let Some(id) = self.credential_id {
+            s.push(' ');
+            s.push_str(id);
+        }
+        match (self.last_used, self.created) {
+            (Some(t), _) => s.push_str(&format!(", last used {}, {} days", day(t), age(t))),
+            (None, Some(t)) if self.never_used => s.push_str(&format!(
+                ", never used, created {}, {} days",
+                day(t),
+                age(t)
+            )),
+            (None, Some(t)) => s.push_str(&format!(", created {}, {} days", day(t), age(t))),
+            (None, None) if self.never_used => s.push_str(", never used"),
+            (None, None) => {}
+        }
+        s.push(')');
+        s
+    }
+}
+
+/// The control table as Markdown (id, CIS 1.4.0-4.0.1 / 5.0.0 / 6.0.0 / 7.0.0, Security Hub,
+/// severity, title), for the README; generated so the README cannot drift from the code.
+pub fn markdown_table() -> String {
+    let mut s = String::from(
+        "| control | CIS 1.4.0-4.0.1 | CIS 5.0.0 | CIS 6.0.0 | CIS 7.0.0 | Security Hub | severity | title |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    let or_dash = |v: &'static str| if v.is_empty() { "-" } else { v };
+    for c in CONTROLS {
+        let sh = match (c.securityhub, c.fsbp) {
+            ("", _) => "-".to_owned(),
+            (id, true) => format!("{id} (FSBP)"),
+            (id, false) => id.to_owned(),
+        };
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            c.id,
+            if c.cis_label_only {
+                "-"
+            } else {
+                or_dash(c.cis)
+            },
+            or_dash(c.cis_v5),
+            or_dash(c.cis_v6),
+            or_dash(c.cis_v7),
+            sh,
+            c.severity.as_str(),
+            c.title
+        ));
+    }
+    s
+}
+
+/// What an evaluator sees. Findings borrow from `data` only, so they outlive `root`.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a, 'r> {
+    pub data: &'a AccountData,
+    /// The root facts, merged from summary and report once per refresh.
+    pub root: &'r RootPosture,
+}
+
+/// Reports each failing credential to the sink; returns `None` when the input is unknown (the
+/// control is then absent, neither passing nor failing).
+pub type Evaluator =
+    for<'a, 'r> fn(&Input<'a, 'r>, &Thresholds, i64, &mut dyn FnMut(Finding<'a>)) -> Option<()>;
+
+/// The CIS versions the table has numbers for (`standard="cis-aws-foundations"`); the FSBP
+/// standard is `standard="aws-fsbp"`, version `1.0.0` (Security Hub's only version of it).
+pub const CIS_VERSIONS: [&str; 8] = [
+    "1.4.0", "1.5.0", "2.0.0", "3.0.0", "4.0.1", "5.0.0", "6.0.0", "7.0.0",
+];
+
+/// A control: a stable id, the numbers auditors use, and how to evaluate it.
+#[derive(Debug)]
+pub struct Control {
+    /// Exported id (`control` label); stable: alerts and dashboards use it.
+    pub id: &'static str,
+    /// CIS v1.4.0-v4.0.1 number, the `cis` label ("" when the benchmark has none).
+    pub cis: &'static str,
+    /// The `cis` label names the recommendation this control loosens, but a pass does not meet
+    /// it: the info metric and the table list no CIS number for it.
+    pub cis_label_only: bool,
+    /// CIS 5.0.0, 6.0.0 and 7.0.0 numbers (renumbered; "" where the version has none).
+    pub cis_v5: &'static str,
+    pub cis_v6: &'static str,
+    pub cis_v7: &'static str,
+    /// AWS Security Hub control id, the `securityhub` label ("" when none).
+    pub securityhub: &'static str,
+    /// Whether that Security Hub control is in the AWS Foundational Security Best Practices
+    /// standard (IAM.9, .15, .16, .22 are in Security Hub's CIS standards only).
+    pub fsbp: bool,
+    pub severity: Severity,
+    /// One line for the README, the audit table and the info metric.
+    pub title: &'static str,
+    pub evaluate: Evaluator,
+}
+
+impl Control {
+    /// `(standard, version, id)` of every benchmark that has this control, for
+    /// `aws_iam_control_info`.
+    pub fn benchmarks(&self) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+        let cis = CIS_VERSIONS.iter().enumerate().map(|(i, v)| {
+            let id = match i {
+                0..=4 if self.cis_label_only => "",
+                0..=4 => self.cis,
+                5 => self.cis_v5,
+                6 => self.cis_v6,
+                _ => self.cis_v7,
+            };
+            ("cis-aws-foundations", *v, id)
+        });
+        let fsbp = self
+            .fsbp
+            .then_some(("aws-fsbp", "1.0.0", self.securityhub))
+            .into_iter();
+        cis.chain(fsbp).filter(|(_, _, id)| !id.is_empty())
+    }
+}
+
+macro_rules! controls {
+    ($($(#[$doc:meta])* $name:ident { $($field:ident: $value:expr),* $(,)? })*) => {
+        /// Every control, in README order.
+        pub const CONTROLS: &[Control] = &[$(Control { $($field: $value),* }),*];
+        /// Index of a control in [`CONTROLS`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum ControlId { $($(#[$doc])* $name),* }
+        impl ControlId {
+            /// Every control, in [`CONTROLS`] order.
+            pub const ALL: &'static [ControlId] = &[$(ControlId::$name),*];
+        }
+    };
+}
+
+controls! {
+    /// CIS 1.4: an access key on root, active or not (an inactive key still exists).
+    RootAccessKey {
+        id: "root_access_key", cis: "1.4", cis_label_only: false, cis_v5: "1.3", cis_v6: "2.3", cis_v7: "2.4",
+        securityhub: "IAM.4", fsbp: true, severity: Severity::Critical,
+        title: "No root user access key exists", evaluate: root_access_key,
+    }
+    /// CIS 1.5: root has MFA.
+    RootMfa {
+        id: "root_mfa", cis: "1.5", cis_label_only: false, cis_v5: "1.4", cis_v6: "2.4", cis_v7: "2.5",
+        securityhub: "IAM.9", fsbp: false, severity: Severity::Critical,
+        title: "MFA is enabled for the root user", evaluate: root_mfa,
+    }
+    /// CIS 1.6: root MFA is a hardware device.
+    RootHardwareMfa {
+        id: "root_hardware_mfa", cis: "1.6", cis_label_only: false, cis_v5: "1.5", cis_v6: "2.5", cis_v7: "2.6",
+        securityhub: "IAM.6", fsbp: true, severity: Severity::Critical,
+        title: "Hardware MFA is enabled for the root user", evaluate: root_hardware_mfa,
+    }
+    /// CIS 1.7: no root credential used within `--control.root-recent-use`.
+    RootRecentUse {
+        id: "root_recent_use", cis: "1.7", cis_label_only: false, cis_v5: "1.6", cis_v6: "2.6", cis_v7: "2.7",
+        securityhub: "", fsbp: false, severity: Severity::High,
+        title: "The root user is not used for daily tasks", evaluate: root_recent_use,
+    }
+    /// CIS 1.8: the password policy's minimum length (14 by default).
+    PasswordPolicyLength {
+        id: "password_policy_length", cis: "1.8", cis_label_only: false, cis_v5: "1.7", cis_v6: "2.7", cis_v7: "2.8",
+        securityhub: "IAM.15", fsbp: false, severity: Severity::Medium,
+        title: "The password policy requires a minimum length (14 by default)",
+        evaluate: password_policy_length,
+    }
+    /// CIS 1.9: the password policy prevents reuse (24 by default).
+    PasswordPolicyReuse {
+        id: "password_policy_reuse", cis: "1.9", cis_label_only: false, cis_v5: "1.8", cis_v6: "2.8", cis_v7: "2.9",
+        securityhub: "IAM.16", fsbp: false, severity: Severity::Low,
+        title: "The password policy prevents password reuse (24 by default)",
+        evaluate: password_policy_reuse,
+    }
+    /// CIS 1.10: every console user has MFA.
+    ConsoleUserMfa {
+        id: "console_user_mfa", cis: "1.10", cis_label_only: false, cis_v5: "1.9", cis_v6: "2.9", cis_v7: "2.10",
+        securityhub: "IAM.5", fsbp: true, severity: Severity::Medium,
+        title: "MFA is enabled for every user with a console password", evaluate: console_user_mfa,
+    }
+    /// CIS 1.11 (dropped in 7.0.0): no key set up with a console user and never used.
+    InitialAccessKey {
+        id: "initial_access_key", cis: "1.11", cis_label_only: false, cis_v5: "1.10", cis_v6: "2.10", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::Low,
+        title: "No access key set up with a console user and never used",
+        evaluate: initial_access_key,
+    }
+    /// CIS 1.12 / IAM.22: credentials unused past `--control.unused-credentials`. The id names
+    /// the benchmark's default, 45 days; the threshold is the flag's.
+    UnusedCredentials {
+        id: "unused_credentials_45d", cis: "1.12", cis_label_only: false, cis_v5: "1.11", cis_v6: "2.11", cis_v7: "2.11",
+        securityhub: "IAM.22", fsbp: false, severity: Severity::Medium,
+        title: "Credentials unused for 45 days (--control.unused-credentials) are disabled",
+        evaluate: unused_credentials,
+    }
+    /// Security Hub IAM.8: credentials unused past `--control.unused-credentials-long`. The id
+    /// names the default, 90 days. The `cis` label says 1.12, the recommendation it loosens;
+    /// a pass here does not meet CIS, so the info metric lists no CIS number for it.
+    UnusedCredentialsLong {
+        id: "unused_credentials_90d", cis: "1.12", cis_label_only: true, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.8", fsbp: true, severity: Severity::Medium,
+        title: "Credentials unused for 90 days (--control.unused-credentials-long) are disabled",
+        evaluate: unused_credentials_long,
+    }
+    /// CIS 1.13 (dropped in 7.0.0): at most one active key per user.
+    MultipleActiveKeys {
+        id: "multiple_active_keys", cis: "1.13", cis_label_only: false, cis_v5: "1.12", cis_v6: "2.12", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::Low,
+        title: "At most one active access key per user", evaluate: multiple_active_keys,
+    }
+    /// CIS 1.14 / IAM.3: active keys rotated within `--control.access-key-max-age`.
+    AccessKeyRotation {
+        id: "access_key_rotation", cis: "1.14", cis_label_only: false, cis_v5: "1.13", cis_v6: "2.13", cis_v7: "2.12",
+        securityhub: "IAM.3", fsbp: true, severity: Severity::Medium,
+        title: "Active access keys are rotated within 90 days (--control.access-key-max-age)",
+        evaluate: access_key_rotation,
+    }
+    /// Not in a benchmark: a signing certificate on root is a long-lived root credential.
+    RootSigningCertificate {
+        id: "root_signing_certificate", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::High,
+        title: "The root user has no active signing certificate",
+        evaluate: root_signing_certificate,
+    }
+    /// Not in a benchmark: a console password never used is a credential nobody needs.
+    ConsoleUserNeverSignedIn {
+        id: "console_user_never_signed_in", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::Low,
+        title: "Every console password has been used", evaluate: console_user_never_signed_in,
+    }
+    /// Not in a benchmark: every IAM-backed Bedrock API key is a long-term key; AWS recommends
+    /// short-term ones. Failing resources: active, unexpired `bedrock.amazonaws.com` credentials.
+    BedrockLongTermApiKey {
+        id: "bedrock_long_term_api_key", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::High,
+        title: "No active long-term Amazon Bedrock API key", evaluate: bedrock_long_term_api_key,
+    }
+    /// Not in a benchmark: service-specific credentials are long-lived secrets like access keys,
+    /// held to the same age (`--control.access-key-max-age`).
+    ServiceCredentialRotation {
+        id: "service_credential_rotation", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::Medium,
+        title: "Active service-specific credentials are rotated within 90 days (--control.access-key-max-age)",
+        evaluate: service_credential_rotation,
+    }
+}
+
+impl ControlId {
+    pub fn control(self) -> &'static Control {
+        &CONTROLS[self as usize]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluators. Root controls count root credentials; user controls count users.
+
+type Sink<'s, 'a> = &'s mut dyn FnMut(Finding<'a>);
+
+fn summary(data: &AccountData, key: &str) -> Option<bool> {
+    data.facts.summary.as_ref()?.get(key).map(|v| v > 0)
+}
+
+/// 1.4: a key counts if the live summary says so (an inactive key still counts, as for the AWS
+/// Config rule: it should be deleted), or if the report shows an active one.
+fn root_access_key<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    let report = i.root.access_key_active;
+    let summary = summary(i.data, "AccountAccessKeysPresent");
+    if report.is_none() && summary.is_none() {
+        return None;
+    }
+    let row = i.data.report.root.as_ref();
+    let mut found = false;
+    for (slot, active) in report.into_iter().flatten().enumerate() {
+        if active {
+            found = true;
+            let key = row.map(|r| r.access_keys[slot]).unwrap_or_default();
+            sink(key_finding(ROOT_USER, slot, &key));
+        }
+    }
+    if !found && summary == Some(true) {
+        sink(Finding::new(ROOT_USER, Credential::SomeAccessKey));
+    }
+    Some(())
+}
+
+/// A root without any credential (no password, access key or signing certificate) passes the
+/// MFA controls: nothing can sign in as it, and AWS allows no MFA device on it. CIS v5.0 1.4:
+/// "Where an AWS Organization is using centralized root access, root credentials can be removed
+/// from member accounts. In that case it is neither possible nor necessary to configure root MFA
+/// in the member account" (audit: `mfa_active` TRUE or `password_enabled` FALSE; AccountMFAEnabled
+/// 1 or AccountPasswordPresent 0); the same in 6.0 2.4-2.5 and 7.0 2.5-2.6. AWS Config treats
+/// such a root as not applicable. Stricter than the CIS audit text: a root with no password but
+/// an access key or certificate still needs MFA here.
+fn root_without_credentials(i: &Input<'_, '_>) -> bool {
+    i.root.credentials_present == Some(false)
+}
+
+fn root_mfa<'a>(i: &Input<'a, '_>, _: &Thresholds, _: i64, sink: Sink<'_, 'a>) -> Option<()> {
+    if root_without_credentials(i) {
+        return Some(());
+    }
+    if !i.root.mfa_enabled? {
+        sink(Finding::new(ROOT_USER, Credential::Mfa));
+    }
+    Some(())
+}
+
+fn root_hardware_mfa<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    if root_without_credentials(i) {
+        return Some(());
+    }
+    if !i.root.hardware_mfa_enabled? {
+        sink(Finding::new(ROOT_USER, Credential::Mfa));
+    }
+    Some(())
+}
+
+/// Each root credential used within the window fails (the most recent use matters, not the
+/// first credential that has a date, as in Prowler).
+fn root_recent_use<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    let r = i.data.report.root.as_ref()?;
+    let mut failing = false;
+    let mut unknown = false;
+    let used = [
+        (Credential::Password, r.password_last_used),
+        (Credential::AccessKey(1), r.access_keys[0].last_used),
+        (Credential::AccessKey(2), r.access_keys[1].last_used),
+    ];
+    for (credential, last) in used {
+        match last.map(Date::timestamp) {
+            None => unknown = true,
+            Some(Some(at)) if now - at <= t.root_recent_use => {
+                failing = true;
+                sink(Finding {
+                    last_used: Some(at),
+                    ..Finding::new(ROOT_USER, credential)
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    (failing || !unknown).then_some(())
+}
+
+fn password_policy<'a>(
+    i: &Input<'a, '_>,
+    sink: Sink<'_, 'a>,
+    weak: impl Fn(&super::PasswordPolicy) -> bool,
+) -> Option<()> {
+    let failing = match i.data.facts.password_policy {
+        PolicyState::Unknown => return None,
+        PolicyState::Absent => true,
+        PolicyState::Present(p) => weak(&p),
+    };
+    if failing {
+        sink(Finding::new("", Credential::PasswordPolicy));
+    }
+    Some(())
+}
+
+fn password_policy_length<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    password_policy(i, sink, |p| {
+        p.minimum_length.unwrap_or(0) < t.password_min_length
+    })
+}
+
+fn password_policy_reuse<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    password_policy(i, sink, |p| {
+        p.reuse_prevention.unwrap_or(0) < t.password_reuse_prevention
+    })
+}
+
+/// Runs a per-user check over every IAM user. The check reports the user's failing credentials
+/// and says whether the user fails; the control is unknown only when no user is known to fail
+/// and some user could not be judged (a known failure is a failure whatever the others say).
+fn per_user<'a>(
+    i: &Input<'a, '_>,
+    sink: Sink<'_, 'a>,
+    mut check: impl FnMut(&'a str, &'a Row, &mut dyn FnMut(Finding<'a>)) -> Option<bool>,
+) -> Option<()> {
+    let report = &i.data.report;
+    let (mut failing, mut unknown) = (false, false);
+    for u in &report.users {
+        let mut first = true;
+        let mut user_sink = |mut f: Finding<'a>| {
+            f.continues = !first;
+            first = false;
+            sink(f);
+        };
+        match check(report.name(u), u, &mut user_sink) {
+            Some(true) => failing = true,
+            Some(false) => {}
+            None => unknown = true,
+        }
+    }
+    (failing || !unknown).then_some(())
+}
+
+fn console_user_mfa<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    per_user(i, sink, |name, u, sink| {
+        let fails = and3(u.password_enabled, u.mfa_active.map(|m| !m));
+        if fails == Some(true) {
+            sink(password_finding(name, u));
+        }
+        fails
+    })
+}
+
+fn console_user_never_signed_in<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    per_user(i, sink, |name, u, sink| {
+        let fails = and3(
+            u.password_enabled,
+            u.password_last_used.map(|d| d.timestamp().is_none()),
+        );
+        if fails == Some(true) {
+            sink(password_finding(name, u));
+        }
+        fails
+    })
+}
+
+fn multiple_active_keys<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    per_user(i, sink, |name, u, sink| {
+        let fails = and3(u.access_keys[0].active, u.access_keys[1].active);
+        if fails == Some(true) {
+            for (slot, k) in u.access_keys.iter().enumerate() {
+                sink(key_finding(name, slot, k));
+            }
+        }
+        fails
+    })
+}
+
+/// CIS 1.11: a console user whose active key was created together with the user (within
+/// `--control.initial-access-key-window`) and never used.
+fn initial_access_key<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    per_user(i, sink, |name, u, sink| {
+        let created = u.user_creation_time.map(Date::timestamp);
+        per_key(name, u, sink, u.password_enabled, |_, k| {
+            let same_time = match (k.last_rotated, created) {
+                (Some(Date::At(r)), Some(Some(c))) => {
+                    Some((r - c).abs() <= t.initial_access_key_window)
+                }
+                _ => None,
+            };
+            and3(key_never_used(k), same_time)
+        })
+    })
+}
+
+fn unused_credentials<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    unused(i, t.unused_credentials, now, sink)
+}
+
+fn unused_credentials_long<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    unused(i, t.unused_credentials_long, now, sink)
+}
+
+/// CIS 1.12: a password or active key not used for `limit` seconds. A credential never used is
+/// as old as its creation (password change, key rotation, else the user): never-used keys do not
+/// pass silently, as they do in Prowler.
+fn unused<'a>(i: &Input<'a, '_>, limit: i64, now: i64, sink: Sink<'_, 'a>) -> Option<()> {
+    let stale = |last: Option<i64>| last.map(|at| now - at > limit);
+    per_user(i, sink, |name, u, sink| {
+        let password = and3(
+            u.password_enabled,
+            match u.password_last_used {
+                None => None,
+                Some(Date::At(at)) => stale(Some(at)),
+                Some(_) => stale(password_set(u)),
+            },
+        );
+        if password == Some(true) {
+            sink(password_finding(name, u));
+        }
+        let keys = per_key(name, u, sink, Some(true), |_, k| {
+            and3(
+                k.active,
+                match k.last_used {
+                    None => None,
+                    Some(Date::At(at)) => stale(Some(at)),
+                    Some(_) => stale(key_created(k)),
+                },
+            )
+        });
+        or3(password, keys)
+    })
+}
+
+/// CIS 1.14: an active key not rotated for `--control.access-key-max-age`.
+fn access_key_rotation<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    per_user(i, sink, |name, u, sink| {
+        per_key(name, u, sink, Some(true), |_, k| {
+            and3(
+                k.active,
+                key_created(k).map(|c| now - c > t.access_key_max_age),
+            )
+        })
+    })
+}
+
+/// The report says which certificate is active; the summary only that one exists.
+fn root_signing_certificate<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    match i.root.signing_certificate_active {
+        Some(certs) => {
+            for (slot, active) in certs.into_iter().enumerate() {
+                if active {
+                    sink(Finding::new(
+                        ROOT_USER,
+                        Credential::SigningCertificate(slot as u8 + 1),
+                    ));
+                }
+            }
+        }
+        None => {
+            if summary(i.data, "AccountSigningCertificatesPresent")? {
+                sink(Finding::new(ROOT_USER, Credential::SomeSigningCertificate));
+            }
+        }
+    }
+    Some(())
+}
+
+/// Each failing service credential is one failing resource.
+fn service_credential_control<'a>(
+    i: &Input<'a, '_>,
+    sink: Sink<'_, 'a>,
+    fails: impl Fn(&ServiceCredential) -> bool,
+) -> Option<()> {
+    for c in super::service_credentials(i.data)? {
+        if c.status == "active" && fails(c) {
+            sink(Finding {
+                created: Some(c.created),
+                credential_id: Some(&c.id),
+                ..Finding::new(&c.user, Credential::ServiceCredential)
+            });
+        }
+    }
+    Some(())
+}
+
+fn bedrock_long_term_api_key<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    service_credential_control(i, sink, |c| {
+        c.service == super::BEDROCK && c.expires.is_none_or(|e| e > now)
+    })
+}
+
+fn service_credential_rotation<'a>(
+    i: &Input<'a, '_>,
+    t: &Thresholds,
+    now: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    service_credential_control(i, sink, |c| now - c.created > t.access_key_max_age)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by the evaluators and the counts.
+
+/// `gate && (key 1 fails || key 2 fails)`, reporting each failing key.
+fn per_key<'a>(
+    name: &'a str,
+    u: &'a Row,
+    sink: &mut dyn FnMut(Finding<'a>),
+    gate: Option<bool>,
+    fails: impl Fn(usize, &AccessKey) -> Option<bool>,
+) -> Option<bool> {
+    if gate == Some(false) {
+        return Some(false);
+    }
+    let verdicts = [0, 1].map(|slot| fails(slot, &u.access_keys[slot]));
+    let any = or3(verdicts[0], verdicts[1]);
+    if gate == Some(true) {
+        for (slot, v) in verdicts.into_iter().enumerate() {
+            if v == Some(true) {
+                sink(key_finding(name, slot, &u.access_keys[slot]));
+            }
+        }
+    }
+    and3(gate, any)
+}
+
+fn key_finding<'a>(user: &'a str, slot: usize, k: &AccessKey) -> Finding<'a> {
+    Finding {
+        last_used: k.last_used.and_then(Date::timestamp),
+        created: key_created(k),
+        never_used: k.last_used.is_some_and(|d| d.timestamp().is_none()),
+        ..Finding::new(user, Credential::AccessKey(slot as u8 + 1))
+    }
+}
+
+fn password_finding<'a>(user: &'a str, u: &Row) -> Finding<'a> {
+    Finding {
+        last_used: u.password_last_used.and_then(Date::timestamp),
+        created: password_set(u),
+        never_used: u
+            .password_last_used
+            .is_some_and(|d| d.timestamp().is_none()),
+        ..Finding::new(user, Credential::Password)
+    }
+}
+
+/// When the password was set: its last change, else the user's creation.
+fn password_set(u: &Row) -> Option<i64> {
+    u.password_last_changed
+        .and_then(Date::timestamp)
+        .or(u.user_creation_time.and_then(Date::timestamp))
+}
+
+/// An active key with no recorded use (`N/A` last used while active).
+pub(super) fn key_never_used(k: &AccessKey) -> Option<bool> {
+    and3(k.active, k.last_used.map(|d| d.timestamp().is_none()))
+}
+
+/// When a key was created or last rotated. An active key whose `last_rotated` is `N/A` has an
+/// unknown age: guessing the user's creation would fail a key that may be a day old.
+fn key_created(k: &AccessKey) -> Option<i64> {
+    k.last_rotated?.timestamp()
+}

@@ -1,0 +1,688 @@
+//! PURE: bytes of an IAM credential report -> [`CredentialReport`].
+//!
+//! First stage of the pipeline (`report` -> `posture` -> `exposition`). No I/O, no clock, no AWS
+//! types: the live source hands us the decoded `Content` blob, the offline source the file bytes.
+//!
+//! The format is documented in the IAM user guide ("Getting credential reports"): a CSV with one
+//! row per IAM user plus `<root_account>`. Columns are read by header name, never by position,
+//! because AWS has added columns before and moto orders nothing differently but might.
+//!
+//! Reports come as they come: only `user` is required (a missing column leaves its facts
+//! unknown), a value that fits no known form is unknown for its row and counted
+//! ([`CredentialReport::unparsed`]), and a user listed twice is served once. Those oddities are
+//! returned as [`Warning`]s for the caller to log. Only structural damage (not CSV, no header,
+//! no `user` column, two accounts) rejects a report.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use base64::Engine as _;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The user name AWS gives the root row.
+pub const ROOT_USER: &str = "<root_account>";
+
+/// Everything that can be wrong with a report. Each variant names what was wrong, so the log line
+/// that reports it is enough to fix the input.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("credential report is empty")]
+    Empty,
+    #[error("credential report is not CSV: {0}")]
+    NotCsv(String),
+    #[error("credential report is missing required column `{0}`")]
+    MissingColumn(&'static str),
+    #[error("credential report has column `{0}` twice")]
+    DuplicateColumn(String),
+    #[error("credential report line {line}: column `{column}`: {problem}")]
+    BadValue {
+        line: u64,
+        column: &'static str,
+        problem: String,
+    },
+    #[error("credential report JSON: {0}")]
+    BadJson(String),
+    #[error("credential report `Content` is not valid base64: {0}")]
+    BadBase64(String),
+    #[error("credential report has ARNs of two accounts: {0} and {1}")]
+    MixedAccounts(String, String),
+    #[error("credential report is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+}
+
+/// A date column's value. The special values stay distinct because they mean different things:
+/// `N/A` (no such credential, or a key never used), `no_information` (a password never used, or
+/// not since tracking began in 2014), `not_supported` (root's password columns; moto writes it
+/// where AWS writes `N/A`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Date {
+    /// Seconds since the Unix epoch.
+    At(i64),
+    NotApplicable,
+    NoInformation,
+    NotSupported,
+}
+
+impl Date {
+    /// The instant, when the column holds one.
+    pub fn timestamp(self) -> Option<i64> {
+        match self {
+            Date::At(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One access key slot (`access_key_1_*` or `access_key_2_*`).
+///
+/// Every field of a row is `None` when the report does not say: its column is missing (AWS's
+/// pre-2015 layout has no `*_last_used_*`; trimmed exports drop more). Code that reads a row
+/// must treat `None` as unknown, never as `false` or as "no date".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccessKey {
+    pub active: Option<bool>,
+    /// Creation or last rotation; `N/A` when the slot never held a key.
+    pub last_rotated: Option<Date>,
+    /// `N/A` when the key was never used (or not since 2015-04-22).
+    pub last_used: Option<Date>,
+}
+
+/// One signing certificate slot (`cert_1_*`, `cert_2_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Certificate {
+    pub active: Option<bool>,
+    /// A date also for an inactive certificate (it still exists); `N/A` when there is none.
+    pub last_rotated: Option<Date>,
+}
+
+/// One row of the report (a user or the root account). `None` means unknown (see [`AccessKey`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Byte range of the user name in [`CredentialReport::names`]; rows carry no allocation.
+    name: Range<u32>,
+    pub user_creation_time: Option<Date>,
+    /// `None` also for root (`not_supported`): the report cannot say whether root has a password.
+    pub password_enabled: Option<bool>,
+    pub password_last_used: Option<Date>,
+    pub password_last_changed: Option<Date>,
+    pub mfa_active: Option<bool>,
+    pub access_keys: [AccessKey; 2],
+    pub certificates: [Certificate; 2],
+}
+
+impl Row {
+    /// Active access keys, when the report says for both slots.
+    pub fn active_access_keys(&self) -> Option<usize> {
+        let [a, b] = self.access_keys.map(|k| k.active);
+        Some(usize::from(a?) + usize::from(b?))
+    }
+}
+
+/// A parsed credential report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CredentialReport {
+    /// All user names, back to back; rows point into it.
+    names: String,
+    /// IAM users in report order, root excluded.
+    pub users: Vec<Row>,
+    /// The `<root_account>` row; moto's reports have none.
+    pub root: Option<Row>,
+    /// The 12-digit account id taken from the ARNs, when any row has one.
+    pub account_id: Option<String>,
+    /// What was odd but not fatal, for the caller to log once per refresh.
+    pub warnings: Vec<Warning>,
+    /// Values that fit no known form, by column (`password_enabled` -> 2): each is unknown for
+    /// its row, the rest of the report is served. Counted by
+    /// [`crate::exposition::RefreshStats::count_unparsed`].
+    pub unparsed: BTreeMap<&'static str, u64>,
+}
+
+/// Something odd in a report that did not stop it from being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A user listed in more than one row. One row is served (see [`parse`]), so no series is
+    /// ever duplicated and the user is counted once.
+    DuplicateUser { user: String, rows: u64 },
+    /// Values of one column that fit no known form: unknown for their rows, counted.
+    Unparsed {
+        column: &'static str,
+        count: u64,
+        /// The first such value, with its line.
+        first: String,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::DuplicateUser { user, rows } => write!(
+                f,
+                "credential report lists user `{user}` in {rows} rows; serving the row with the latest user_creation_time"
+            ),
+            Warning::Unparsed {
+                column,
+                count,
+                first,
+            } => write!(
+                f,
+                "credential report: {count} value(s) of column `{column}` fit no known form and are unknown for their rows; the first: {first}"
+            ),
+        }
+    }
+}
+
+impl CredentialReport {
+    /// The user name of a row of this report.
+    pub fn name(&self, row: &Row) -> &str {
+        self.names
+            .get(row.name.start as usize..row.name.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// A report as `aws iam get-credential-report` prints it, or as GetCredentialReport returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportDocument {
+    pub csv: Vec<u8>,
+    /// `GeneratedTime`, seconds since the epoch; unknown for a plain CSV download.
+    pub generated: Option<i64>,
+}
+
+/// Reads a report file: the console's plain CSV, the CLI's JSON with a base64 `Content`, or that
+/// base64 alone (`aws iam get-credential-report --query Content --output text`). Detection: `{`
+/// first is JSON; a body of base64 characters only is base64 (a CSV header always has a comma,
+/// base64 never does); anything else is CSV.
+pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
+    if bytes.len() > limit {
+        return Err(ParseError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    let body = strip_bom(bytes);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => Err(ParseError::Empty),
+        Some(b'{') => decode_json(body, limit),
+        Some(_) if is_bare_base64(body) => Ok(ReportDocument {
+            csv: decode_base64(body, limit)?,
+            generated: None,
+        }),
+        Some(_) => Ok(ReportDocument {
+            csv: body.to_vec(),
+            generated: None,
+        }),
+    }
+}
+
+fn decode_json(body: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
+    #[derive(serde::Deserialize)]
+    struct CliReport {
+        #[serde(rename = "Content")]
+        content: String,
+        #[serde(rename = "ReportFormat", default)]
+        report_format: Option<String>,
+        #[serde(rename = "GeneratedTime", default)]
+        generated_time: Option<String>,
+    }
+    let doc: CliReport =
+        serde_json::from_slice(body).map_err(|e| ParseError::BadJson(e.to_string()))?;
+    if let Some(format) = doc.report_format.as_deref()
+        && format != "text/csv"
+    {
+        return Err(ParseError::BadJson(format!(
+            "`ReportFormat` is `{format}`, expected `text/csv`"
+        )));
+    }
+    let csv = decode_base64(doc.content.as_bytes(), limit)?;
+    let generated = match doc.generated_time.as_deref() {
+        None => None,
+        Some(s) => Some(parse_time(s).ok_or_else(|| {
+            ParseError::BadJson(format!("`GeneratedTime` `{s}` is not an RFC 3339 time"))
+        })?),
+    };
+    Ok(ReportDocument { csv, generated })
+}
+
+fn is_bare_base64(body: &[u8]) -> bool {
+    body.iter().all(|b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace()
+    })
+}
+
+/// Standard base64, line breaks allowed (the CLI wraps nothing, a copy from a terminal may).
+fn decode_base64(text: &[u8], limit: usize) -> Result<Vec<u8>, ParseError> {
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let csv = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .map_err(|e| ParseError::BadBase64(e.to_string()))?;
+    if csv.len() > limit {
+        return Err(ParseError::TooLarge {
+            size: csv.len(),
+            limit,
+        });
+    }
+    Ok(csv)
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// Parses an RFC 3339 time (`Z` or `+00:00`) into seconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// The columns this exporter reads. Every one of them is documented by AWS. Only `user` is
+/// required: without it no row can be named. Any other column may be missing (AWS's own
+/// pre-2015 layout has 16 columns, exports and audit `cut`s fewer); the facts that need it are
+/// then unknown, never guessed.
+#[derive(Clone, Copy)]
+enum Col {
+    User,
+    Arn,
+    UserCreationTime,
+    PasswordEnabled,
+    PasswordLastUsed,
+    PasswordLastChanged,
+    MfaActive,
+    Key1Active,
+    Key1LastRotated,
+    Key1LastUsed,
+    Key2Active,
+    Key2LastRotated,
+    Key2LastUsed,
+    Cert1Active,
+    Cert1LastRotated,
+    Cert2Active,
+    Cert2LastRotated,
+}
+
+const COLUMNS: [(Col, &str, bool); 17] = [
+    (Col::User, "user", true),
+    (Col::Arn, "arn", false),
+    (Col::UserCreationTime, "user_creation_time", false),
+    (Col::PasswordEnabled, "password_enabled", false),
+    (Col::PasswordLastUsed, "password_last_used", false),
+    (Col::PasswordLastChanged, "password_last_changed", false),
+    (Col::MfaActive, "mfa_active", false),
+    (Col::Key1Active, "access_key_1_active", false),
+    (Col::Key1LastRotated, "access_key_1_last_rotated", false),
+    (Col::Key1LastUsed, "access_key_1_last_used_date", false),
+    (Col::Key2Active, "access_key_2_active", false),
+    (Col::Key2LastRotated, "access_key_2_last_rotated", false),
+    (Col::Key2LastUsed, "access_key_2_last_used_date", false),
+    (Col::Cert1Active, "cert_1_active", false),
+    (Col::Cert1LastRotated, "cert_1_last_rotated", false),
+    (Col::Cert2Active, "cert_2_active", false),
+    (Col::Cert2LastRotated, "cert_2_last_rotated", false),
+];
+
+/// Positions of the columns we read, found from the header row.
+struct Layout {
+    index: [Option<usize>; COLUMNS.len()],
+}
+
+impl Layout {
+    fn from_header(header: &csv::ByteRecord) -> Result<Layout, ParseError> {
+        let mut index = [None; COLUMNS.len()];
+        let mut seen = std::collections::HashSet::new();
+        for (pos, raw) in header.iter().enumerate() {
+            let name = std::str::from_utf8(raw)
+                .map_err(|_| ParseError::NotCsv("header row is not UTF-8".into()))?
+                .trim();
+            if !seen.insert(name.to_owned()) {
+                return Err(ParseError::DuplicateColumn(name.to_owned()));
+            }
+            if let Some(slot) = COLUMNS.iter().position(|(_, n, _)| *n == name) {
+                index[slot] = Some(pos);
+            }
+        }
+        for (slot, (_, name, required)) in COLUMNS.iter().enumerate() {
+            if *required && index[slot].is_none() {
+                return Err(ParseError::MissingColumn(name));
+            }
+        }
+        Ok(Layout { index })
+    }
+}
+
+/// One data row being read: the record plus where its columns are.
+struct Fields<'r> {
+    record: &'r csv::ByteRecord,
+    layout: &'r Layout,
+    line: u64,
+}
+
+impl Fields<'_> {
+    /// The raw text of a column, or `None` for an optional column the report lacks.
+    fn get(&self, col: Col) -> Result<Option<&str>, ParseError> {
+        let slot = col as usize;
+        let Some(pos) = self.layout.index[slot] else {
+            return Ok(None);
+        };
+        let name = COLUMNS[slot].1;
+        let raw = self.record.get(pos).ok_or_else(|| ParseError::BadValue {
+            line: self.line,
+            column: name,
+            problem: format!("row has {} fields, too few", self.record.len()),
+        })?;
+        std::str::from_utf8(raw)
+            .map(|s| Some(s.trim()))
+            .map_err(|_| self.bad(col, "not UTF-8".into()))
+    }
+
+    fn bad(&self, col: Col, problem: String) -> ParseError {
+        ParseError::BadValue {
+            line: self.line,
+            column: COLUMNS[col as usize].1,
+            problem,
+        }
+    }
+
+    /// A boolean column: `true`/`false` in any case; special values read as `None`.
+    fn flag(&self, col: Col) -> Result<Option<bool>, ParseError> {
+        let Some(v) = self.get(col)? else {
+            return Ok(None);
+        };
+        if v.eq_ignore_ascii_case("true") {
+            Ok(Some(true))
+        } else if v.eq_ignore_ascii_case("false") {
+            Ok(Some(false))
+        } else if special(v).is_some() {
+            Ok(None)
+        } else {
+            Err(self.bad(
+                col,
+                format!("`{}` is not true, false, N/A or not_supported", shown(v)),
+            ))
+        }
+    }
+
+    /// A credential's `*_active` or `mfa_active`: a special value (`N/A`) reads as false, as AWS
+    /// writes it for a credential that does not exist. A missing column stays unknown.
+    fn active(&self, col: Col) -> Result<Option<bool>, ParseError> {
+        if self.get(col)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.flag(col)?.unwrap_or(false)))
+    }
+
+    fn date(&self, col: Col) -> Result<Option<Date>, ParseError> {
+        let Some(v) = self.get(col)? else {
+            return Ok(None);
+        };
+        if let Some(s) = special(v) {
+            return Ok(Some(s));
+        }
+        parse_time(v)
+            .map(|t| Some(Date::At(t)))
+            .ok_or_else(|| self.bad(col, format!("`{}` is not an RFC 3339 time", shown(v))))
+    }
+}
+
+fn special(v: &str) -> Option<Date> {
+    match v {
+        "N/A" | "n/a" => Some(Date::NotApplicable),
+        "no_information" => Some(Date::NoInformation),
+        "not_supported" => Some(Date::NotSupported),
+        // An empty field appears in hand-edited files; it carries no date either.
+        "" => Some(Date::NotApplicable),
+        _ => None,
+    }
+}
+
+/// The account id of an IAM ARN (`arn:aws:iam::123456789012:user/x`), if well formed.
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some("iam"), Some(_region), Some(account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// Parses the CSV body of a credential report.
+///
+/// A user listed twice (root included) is served once: the row with the latest
+/// `user_creation_time` wins, ties and unknown times going to the later row. A user deleted and
+/// re-created while the report was generated appears with both creation times, and the newer
+/// incarnation is the one whose credentials still work. Each such user gives one [`Warning`].
+pub fn parse(csv_bytes: &[u8]) -> Result<CredentialReport, ParseError> {
+    let body = strip_bom(csv_bytes);
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ParseError::Empty);
+    }
+    if body.contains(&0) {
+        return Err(ParseError::NotCsv("body contains NUL bytes".into()));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| ParseError::NotCsv(e.to_string()))?
+        .clone();
+    let layout = Layout::from_header(&header)?;
+
+    let mut report = CredentialReport::default();
+    let mut odd = Unparsed::default();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(ParseError::NotCsv(e.to_string())),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let fields = Fields {
+            record: &record,
+            layout: &layout,
+            line,
+        };
+        parse_row(&fields, &mut report, &mut odd)?;
+    }
+    for (column, count) in &odd.counts {
+        report.warnings.push(Warning::Unparsed {
+            column,
+            count: *count,
+            first: odd.first.remove(column).unwrap_or_default(),
+        });
+    }
+    report.unparsed = odd.counts;
+    drop_duplicate_users(&mut report);
+    if let Some(pos) = report
+        .users
+        .iter()
+        .position(|r| report.name(r) == ROOT_USER)
+    {
+        report.root = Some(report.users.remove(pos));
+    }
+    Ok(report)
+}
+
+/// Keeps one row per user name (see [`parse`] for which), in report order, and warns once per
+/// duplicated name. Sorts row indices rather than hashing names: no allocation per user.
+fn drop_duplicate_users(report: &mut CredentialReport) {
+    let users = &report.users;
+    let name = |i: usize| report.name(&users[i]);
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    order.sort_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
+    let mut keep = vec![true; users.len()];
+    let mut warnings = Vec::new();
+    for run in order.chunk_by(|&a, &b| name(a) == name(b)) {
+        if run.len() < 2 {
+            continue;
+        }
+        // Option orders None first: a row with a creation time beats one without.
+        let winner = run
+            .iter()
+            .copied()
+            .max_by_key(|&i| (users[i].user_creation_time.and_then(Date::timestamp), i));
+        for &i in run {
+            keep[i] = Some(i) == winner;
+        }
+        warnings.push(Warning::DuplicateUser {
+            user: name(run[0]).to_owned(),
+            rows: run.len() as u64,
+        });
+    }
+    if warnings.is_empty() {
+        return;
+    }
+    let mut kept = keep.into_iter();
+    report.users.retain(|_| kept.next().unwrap_or(true));
+    report.warnings.extend(warnings);
+}
+
+/// Values that fit no known form, per column, with the first one for the log.
+#[derive(Default)]
+struct Unparsed {
+    counts: BTreeMap<&'static str, u64>,
+    first: BTreeMap<&'static str, String>,
+}
+
+impl Unparsed {
+    /// A field that could not be read is unknown for its row, and counted.
+    fn soft<T>(&mut self, value: Result<Option<T>, ParseError>) -> Option<T> {
+        match value {
+            Ok(v) => v,
+            Err(e) => {
+                let column = match &e {
+                    ParseError::BadValue { column, .. } => column,
+                    _ => "?",
+                };
+                self.record(column, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn record(&mut self, column: &'static str, problem: String) {
+        *self.counts.entry(column).or_default() += 1;
+        self.first.entry(column).or_insert(problem);
+    }
+}
+
+fn parse_row(
+    f: &Fields<'_>,
+    report: &mut CredentialReport,
+    odd: &mut Unparsed,
+) -> Result<(), ParseError> {
+    let Some(user) = odd.soft(f.get(Col::User)) else {
+        return Ok(());
+    };
+    if user.is_empty() {
+        // A row that cannot be named cannot be served; the rest of the report can.
+        odd.record(
+            "user",
+            f.bad(Col::User, "empty user name".into()).to_string(),
+        );
+        return Ok(());
+    }
+    // Without an `arn` column the account id comes from elsewhere (the role, STS).
+    if let Some(arn) = odd.soft(f.get(Col::Arn)) {
+        match (account_of_arn(arn), report.account_id.as_deref()) {
+            (Some(id), None) => report.account_id = Some(id.to_owned()),
+            // Two accounts in one report is not an odd value: every series would be misfiled.
+            (Some(id), Some(known)) if id != known => {
+                return Err(ParseError::MixedAccounts(known.to_owned(), id.to_owned()));
+            }
+            (Some(_), Some(_)) => {}
+            (None, _) => odd.record(
+                "arn",
+                f.bad(Col::Arn, format!("`{}` is not an IAM ARN", shown(arn)))
+                    .to_string(),
+            ),
+        }
+    }
+
+    let is_root = user == ROOT_USER;
+    let password_enabled = match f.flag(Col::PasswordEnabled) {
+        // `not_supported` is root's documented value; in a user row it fits no known form.
+        Ok(None) if !is_root => {
+            if let Ok(Some(v)) = f.get(Col::PasswordEnabled) {
+                odd.record(
+                    "password_enabled",
+                    f.bad(
+                        Col::PasswordEnabled,
+                        format!("`{}`: a user row must say true or false", shown(v)),
+                    )
+                    .to_string(),
+                );
+            }
+            None
+        }
+        other => odd.soft(other),
+    };
+    let start = report.names.len();
+    report.names.push_str(user);
+    let name = to_u32(start)..to_u32(report.names.len());
+    let row = Row {
+        name,
+        user_creation_time: odd.soft(f.date(Col::UserCreationTime)),
+        password_enabled,
+        password_last_used: odd.soft(f.date(Col::PasswordLastUsed)),
+        password_last_changed: odd.soft(f.date(Col::PasswordLastChanged)),
+        mfa_active: odd.soft(f.active(Col::MfaActive)),
+        access_keys: [
+            AccessKey {
+                active: odd.soft(f.active(Col::Key1Active)),
+                last_rotated: odd.soft(f.date(Col::Key1LastRotated)),
+                last_used: odd.soft(f.date(Col::Key1LastUsed)),
+            },
+            AccessKey {
+                active: odd.soft(f.active(Col::Key2Active)),
+                last_rotated: odd.soft(f.date(Col::Key2LastRotated)),
+                last_used: odd.soft(f.date(Col::Key2LastUsed)),
+            },
+        ],
+        certificates: [
+            Certificate {
+                active: odd.soft(f.active(Col::Cert1Active)),
+                last_rotated: odd.soft(f.date(Col::Cert1LastRotated)),
+            },
+            Certificate {
+                active: odd.soft(f.active(Col::Cert2Active)),
+                last_rotated: odd.soft(f.date(Col::Cert2LastRotated)),
+            },
+        ],
+    };
+    // Root is taken out after duplicates are resolved, the same way as for users.
+    report.users.push(row);
+    Ok(())
+}
+
+/// A value as quoted in a message: cut, so a hostile field cannot flood the log.
+fn shown(v: &str) -> &str {
+    match v.char_indices().nth(64) {
+        Some((i, _)) => &v[..i],
+        None => v,
+    }
+}
+
+/// Name offsets fit in u32: reports are capped far below 4 GiB by the size limit.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The header of a real report, the 22 documented columns in AWS order (tests share it).
+#[cfg(test)]
+pub(crate) const TEST_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+#[cfg(test)]
+mod tests;

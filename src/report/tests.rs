@@ -1,0 +1,448 @@
+//! Unit tests of the parser, on hand-made rows and on the public fixtures.
+
+use super::*;
+
+use super::TEST_HEADER as HEADER;
+const ROOT: &str = "<root_account>,arn:aws:iam::123456789012:root,2015-01-01T00:00:00+00:00,not_supported,2024-05-01T10:00:00+00:00,not_supported,not_supported,true,true,2020-01-01T00:00:00+00:00,2024-05-02T00:00:00+00:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
+const ALICE: &str = "alice,arn:aws:iam::123456789012:user/alice,2020-01-01T00:00:00Z,TRUE,no_information,2020-01-01T00:00:00Z,N/A,FALSE,TRUE,2020-01-01T00:00:05Z,N/A,N/A,N/A,TRUE,2021-01-01T00:00:00Z,2024-01-01T00:00:00Z,us-west-2,s3,FALSE,N/A,FALSE,N/A";
+
+fn csv(rows: &[&str]) -> String {
+    let mut s = String::from(HEADER);
+    for r in rows {
+        s.push('\n');
+        s.push_str(r);
+    }
+    s.push('\n');
+    s
+}
+
+#[test]
+fn root_row_and_user_rows_are_separated() {
+    let r = parse(csv(&[ROOT, ALICE]).as_bytes()).unwrap();
+    let root = r.root.as_ref().unwrap();
+    assert_eq!(r.users.len(), 1);
+    assert_eq!(r.name(&r.users[0]), "alice");
+    assert_eq!(r.account_id.as_deref(), Some("123456789012"));
+    assert_eq!(root.password_enabled, None);
+    assert_eq!(root.mfa_active, Some(true));
+    assert_eq!(root.access_keys[0].active, Some(true));
+    assert_eq!(root.access_keys[1].active, Some(false));
+    assert_eq!(root.password_last_used, Some(Date::At(1714557600)));
+}
+
+#[test]
+fn special_values_stay_distinct() {
+    let r = parse(csv(&[ROOT, ALICE]).as_bytes()).unwrap();
+    let alice = &r.users[0];
+    assert_eq!(alice.password_enabled, Some(true));
+    assert_eq!(alice.password_last_used, Some(Date::NoInformation));
+    assert_eq!(alice.access_keys[0].last_used, Some(Date::NotApplicable));
+    let root = r.root.unwrap();
+    assert_eq!(root.password_last_changed, Some(Date::NotSupported));
+}
+
+#[test]
+fn a_user_listed_twice_is_served_once_from_the_row_created_last_with_one_warning() {
+    // The re-created alice (2022) is listed before the deleted one (2020).
+    let recreated = ALICE
+        .replace("2020-01-01T00:00:00Z,TRUE", "2022-02-02T00:00:00Z,FALSE")
+        .replacen("no_information", "N/A", 1);
+    let bob = ALICE
+        .replace("alice", "bob")
+        .replace("2020-01-01T00:00:00Z,TRUE", "2023-01-01T00:00:00Z,TRUE");
+    let r = parse(csv(&[ROOT, &recreated, &bob, ALICE]).as_bytes()).unwrap();
+    let names: Vec<_> = r.users.iter().map(|u| r.name(u)).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert_eq!(r.users[0].password_enabled, Some(false));
+    assert_eq!(
+        r.warnings,
+        [Warning::DuplicateUser {
+            user: "alice".into(),
+            rows: 2
+        }]
+    );
+    assert!(r.warnings[0].to_string().contains("`alice` in 2 rows"));
+}
+
+#[test]
+fn rows_of_a_duplicate_user_with_equal_creation_times_resolve_to_the_later_row() {
+    let later = ALICE.replacen("TRUE", "FALSE", 1);
+    let r = parse(csv(&[ALICE, &later]).as_bytes()).unwrap();
+    assert_eq!(r.users.len(), 1);
+    assert_eq!(r.users[0].password_enabled, Some(false));
+}
+
+#[test]
+fn a_second_root_row_is_resolved_like_a_duplicate_user() {
+    let older = ROOT.replace("2015-01-01T00:00:00+00:00", "2010-01-01T00:00:00+00:00");
+    let r = parse(csv(&[ROOT, &older, ALICE]).as_bytes()).unwrap();
+    assert_eq!(r.users.len(), 1);
+    let root = r.root.as_ref().unwrap();
+    assert_eq!(root.user_creation_time, Some(Date::At(1420070400)));
+    assert_eq!(r.name(root), ROOT_USER);
+    assert_eq!(r.warnings.len(), 1);
+}
+
+#[test]
+fn times_with_z_and_with_offset_are_the_same_instant() {
+    assert_eq!(
+        parse_time("2020-01-01T00:00:00Z"),
+        parse_time("2020-01-01T00:00:00+00:00")
+    );
+    assert_eq!(parse_time("2020-01-01T02:00:00+02:00"), Some(1577836800));
+    assert_eq!(parse_time("2020-01-01"), None);
+}
+
+#[test]
+fn booleans_are_read_in_any_case() {
+    let r = parse(csv(&[ALICE]).as_bytes()).unwrap();
+    assert_eq!(r.users[0].access_keys[1].active, Some(true));
+    assert_eq!(r.users[0].mfa_active, Some(false));
+    let lower = ALICE.replace("TRUE", "true").replace("FALSE", "false");
+    assert_eq!(parse(csv(&[&lower]).as_bytes()).unwrap().users, r.users);
+}
+
+#[test]
+fn columns_are_read_by_name_whatever_their_order_and_extra_columns() {
+    // Reverse the header and every row, and add a column AWS might add one day.
+    let rev = |line: &str| {
+        let mut f: Vec<&str> = line.split(',').collect();
+        f.reverse();
+        f.push("extra");
+        f.join(",")
+    };
+    let body = format!(
+        "{}\n{}\n{}\n",
+        rev(HEADER).replace(",extra", ",some_new_column"),
+        rev(ROOT),
+        rev(ALICE)
+    );
+    let straight = parse(csv(&[ROOT, ALICE]).as_bytes()).unwrap();
+    assert_eq!(parse(body.as_bytes()).unwrap(), straight);
+}
+
+#[test]
+fn crlf_line_endings_and_a_byte_order_mark_are_accepted() {
+    let body = format!("\u{feff}{}", csv(&[ROOT, ALICE]).replace('\n', "\r\n"));
+    let r = parse(body.as_bytes()).unwrap();
+    assert_eq!(r.users.len(), 1);
+    assert!(r.root.is_some());
+}
+
+#[test]
+fn quoted_names_with_commas_are_one_field() {
+    let row = ALICE
+        .replacen("alice", "\"a,lice\"", 1)
+        .replace("user/alice", "user/a,lice");
+    let row = row.replacen(
+        "arn:aws:iam::123456789012:user/a,lice",
+        "\"arn:aws:iam::123456789012:user/a,lice\"",
+        1,
+    );
+    let r = parse(csv(&[&row]).as_bytes()).unwrap();
+    assert_eq!(r.name(&r.users[0]), "a,lice");
+    assert_eq!(r.users[0].access_keys[1].active, Some(true));
+}
+
+#[test]
+fn a_missing_required_column_is_named() {
+    // `user` is the one column a report cannot do without (issue 15 A2).
+    let body = csv(&[ALICE]).replace("user,arn", "username,arn");
+    assert_eq!(
+        parse(body.as_bytes()),
+        Err(ParseError::MissingColumn("user"))
+    );
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/reports/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_public_custodian_report_with_a_user_listed_twice_serves_the_last_row() {
+    let r = parse(&fixture("custodian-duplicate-user.csv")).unwrap();
+    assert_eq!(r.users.len(), 19);
+    let chris: Vec<_> = r
+        .users
+        .iter()
+        .filter(|u| r.name(u) == "christopher")
+        .collect();
+    assert_eq!(chris.len(), 1);
+    // Same creation time in both rows: the later one (key 1 active, password used) wins.
+    assert_eq!(chris[0].access_keys[0].active, Some(true));
+    assert_eq!(r.warnings.len(), 1);
+}
+
+#[test]
+fn a_column_missing_from_the_header_makes_its_facts_unknown() {
+    let header: Vec<&str> = HEADER.split(',').filter(|c| *c != "mfa_active").collect();
+    let row: Vec<&str> = ALICE
+        .split(',')
+        .enumerate()
+        .filter(|(i, _)| *i != 7)
+        .map(|(_, v)| v)
+        .collect();
+    let r = parse(format!("{}\n{}\n", header.join(","), row.join(",")).as_bytes()).unwrap();
+    assert_eq!(r.users[0].mfa_active, None);
+    assert_eq!(r.users[0].password_enabled, Some(true));
+}
+
+#[test]
+fn the_aws_2015_layout_without_last_used_columns_parses_with_last_use_unknown() {
+    let r = parse(&fixture("aws-2015-16-columns.csv")).unwrap();
+    assert_eq!(r.users.len(), 2);
+    assert_eq!(r.account_id.as_deref(), Some("123456789012"));
+    let admin = &r.users[0];
+    assert_eq!(admin.active_access_keys(), Some(2));
+    assert_eq!(admin.access_keys[0].last_used, None);
+    assert_eq!(admin.password_last_used, Some(Date::At(1429543112)));
+    let root = r.root.as_ref().unwrap();
+    assert_eq!(root.mfa_active, Some(true));
+    assert_eq!(root.certificates[1].active, Some(false));
+}
+
+#[test]
+fn a_14_column_subset_without_the_second_certificate_parses() {
+    let r = parse(&fixture("aws-2015-14-columns.csv")).unwrap();
+    assert_eq!(r.users.len(), 2);
+    let root = r.root.as_ref().unwrap();
+    assert_eq!(root.certificates[0].active, Some(false));
+    assert_eq!(root.certificates[1].active, None);
+}
+
+#[test]
+fn the_cis_audit_cut_without_arn_parses_and_leaves_the_account_id_to_the_caller() {
+    let r = parse(&fixture("cis-audit-6-columns.csv")).unwrap();
+    assert_eq!(r.users.len(), 6);
+    assert_eq!(r.account_id, None);
+    let paras = r.users.iter().find(|u| r.name(u) == "paras").unwrap();
+    assert_eq!(paras.active_access_keys(), Some(2));
+    assert_eq!(paras.user_creation_time, None);
+    assert_eq!(paras.access_keys[1].last_rotated, None);
+}
+
+#[test]
+fn certificate_columns_are_optional_and_unknown_when_missing() {
+    let header: Vec<&str> = HEADER.split(',').take(18).collect();
+    let row: Vec<&str> = ALICE.split(',').take(18).collect();
+    let body = format!("{}\n{}\n", header.join(","), row.join(","));
+    let r = parse(body.as_bytes()).unwrap();
+    // Missing means unknown, not inactive: the root certificate control must not pass on it.
+    assert_eq!(r.users[0].certificates[0].active, None);
+}
+
+#[test]
+fn a_bad_date_is_unknown_for_its_row_counted_and_named_by_line_and_column() {
+    let row = ALICE.replace("2021-01-01T00:00:00Z", "yesterday");
+    let r = parse(csv(&[ROOT, &row]).as_bytes()).unwrap();
+    assert_eq!(r.users[0].access_keys[1].last_rotated, None);
+    // The rest of the row is served.
+    assert_eq!(r.users[0].access_keys[1].active, Some(true));
+    assert_eq!(
+        r.users[0].access_keys[0].last_rotated,
+        Some(Date::At(1577836805))
+    );
+    assert_eq!(r.unparsed, [("access_key_2_last_rotated", 1)].into());
+    let expected = ParseError::BadValue {
+        line: 3,
+        column: "access_key_2_last_rotated",
+        problem: "`yesterday` is not an RFC 3339 time".into(),
+    };
+    assert_eq!(
+        r.warnings,
+        [Warning::Unparsed {
+            column: "access_key_2_last_rotated",
+            count: 1,
+            first: expected.to_string(),
+        }]
+    );
+    assert!(r.warnings[0].to_string().contains("line 3"));
+}
+
+#[test]
+fn a_bad_boolean_is_unknown_for_its_row_and_counted() {
+    let row = ALICE.replacen("FALSE", "maybe", 1);
+    let bob = ALICE.replace("alice", "bob").replacen("FALSE", "maybe", 1);
+    let r = parse(csv(&[&row, &bob]).as_bytes()).unwrap();
+    assert_eq!(r.users[0].mfa_active, None);
+    assert_eq!(r.unparsed, [("mfa_active", 2)].into());
+    // One warning per column, however many rows.
+    assert_eq!(r.warnings.len(), 1);
+}
+
+#[test]
+fn a_user_row_without_true_or_false_for_its_password_has_it_unknown_and_counted() {
+    // `not_supported` is root's documented value, not a user's.
+    let row = ALICE.replacen("TRUE", "not_supported", 1);
+    let r = parse(csv(&[ROOT, &row]).as_bytes()).unwrap();
+    assert_eq!(r.users[0].password_enabled, None);
+    assert_eq!(r.users[0].mfa_active, Some(false));
+    assert_eq!(r.unparsed, [("password_enabled", 1)].into());
+    assert_eq!(r.root.unwrap().password_enabled, None);
+}
+
+#[test]
+fn an_unnamed_row_or_a_bad_arn_does_not_reject_the_report() {
+    let unnamed = ALICE.replacen("alice", "", 1);
+    let bad_arn = ALICE
+        .replace("alice", "bob")
+        .replace("arn:aws:iam::123456789012:user/bob", "arn:nope");
+    let r = parse(csv(&[&unnamed, &bad_arn, ROOT]).as_bytes()).unwrap();
+    assert_eq!(r.users.len(), 1);
+    assert_eq!(r.account_id.as_deref(), Some("123456789012"));
+    assert_eq!(r.unparsed, [("arn", 1), ("user", 1)].into());
+}
+
+#[test]
+fn an_echoed_value_is_cut() {
+    let long = "x".repeat(10_000);
+    let row = ALICE.replacen("FALSE", &long, 1);
+    let r = parse(csv(&[&row]).as_bytes()).unwrap();
+    assert!(r.warnings[0].to_string().len() < 400, "{}", r.warnings[0]);
+}
+
+#[test]
+fn short_rows_and_non_csv_bodies_are_errors() {
+    let short = format!("{HEADER}\nalice,arn:aws:iam::123456789012:user/alice\n");
+    assert!(matches!(
+        parse(short.as_bytes()),
+        Err(ParseError::NotCsv(_))
+    ));
+    assert_eq!(
+        parse(b"<html>Access denied</html>"),
+        Err(ParseError::MissingColumn("user"))
+    );
+    assert_eq!(parse(b"  \n"), Err(ParseError::Empty));
+}
+
+#[test]
+fn two_accounts_in_one_report_are_refused() {
+    let other = ALICE
+        .replace("123456789012", "999999999999")
+        .replacen("alice", "bob", 1);
+    assert_eq!(
+        parse(csv(&[ALICE, &other]).as_bytes()),
+        Err(ParseError::MixedAccounts(
+            "123456789012".into(),
+            "999999999999".into()
+        ))
+    );
+}
+
+#[test]
+fn a_report_with_only_a_header_has_no_users_and_no_account() {
+    let r = parse(format!("{HEADER}\n").as_bytes()).unwrap();
+    assert!(r.users.is_empty() && r.root.is_none() && r.account_id.is_none());
+}
+
+#[test]
+fn moto_not_supported_values_parse() {
+    let moto = "bob,arn:aws:iam::123456789012:user/bob,2024-01-01T00:00:00+00:00,false,not_supported,not_supported,not_supported,false,true,2024-01-01T00:00:00+00:00,N/A,not_supported,not_supported,false,N/A,N/A,not_supported,not_supported,false,N/A,false,N/A";
+    let r = parse(csv(&[moto]).as_bytes()).unwrap();
+    assert_eq!(r.users[0].password_last_used, Some(Date::NotSupported));
+    assert_eq!(r.users[0].password_enabled, Some(false));
+}
+
+#[test]
+fn cli_json_is_detected_and_decoded() {
+    let body = csv(&[ROOT, ALICE]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+    let json = format!(
+        r#"{{"Content": "{b64}", "ReportFormat": "text/csv", "GeneratedTime": "2024-06-01T12:00:00+00:00"}}"#
+    );
+    let doc = decode_document(json.as_bytes(), 1 << 20).unwrap();
+    assert_eq!(doc.csv, body.as_bytes());
+    assert_eq!(doc.generated, Some(1717243200));
+    let plain = decode_document(body.as_bytes(), 1 << 20).unwrap();
+    assert_eq!(plain.generated, None);
+}
+
+#[test]
+fn bare_base64_as_the_cli_prints_it_is_detected_and_decoded() {
+    let body = csv(&[ROOT, ALICE]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+    let doc = decode_document(format!("{b64}\n").as_bytes(), 1 << 20).unwrap();
+    assert_eq!(doc.csv, body.as_bytes());
+    assert_eq!(doc.generated, None);
+    // Wrapped by a terminal copy, still one report.
+    let wrapped: Vec<String> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let doc = decode_document(wrapped.join("\r\n").as_bytes(), 1 << 20).unwrap();
+    assert_eq!(parse(&doc.csv).unwrap().users.len(), 1);
+}
+
+#[test]
+fn bad_base64_and_bad_json_are_named() {
+    let err = decode_document(br#"{"Content": "!!!"}"#, 1024).unwrap_err();
+    assert!(matches!(err, ParseError::BadBase64(_)), "{err}");
+    let err = decode_document(br#"{"Contents": "x"}"#, 1024).unwrap_err();
+    assert!(err.to_string().contains("Content"), "{err}");
+    let err = decode_document(br#"{"Content": "", "ReportFormat": "text/xml"}"#, 1024).unwrap_err();
+    assert!(err.to_string().contains("text/xml"), "{err}");
+}
+
+#[test]
+fn oversized_input_is_refused_before_parsing() {
+    assert_eq!(
+        decode_document(&[b'a'; 100], 10),
+        Err(ParseError::TooLarge {
+            size: 100,
+            limit: 10
+        })
+    );
+}
+
+#[test]
+fn arn_account_ids_are_checked() {
+    assert_eq!(
+        account_of_arn("arn:aws:iam::123456789012:user/a:b"),
+        Some("123456789012")
+    );
+    assert_eq!(
+        account_of_arn("arn:aws-us-gov:iam::123456789012:root"),
+        Some("123456789012")
+    );
+    assert_eq!(account_of_arn("arn:aws:s3:::bucket"), None);
+    assert_eq!(account_of_arn("arn:aws:iam::12345:root"), None);
+}
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse(&bytes);
+            let _ = decode_document(&bytes, 4096);
+        }
+
+        #[test]
+        fn arbitrary_fields_in_a_valid_header_never_panic(
+            rows in proptest::collection::vec(
+                proptest::collection::vec("[a-zA-Z0-9_:/+,.@\"\\- <>]{0,30}", 0..25), 0..8)
+        ) {
+            let mut body = String::from(super::HEADER);
+            for row in rows {
+                body.push('\n');
+                body.push_str(&row.join(","));
+            }
+            let _ = parse(body.as_bytes());
+        }
+
+        #[test]
+        fn arbitrary_json_content_never_panics(content in "\\PC{0,200}", time in "\\PC{0,40}") {
+            let json = serde_json::json!({"Content": content, "GeneratedTime": time}).to_string();
+            let _ = decode_document(json.as_bytes(), 1 << 16);
+        }
+    }
+}
