@@ -2,8 +2,13 @@
 # Installs what the test suite needs. Idempotent and fast when everything is
 # already there; called by scripts/test.sh, can also be run by hand.
 #
-#   - Debian packages: prometheus (+ promtool), prometheus-alertmanager, wrk
-#     (only installed when missing and we are root; otherwise a warning).
+#   - Debian packages: prometheus (+ promtool), prometheus-alertmanager, wrk,
+#     nodejs + npm (scripts/check-deploy.sh's CRD validators), python3-venv
+#     (only installed when missing and we are root with apt-get; otherwise a
+#     warning naming them).
+#   - It cannot install the Rust toolchain (>= rust-version of Cargo.toml, with
+#     rustfmt and clippy): it checks it and says what is missing.
+#   Everything it could not install is listed again in its last lines.
 #   - .venv/ (python3 -m venv) with a pinned moto[server] (the AWS mock used
 #     by the end-to-end tests) and the other pinned Python packages below.
 #
@@ -16,6 +21,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
 log() { printf 'setup-test-env: %s\n' "$*" >&2; }
+
+# What could not be installed, repeated at the end (one entry per item).
+not_installed=()
 
 # --- pinned Python packages (installed into .venv) ---------------------------
 # moto 5.2.5: last checked version that installs and runs here; the [server]
@@ -46,11 +54,13 @@ apt_install() {
   local pkgs=("$@")
   if [[ ${SETUP_SKIP_APT:-0} == 1 ]]; then
     log "SETUP_SKIP_APT=1: not installing ${pkgs[*]}"
+    not_installed+=("Debian packages ${pkgs[*]} (or their equivalents): SETUP_SKIP_APT=1")
     return 0
   fi
   if [[ $(id -u) != 0 ]] || ! have apt-get; then
     log "WARNING: missing ${pkgs[*]} and not root (or no apt-get): install them yourself;"
     log "         tests that need them are skipped unless AWS_IAM_EXPORTER_REQUIRE_TOOLS=1"
+    not_installed+=("Debian packages ${pkgs[*]} (or their equivalents): not root, or no apt-get")
     return 0
   fi
   log "installing Debian packages: ${pkgs[*]}"
@@ -99,8 +109,19 @@ have prometheus || missing+=(prometheus)
 have promtool || { [[ " ${missing[*]-} " == *" prometheus "* ]] || missing+=(prometheus); }
 have prometheus-alertmanager || have alertmanager || missing+=(prometheus-alertmanager)
 have wrk || missing+=(wrk)
+# node and npm run the prometheus-operator CRD validators of scripts/check-deploy.sh.
+have node || missing+=(nodejs)
+have npm || missing+=(npm)
 if ((${#missing[@]})); then
   apt_install "${missing[@]}"
+  # apt-get may succeed and still not provide a command (another name, a
+  # distribution without the package): say so rather than fail later.
+  still=()
+  for cmd in prometheus promtool wrk node npm; do have "$cmd" || still+=("$cmd"); done
+  have prometheus-alertmanager || have alertmanager || still+=(alertmanager)
+  if ((${#still[@]})) && [[ $(id -u) == 0 ]] && have apt-get && [[ ${SETUP_SKIP_APT:-0} != 1 ]]; then
+    not_installed+=("${still[*]}: still not on PATH after apt-get install ${missing[*]}")
+  fi
 fi
 
 # --- Python venv -------------------------------------------------------------
@@ -115,7 +136,7 @@ if [[ ! -x $VENV/bin/python ]]; then
       /usr/bin/python3 -m venv "$VENV"
     else
       cat /tmp/setup-test-env-venv.log >&2
-      log "ERROR: cannot create a venv (install python3-venv)"
+      log "ERROR: cannot create a venv: install python3 and python3-venv (Debian/Ubuntu), then rerun"
       exit 1
     fi
   fi
@@ -131,6 +152,28 @@ if ! "$VENV/bin/python" -c "$PIP_CHECK" >/dev/null 2>&1 || [[ ! -x $VENV/bin/mot
   fi
 fi
 
-log "ok (moto_server: $VENV/bin/moto_server; prometheus: $(command -v prometheus || echo missing);" \
+# --- Rust toolchain: checked, never installed -------------------------------
+# rustup changes the user's environment; that is the user's call.
+RUST_MIN=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)
+if ! have cargo || ! have rustc; then
+  not_installed+=("the Rust toolchain (>= ${RUST_MIN:-see Cargo.toml}): install it with rustup (https://rustup.rs)")
+else
+  rust_version=$(rustc --version | awk '{print $2}')
+  if [[ -n $RUST_MIN ]] && [[ $(printf '%s\n%s\n' "$RUST_MIN" "${rust_version%%-*}" | sort -V | head -n1) != "$RUST_MIN" ]]; then
+    not_installed+=("Rust >= $RUST_MIN (found $rust_version): rustup update")
+  fi
+  cargo fmt --version >/dev/null 2>&1 || not_installed+=("rustfmt: rustup component add rustfmt")
+  cargo clippy --version >/dev/null 2>&1 || not_installed+=("clippy: rustup component add clippy")
+fi
+
+if ((${#not_installed[@]})); then
+  log "NOT INSTALLED (install these yourself; the stages that need them will fail or skip):"
+  for item in "${not_installed[@]}"; do log "  - $item"; done
+fi
+
+status=ok
+((${#not_installed[@]})) && status="done, except the above"
+log "$status (moto_server: $VENV/bin/moto_server; prometheus: $(command -v prometheus || echo missing);" \
   "alertmanager: $(command -v prometheus-alertmanager || command -v alertmanager || echo missing);" \
-  "wrk: $(command -v wrk || echo missing))"
+  "wrk: $(command -v wrk || echo missing); node: $(command -v node || echo missing);" \
+  "npm: $(command -v npm || echo missing))"

@@ -424,6 +424,88 @@ fn a_summary_file_decides_root_keys_and_adds_every_summary_entry() {
     assert_eq!(val(&m, "aws_iam_users", &[A]), 6.0);
 }
 
+/// The README's Quick start runs the daemon on `examples/`; this keeps the
+/// sample parsing and failing what the README says it fails. Only verdicts that
+/// the passing of time cannot undo are asserted: creation-time, MFA and key
+/// facts, and age-based failures (an old credential only gets older). Passes of
+/// the age-based controls would turn into failures as the sample's dates age.
+#[test]
+fn the_readme_sample_in_examples_parses_and_fails_the_intended_controls() {
+    let dir = repo_root().join("examples");
+    let report = dir.join("credential-report.csv");
+    let summary = dir.join("account-summary.json");
+    let o = run(&[
+        "--once",
+        "--credential-report.file",
+        report.to_str().expect("UTF-8 path"),
+        "--account-summary.file",
+        summary.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(o.status.success(), "--once on examples/: {}", stderr_of(&o));
+    let m = String::from_utf8(o.stdout).expect("stdout is UTF-8");
+    let a = ("account_id", "123456789012");
+    let failing = |c: &str| val(&m, "aws_iam_control_failing", &[a, ("control", c)]);
+    let resources = |c: &str| {
+        val(
+            &m,
+            "aws_iam_control_failing_resources",
+            &[a, ("control", c)],
+        )
+    };
+
+    for (name, want) in [
+        ("aws_iam_users", 13.0),
+        ("aws_iam_console_users", 7.0),
+        ("aws_iam_console_users_without_mfa", 3.0),
+        ("aws_iam_console_users_never_signed_in", 1.0),
+        ("aws_iam_active_access_keys", 9.0),
+        ("aws_iam_active_access_keys_never_used", 2.0),
+        ("aws_iam_users_with_multiple_active_keys", 1.0),
+        ("aws_iam_root_access_keys_present", 1.0),
+        ("aws_iam_root_mfa_enabled", 0.0),
+    ] {
+        assert_eq!(val(&m, name, &[a]), want, "{name}");
+    }
+    // The quoted user name with a comma is one user, not two columns.
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_user_active_access_keys",
+            &[a, ("user", "ci,runner")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        val(&m, "aws_iam_account_summary", &[a, ("key", "Users")]),
+        13.0
+    );
+    // (control, failing resources today and forever after)
+    for (c, n) in [
+        ("root_access_key", 1.0),
+        ("root_mfa", 1.0),
+        ("root_hardware_mfa", 1.0),
+        ("console_user_mfa", 3.0),             // bob, dan, frank
+        ("initial_access_key", 1.0),           // dan
+        ("console_user_never_signed_in", 1.0), // dan
+        ("multiple_active_keys", 1.0),         // ci,runner
+    ] {
+        assert_eq!(failing(c), 1.0, "{c} should fail");
+        assert_eq!(resources(c), n, "{c} failing resources");
+    }
+    // Age-based: these only grow as the sample's dates recede.
+    for (c, at_least) in [
+        ("unused_credentials_45d", 4.0), // alice, deploy-bot, frank, legacy-ftp
+        ("unused_credentials_90d", 3.0), // alice, deploy-bot, frank
+        ("access_key_rotation", 5.0),    // ci,runner, deploy-bot, frank, backup-svc, legacy-ftp
+    ] {
+        assert_eq!(failing(c), 1.0, "{c} should fail");
+        assert!(resources(c) >= at_least, "{c}: {}", resources(c));
+    }
+    // Passes that stay passes: root last used 2026-10-28, no root certificate.
+    assert_eq!(failing("root_recent_use"), 0.0);
+    assert_eq!(failing("root_signing_certificate"), 0.0);
+}
+
 #[test]
 fn crlf_an_extra_column_and_the_cli_json_give_the_same_samples() {
     let crlf = std::fs::read(fixture("full.crlf.csv")).unwrap();
