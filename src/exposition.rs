@@ -884,7 +884,6 @@ mod tests {
                 ])),
                 ..Facts::default()
             },
-            ..AccountData::default()
         };
         let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
         Arc::new(AccountView {
