@@ -2,7 +2,7 @@
 //!
 //! The pipeline, per account and per refresh:
 //! `source` (AWS or files: report bytes, summary, policy) -> [`report::parse`] ->
-//! [`posture::derive`] -> [`exposition`] (rendered once) -> published for `server` to copy.
+//! [`posture::derive`] -> [`exposition`] (rendered once) -> published for [`web`] to copy.
 //! `refresh` runs that loop apart from scrapes: no AWS call ever happens on the scrape path.
 
 pub mod config;
@@ -10,6 +10,5 @@ pub mod exposition;
 pub mod posture;
 pub mod refresh;
 pub mod report;
-pub mod server;
 pub mod source;
-pub mod webconfig;
+pub mod web;

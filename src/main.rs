@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use aws_iam_exporter::config::{Config, Flags};
 use aws_iam_exporter::refresh::{self, State};
-use aws_iam_exporter::server::{self, ServerSettings};
-use aws_iam_exporter::webconfig::WebConfig;
+use aws_iam_exporter::web::{self, ServerSettings, WebConfig};
 use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 
@@ -122,7 +121,7 @@ async fn daemon(config: Config) -> ExitCode {
         web,
     };
     let refresher = tokio::spawn(refresh::run(config, state.clone(), cancel.clone()));
-    server::run(listener, state, settings, shutdown_signal()).await;
+    web::run(listener, state, settings, shutdown_signal()).await;
     cancel.cancel();
     if tokio::time::timeout(Duration::from_secs(2), refresher)
         .await

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 
 use crate::exposition::Format;
 use crate::refresh::State;
-use crate::webconfig::WebConfig;
+use crate::web::WebConfig;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
