@@ -37,8 +37,8 @@ use aws_iam_exporter::posture::{
 };
 use aws_iam_exporter::refresh::{Account, Origin, RefreshSettings, State, Target};
 use aws_iam_exporter::report::parse;
-use aws_iam_exporter::web::{ServerSettings, handle};
 use aws_iam_exporter::source::FileSource;
+use aws_iam_exporter::web::{ServerSettings, handle};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::BodyExt as _;
 
