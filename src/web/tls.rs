@@ -2,7 +2,7 @@
 //! certificate policy, TLS version bounds, cipher suites, curves, `client_allowed_sans`
 //! and ALPN of an exporter-toolkit web config.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
@@ -621,122 +621,43 @@ impl ClientCertVerifier for SanCheckingVerifier {
     }
 }
 
-// --- minimal DER walk for the subjectAltName extension -------------------------
-
-/// Reads one DER TLV: `(tag, contents, rest)`. Single-byte tags, definite lengths only.
-fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    if tag & 0x1f == 0x1f {
-        return None; // high tag numbers never occur where we look
-    }
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
-
-/// Iterates the TLVs inside a constructed value; `None` items mean malformed DER.
-fn der_items(mut input: &[u8]) -> impl Iterator<Item = Option<(u8, &[u8])>> {
-    std::iter::from_fn(move || {
-        if input.is_empty() {
-            return None;
-        }
-        match der_tlv(input) {
-            Some((tag, value, rest)) => {
-                input = rest;
-                Some(Some((tag, value)))
-            }
-            None => {
-                input = &[];
-                Some(None)
-            }
-        }
-    })
-}
-
 /// SAN values of an X.509 certificate formatted like Go's `crypto/x509` fields
-/// (DNS names, e-mail addresses, IPs via `net.IP.String()`, URIs). `None` if the DER
-/// is malformed.
+/// (DNS names, e-mail addresses, IPs via `net.IP.String()`, URIs), read with x509-parser.
+/// `None` if the certificate or its SAN extension is malformed (including a duplicate SAN
+/// extension, which Go refuses too).
 fn subject_alt_names(cert_der: &[u8]) -> Option<Vec<String>> {
-    const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
-    let (0x30, cert, _) = der_tlv(cert_der)? else {
-        return None;
-    };
-    let (0x30, tbs, _) = der_tlv(cert)? else {
-        return None;
+    use x509_parser::certificate::X509Certificate;
+    use x509_parser::extensions::GeneralName;
+    use x509_parser::prelude::FromDer as _;
+
+    let (_, cert) = X509Certificate::from_der(cert_der).ok()?;
+    let Some(san) = cert.subject_alternative_name().ok()? else {
+        return Some(Vec::new());
     };
     let mut names = Vec::new();
-    for item in der_items(tbs) {
-        let (tag, value) = item?;
-        if tag != 0xa3 {
-            continue; // not [3] extensions
-        }
-        let (0x30, extensions, _) = der_tlv(value)? else {
-            return None;
-        };
-        for ext in der_items(extensions) {
-            let (0x30, ext) = ext? else {
-                return None;
-            };
-            let mut fields = der_items(ext);
-            let (0x06, oid) = fields.next()?? else {
-                return None;
-            };
-            if oid != OID_SAN {
-                continue;
+    for name in &san.value.general_names {
+        match name {
+            GeneralName::RFC822Name(v) | GeneralName::DNSName(v) | GeneralName::URI(v) => {
+                names.push((*v).to_string())
             }
-            let mut octets = None;
-            for field in fields {
-                match field? {
-                    (0x01, _) => {} // critical flag
-                    (0x04, v) => octets = Some(v),
-                    _ => return None,
-                }
-            }
-            let (0x30, general_names, _) = der_tlv(octets?)? else {
-                return None;
-            };
-            for name in der_items(general_names) {
-                match name? {
-                    // rfc822Name [1], dNSName [2], uniformResourceIdentifier [6]: IA5String
-                    (0x81 | 0x82 | 0x86, v) => names.push(String::from_utf8_lossy(v).into_owned()),
-                    // iPAddress [7]
-                    (0x87, v) => names.push(format_ip(v)?),
-                    _ => {} // otherName, directoryName, ...: Go ignores them too
-                }
-            }
+            GeneralName::IPAddress(bytes) => names.push(format_ip(bytes)?),
+            _ => {} // otherName, directoryName, ...: Go ignores them too
         }
     }
     Some(names)
 }
 
+/// Go's `net.IP.String()`: IPv4-mapped IPv6 addresses print in dotted form.
 fn format_ip(bytes: &[u8]) -> Option<String> {
-    match bytes.len() {
-        4 => Some(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string()),
+    let ip = match bytes.len() {
+        4 => IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?),
         16 => {
-            let octets: [u8; 16] = bytes.try_into().ok()?;
-            let v6 = Ipv6Addr::from(octets);
-            // Go prints IPv4-mapped addresses in dotted form.
-            Some(match v6.to_ipv4_mapped() {
-                Some(v4) => v4.to_string(),
-                None => v6.to_string(),
-            })
+            let v6 = Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?);
+            v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(ip.to_string())
 }
 
 #[cfg(test)]
