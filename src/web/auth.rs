@@ -1,19 +1,27 @@
-//! `basic_auth_users`: HTTP basic auth checked against bcrypt hashes, with a bounded
-//! cache of successful verifications and a dummy hash for unknown users.
+//! `basic_auth_users`: HTTP basic auth checked against bcrypt hashes.
+//!
+//! bcrypt is slow on purpose, so an unbounded number of checks is a CPU denial of service.
+//! As exporter-toolkit does: one verification at a time, and the outcome of recent checks,
+//! good or bad, is cached, so a flood of wrong passwords costs one core and a known-good
+//! scraper is answered from the cache without waiting for the bcrypt lock.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use hyper::header::HeaderValue;
 
 use super::config::{Ctx, WebConfigError};
 
-/// How many successful `(user, password, hash)` verifications are remembered.
+/// How many `(user, password, hash)` outcomes are remembered, per outcome. Successes and
+/// failures are kept apart so a flood of wrong passwords cannot evict a good scraper.
 const AUTH_CACHE_CAPACITY: usize = 100;
 /// bcrypt only looks at the first 72 bytes; like Go's x/crypto/bcrypt, longer
 /// passwords are refused rather than silently truncated.
 const BCRYPT_MAX_PASSWORD_LEN: usize = 72;
+
+/// A cache key: HMAC-SHA256 of user, password and hash under a per-process random key.
+type CacheKey = [u8; 32];
 
 pub(super) struct BasicAuth {
     /// user -> bcrypt hash. Never printed.
@@ -24,9 +32,31 @@ pub(super) struct BasicAuth {
     /// Random per-process HMAC key for cache keys, so the cache holds no password
     /// equivalents that could be brute-forced faster than bcrypt.
     cache_key: aws_lc_rs::hmac::Key,
-    cache: Mutex<HashSet<[u8; 32]>>,
-    /// bcrypt verifications performed (cache misses), for tests and diagnostics.
+    /// NB: std lock, held only to look up or insert a key; never across an `.await`.
+    cache: Mutex<Outcomes>,
+    /// One bcrypt verification at a time (exporter-toolkit's `bcryptMtx`). The owned guard
+    /// moves into the blocking task, so a request dropped while bcrypt runs still holds the
+    /// lock until bcrypt ends: the bound is on threads, not on requests. Never held by a
+    /// cache hit.
+    verify_lock: Arc<tokio::sync::Mutex<()>>,
+    /// bcrypt work done, for tests and diagnostics.
+    bcrypt: Arc<BcryptCounters>,
+}
+
+/// Recent outcomes, by [`CacheKey`].
+#[derive(Default)]
+struct Outcomes {
+    verified: HashSet<CacheKey>,
+    refused: HashSet<CacheKey>,
+}
+
+#[derive(Default)]
+struct BcryptCounters {
+    /// Verifications performed (cache misses).
     verifications: AtomicU64,
+    /// Verifications running now, and the most ever seen at once.
+    running: AtomicUsize,
+    max_running: AtomicUsize,
 }
 
 impl BasicAuth {
@@ -73,12 +103,15 @@ impl BasicAuth {
             users,
             dummy_hash,
             cache_key,
-            cache: Mutex::new(HashSet::new()),
-            verifications: AtomicU64::new(0),
+            cache: Mutex::new(Outcomes::default()),
+            verify_lock: Arc::new(tokio::sync::Mutex::new(())),
+            bcrypt: Arc::new(BcryptCounters::default()),
         })
     }
 
-    pub(super) fn check(&self, authorization: Option<&HeaderValue>) -> bool {
+    /// `true` if no users are configured or `authorization` holds valid credentials.
+    /// A cached outcome answers at once; a miss waits its turn for the one bcrypt slot.
+    pub(super) async fn check(&self, authorization: Option<&HeaderValue>) -> bool {
         if self.users.is_empty() {
             return true;
         }
@@ -92,40 +125,62 @@ impl BasicAuth {
             .ok()
             .and_then(|u| self.users.get(u));
         let hash = stored.map_or(self.dummy_hash.as_str(), String::as_str);
-        let cache_key = self.cache_key_for(&user, &password, hash);
-        if stored.is_some() && self.lock_cache().contains(&cache_key) {
-            return true;
+        let key = self.cache_key_for(&user, &password, hash);
+        if let Some(ok) = self.cached(&key) {
+            return ok;
         }
-        self.verifications.fetch_add(1, Ordering::Relaxed);
-        let ok = bcrypt::verify(&password, hash).unwrap_or(false);
-        if ok && stored.is_some() {
-            let mut cache = self.lock_cache();
-            if cache.len() >= AUTH_CACHE_CAPACITY {
-                // HMAC outputs are uniformly random, so dropping the first entries in
-                // iteration order is random eviction.
-                let evict: Vec<[u8; 32]> = cache
-                    .iter()
-                    .take((AUTH_CACHE_CAPACITY / 10).max(1))
-                    .copied()
-                    .collect();
-                for k in &evict {
-                    cache.remove(k);
-                }
-            }
-            cache.insert(cache_key);
-            return true;
+        let guard = Arc::clone(&self.verify_lock).lock_owned().await;
+        // The same credentials may have been verified while this request waited.
+        if let Some(ok) = self.cached(&key) {
+            return ok;
         }
-        false
+        let counters = Arc::clone(&self.bcrypt);
+        let hash = hash.to_owned();
+        // The guard comes back with the result, so the outcome is cached before the next
+        // waiter looks; if this request is dropped meanwhile, it is released when bcrypt ends.
+        let verified = tokio::task::spawn_blocking(move || {
+            counters.verifications.fetch_add(1, Ordering::Relaxed);
+            let running = counters.running.fetch_add(1, Ordering::SeqCst) + 1;
+            counters.max_running.fetch_max(running, Ordering::SeqCst);
+            let ok = bcrypt::verify(&password, &hash).unwrap_or(false);
+            counters.running.fetch_sub(1, Ordering::SeqCst);
+            (ok, guard)
+        })
+        .await;
+        let (verified, _guard) = match verified {
+            Ok((ok, guard)) => (ok, Some(guard)),
+            Err(_) => (false, None), // bcrypt panicked: refuse
+        };
+        let ok = verified && stored.is_some();
+        let mut cache = self.lock_cache();
+        let set = if ok {
+            &mut cache.verified
+        } else {
+            &mut cache.refused
+        };
+        insert_bounded(set, key);
+        ok
     }
 
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
-        // A panic while holding the lock cannot leave the set inconsistent.
+    fn cached(&self, key: &CacheKey) -> Option<bool> {
+        let cache = self.lock_cache();
+        if cache.verified.contains(key) {
+            Some(true)
+        } else if cache.refused.contains(key) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, Outcomes> {
+        // A panic while holding the lock cannot leave the sets inconsistent.
         self.cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn cache_key_for(&self, user: &[u8], password: &[u8], hash: &str) -> [u8; 32] {
+    fn cache_key_for(&self, user: &[u8], password: &[u8], hash: &str) -> CacheKey {
         let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.cache_key);
         for part in [user, password, hash.as_bytes()] {
             ctx.update(&(part.len() as u64).to_be_bytes());
@@ -136,6 +191,22 @@ impl BasicAuth {
         out.copy_from_slice(tag.as_ref());
         out
     }
+}
+
+/// Inserts `key`, first evicting a tenth of the set if it is full. HMAC outputs are
+/// uniformly random, so dropping the first entries in iteration order is random eviction.
+fn insert_bounded(set: &mut HashSet<CacheKey>, key: CacheKey) {
+    if set.len() >= AUTH_CACHE_CAPACITY {
+        let evict: Vec<CacheKey> = set
+            .iter()
+            .take((AUTH_CACHE_CAPACITY / 10).max(1))
+            .copied()
+            .collect();
+        for k in &evict {
+            set.remove(k);
+        }
+    }
+    set.insert(key);
 }
 
 /// Parses `Basic base64(user:password)` like Go's `Request.BasicAuth`: scheme is
@@ -157,6 +228,7 @@ fn parse_basic_credentials(value: &HeaderValue) -> Option<(Vec<u8>, Vec<u8>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::WebConfig;
     use crate::web::test_support::*;
 
     #[test]
@@ -177,25 +249,31 @@ mod tests {
 
     // --- basic auth ----------------------------------------------------------------
 
-    #[test]
-    fn basic_auth_accepts_the_right_password() {
+    #[tokio::test]
+    async fn basic_auth_accepts_the_right_password() {
         let cfg = auth_config();
-        assert!(cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD))));
+        assert!(
+            cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD)))
+                .await
+        );
     }
 
-    #[test]
-    fn basic_auth_rejects_a_wrong_password() {
+    #[tokio::test]
+    async fn basic_auth_rejects_a_wrong_password() {
         let cfg = auth_config();
-        assert!(!cfg.check_basic_auth(Some(&basic(TEST_USER, "wrong"))));
-        assert!(!cfg.check_basic_auth(Some(&basic(TEST_USER, ""))));
+        assert!(!cfg.check_basic_auth(Some(&basic(TEST_USER, "wrong"))).await);
+        assert!(!cfg.check_basic_auth(Some(&basic(TEST_USER, ""))).await);
     }
 
-    #[test]
-    fn basic_auth_rejects_an_unknown_user_after_a_dummy_bcrypt_verification() {
+    #[tokio::test]
+    async fn basic_auth_rejects_an_unknown_user_after_a_dummy_bcrypt_verification() {
         let cfg = auth_config();
-        assert!(!cfg.check_basic_auth(Some(&basic("mallory", TEST_PASSWORD))));
+        assert!(
+            !cfg.check_basic_auth(Some(&basic("mallory", TEST_PASSWORD)))
+                .await
+        );
         // The dummy hash was verified so timing matches a known user with a wrong password.
-        assert_eq!(cfg.auth.verifications.load(Ordering::Relaxed), 1);
+        assert_eq!(cfg.auth.bcrypt.verifications.load(Ordering::Relaxed), 1);
         let dummy_cost = cfg
             .auth
             .dummy_hash
@@ -206,93 +284,192 @@ mod tests {
         assert_eq!(dummy_cost, real_cost);
     }
 
-    #[test]
-    fn basic_auth_rejects_a_missing_or_malformed_header() {
+    #[tokio::test]
+    async fn basic_auth_rejects_a_missing_or_malformed_header() {
         let cfg = auth_config();
-        assert!(!cfg.check_basic_auth(None));
-        assert!(!cfg.check_basic_auth(Some(&HeaderValue::from_static("Basic !!!not-base64"))));
-        assert!(!cfg.check_basic_auth(Some(&HeaderValue::from_static("Basic"))));
+        assert!(!cfg.check_basic_auth(None).await);
+        assert!(
+            !cfg.check_basic_auth(Some(&HeaderValue::from_static("Basic !!!not-base64")))
+                .await
+        );
+        assert!(
+            !cfg.check_basic_auth(Some(&HeaderValue::from_static("Basic")))
+                .await
+        );
         // base64("alice") has no colon separating user and password.
-        assert!(!cfg.check_basic_auth(Some(&HeaderValue::from_static("Basic YWxpY2U="))));
-        assert_eq!(cfg.auth.verifications.load(Ordering::Relaxed), 0);
+        assert!(
+            !cfg.check_basic_auth(Some(&HeaderValue::from_static("Basic YWxpY2U=")))
+                .await
+        );
+        assert_eq!(cfg.auth.bcrypt.verifications.load(Ordering::Relaxed), 0);
     }
 
-    #[test]
-    fn basic_auth_rejects_a_non_basic_scheme() {
+    #[tokio::test]
+    async fn basic_auth_rejects_a_non_basic_scheme() {
         let cfg = auth_config();
         let bearer = basic(TEST_USER, TEST_PASSWORD)
             .to_str()
             .unwrap()
             .replacen("Basic", "Bearer", 1);
-        assert!(!cfg.check_basic_auth(Some(&HeaderValue::from_str(&bearer).unwrap())));
+        assert!(
+            !cfg.check_basic_auth(Some(&HeaderValue::from_str(&bearer).unwrap()))
+                .await
+        );
     }
 
-    #[test]
-    fn basic_auth_scheme_is_case_insensitive() {
+    #[tokio::test]
+    async fn basic_auth_scheme_is_case_insensitive() {
         let cfg = auth_config();
         let lower = basic(TEST_USER, TEST_PASSWORD)
             .to_str()
             .unwrap()
             .replacen("Basic", "bAsIc", 1);
-        assert!(cfg.check_basic_auth(Some(&HeaderValue::from_str(&lower).unwrap())));
+        assert!(
+            cfg.check_basic_auth(Some(&HeaderValue::from_str(&lower).unwrap()))
+                .await
+        );
     }
 
-    #[test]
-    fn basic_auth_refuses_passwords_longer_than_bcrypt_can_check() {
+    #[tokio::test]
+    async fn basic_auth_refuses_passwords_longer_than_bcrypt_can_check() {
         let cfg = auth_config();
         let long = format!("{TEST_PASSWORD}{}", "x".repeat(80));
-        assert!(!cfg.check_basic_auth(Some(&basic(TEST_USER, &long))));
+        assert!(!cfg.check_basic_auth(Some(&basic(TEST_USER, &long))).await);
     }
 
-    #[test]
-    fn no_users_means_every_request_is_allowed() {
+    #[tokio::test]
+    async fn no_users_means_every_request_is_allowed() {
         let cfg = load_ok("basic_auth_users: {}\n");
         assert!(!cfg.requires_auth());
-        assert!(cfg.check_basic_auth(None));
+        assert!(cfg.check_basic_auth(None).await);
     }
 
-    #[test]
-    fn a_successful_verification_is_cached_and_skips_bcrypt_next_time() {
+    #[tokio::test]
+    async fn a_successful_verification_is_cached_and_skips_bcrypt_next_time() {
         let cfg = auth_config();
         let good = basic(TEST_USER, TEST_PASSWORD);
-        assert!(cfg.check_basic_auth(Some(&good)));
-        assert_eq!(cfg.auth.verifications.load(Ordering::Relaxed), 1);
-        assert!(cfg.check_basic_auth(Some(&good)));
-        assert!(cfg.check_basic_auth(Some(&good)));
+        assert!(cfg.check_basic_auth(Some(&good)).await);
+        assert_eq!(cfg.auth.bcrypt.verifications.load(Ordering::Relaxed), 1);
+        assert!(cfg.check_basic_auth(Some(&good)).await);
+        assert!(cfg.check_basic_auth(Some(&good)).await);
         assert_eq!(
-            cfg.auth.verifications.load(Ordering::Relaxed),
+            cfg.auth.bcrypt.verifications.load(Ordering::Relaxed),
             1,
             "cache hit path"
         );
-        assert_eq!(cfg.auth.lock_cache().len(), 1);
+        assert_eq!(cfg.auth.lock_cache().verified.len(), 1);
     }
 
-    #[test]
-    fn failed_verifications_are_not_cached() {
+    #[tokio::test]
+    async fn a_failed_verification_is_cached_too() {
         let cfg = auth_config();
         let bad = basic(TEST_USER, "nope");
-        assert!(!cfg.check_basic_auth(Some(&bad)));
-        assert!(!cfg.check_basic_auth(Some(&bad)));
-        assert_eq!(cfg.auth.verifications.load(Ordering::Relaxed), 2);
-        assert!(cfg.auth.lock_cache().is_empty());
+        assert!(!cfg.check_basic_auth(Some(&bad)).await);
+        assert!(!cfg.check_basic_auth(Some(&bad)).await);
+        assert_eq!(cfg.auth.bcrypt.verifications.load(Ordering::Relaxed), 1);
+        assert!(cfg.auth.lock_cache().verified.is_empty());
+        assert_eq!(cfg.auth.lock_cache().refused.len(), 1);
+        // The right password is still checked: the key covers the password.
+        assert!(
+            cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD)))
+                .await
+        );
     }
 
-    #[test]
-    fn the_auth_cache_stays_bounded() {
+    #[tokio::test]
+    async fn the_auth_cache_stays_bounded() {
         let cfg = auth_config();
         {
             let mut cache = cfg.auth.lock_cache();
             for i in 0..AUTH_CACHE_CAPACITY as u64 {
                 let mut k = [0u8; 32];
                 k[..8].copy_from_slice(&i.to_be_bytes());
-                cache.insert(k);
+                cache.verified.insert(k);
+                cache.refused.insert(k);
             }
         }
-        assert!(cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD))));
-        let len = cfg.auth.lock_cache().len();
+        assert!(
+            cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD)))
+                .await
+        );
+        let len = cfg.auth.lock_cache().verified.len();
         assert!(len <= AUTH_CACHE_CAPACITY, "{len}");
         // The fresh entry survived eviction: the next check is a cache hit.
-        assert!(cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD))));
-        assert_eq!(cfg.auth.verifications.load(Ordering::Relaxed), 1);
+        assert!(
+            cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD)))
+                .await
+        );
+        assert_eq!(cfg.auth.bcrypt.verifications.load(Ordering::Relaxed), 1);
+    }
+
+    /// Distinct wrong passwords, all at once, on a multi-threaded runtime.
+    async fn flood(cfg: &Arc<WebConfig>, n: usize) {
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let cfg = Arc::clone(cfg);
+                tokio::spawn(async move {
+                    let bad = basic(TEST_USER, &format!("wrong-{i}"));
+                    cfg.check_basic_auth(Some(&bad)).await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(!t.await.unwrap());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_wrong_passwords_never_run_more_than_one_bcrypt_at_a_time() {
+        let cfg = Arc::new(auth_config());
+        flood(&cfg, 24).await;
+        let counters = &cfg.auth.bcrypt;
+        assert_eq!(counters.verifications.load(Ordering::Relaxed), 24);
+        assert_eq!(counters.max_running.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_same_wrong_password_sent_at_once_costs_one_bcrypt() {
+        let cfg = Arc::new(auth_config());
+        let mut checks = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let cfg = Arc::clone(&cfg);
+            checks.spawn(async move {
+                let bad = basic(TEST_USER, "wrong");
+                cfg.check_basic_auth(Some(&bad)).await
+            });
+        }
+        for ok in checks.join_all().await {
+            assert!(!ok);
+        }
+        assert_eq!(cfg.auth.bcrypt.verifications.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_known_good_credential_is_answered_without_waiting_for_bcrypt() {
+        let cfg = Arc::new(auth_config());
+        let good = basic(TEST_USER, TEST_PASSWORD);
+        assert!(cfg.check_basic_auth(Some(&good)).await);
+        // Hold the bcrypt slot, as a flood of wrong passwords would.
+        let held = Arc::clone(&cfg.auth.verify_lock).lock_owned().await;
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            cfg.check_basic_auth(Some(&good)),
+        )
+        .await;
+        assert_eq!(answer, Ok(true), "waited on the bcrypt lock");
+        drop(held);
+        // And while a real flood runs.
+        let flooding = tokio::spawn({
+            let cfg = Arc::clone(&cfg);
+            async move { flood(&cfg, 32).await }
+        });
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            cfg.check_basic_auth(Some(&good)),
+        )
+        .await;
+        assert_eq!(answer, Ok(true));
+        flooding.await.unwrap();
+        assert_eq!(cfg.auth.bcrypt.verifications.load(Ordering::Relaxed), 33);
     }
 }

@@ -299,11 +299,10 @@ impl WebConfig {
     /// credentials for a configured user. On `false` the server should answer
     /// `401 Unauthorized` with `WWW-Authenticate: Basic`.
     ///
-    /// A cache miss costs one bcrypt verification (tens of milliseconds at cost 10),
-    /// so call this from `tokio::task::spawn_blocking` if that matters; successful
-    /// verifications are cached, so steady-state scrapes are cheap.
-    pub fn check_basic_auth(&self, authorization: Option<&HeaderValue>) -> bool {
-        self.auth.check(authorization)
+    /// Recent outcomes are cached; a miss waits for the single bcrypt slot (run on the
+    /// blocking pool), so floods of wrong passwords cost one core.
+    pub async fn check_basic_auth(&self, authorization: Option<&HeaderValue>) -> bool {
+        self.auth.check(authorization).await
     }
 
     /// Extra headers to set on every response (including 401s), from
@@ -349,8 +348,8 @@ mod tests {
 
     // --- loading -----------------------------------------------------------------
 
-    #[test]
-    fn the_sample_fixture_config_loads_with_tls_headers_and_users() {
+    #[tokio::test]
+    async fn the_sample_fixture_config_loads_with_tls_headers_and_users() {
         let cfg = WebConfig::load(&fixtures().join("web-config.yml")).expect("loads");
         assert!(cfg.tls_acceptor().is_some());
         assert!(cfg.http2());
@@ -368,7 +367,10 @@ mod tests {
                 "x-frame-options"
             ]
         );
-        assert!(cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD))));
+        assert!(
+            cfg.check_basic_auth(Some(&basic(TEST_USER, TEST_PASSWORD)))
+                .await
+        );
     }
 
     #[test]
@@ -380,12 +382,12 @@ mod tests {
         assert!(format!("{cfg:?}").contains(&fixture("server.crt")));
     }
 
-    #[test]
-    fn an_empty_file_means_plain_http_without_auth() {
+    #[tokio::test]
+    async fn an_empty_file_means_plain_http_without_auth() {
         let cfg = load_ok("");
         assert!(cfg.tls_acceptor().is_none());
         assert!(!cfg.requires_auth());
-        assert!(cfg.check_basic_auth(None));
+        assert!(cfg.check_basic_auth(None).await);
         assert!(cfg.response_headers().is_empty());
         assert!(cfg.check_rate_limit());
         assert!(!cfg.http2());
