@@ -396,6 +396,7 @@ fn bench_scrape(c: &mut Criterion) {
     let settings = Arc::new(ServerSettings {
         telemetry_path: "/metrics".into(),
         web: None,
+        timeouts: Default::default(),
     });
     let mut g = c.benchmark_group("server_handle");
     g.sample_size(50).measurement_time(Duration::from_secs(3));

@@ -119,6 +119,7 @@ async fn daemon(config: Config) -> ExitCode {
     let settings = ServerSettings {
         telemetry_path: config.telemetry_path.clone(),
         web,
+        timeouts: Default::default(),
     };
     let refresher = tokio::spawn(refresh::run(config, state.clone(), cancel.clone()));
     web::run(listener, state, settings, shutdown_signal()).await;

@@ -21,4 +21,4 @@ mod tls;
 pub use config::{WebConfig, WebConfigError};
 pub use negotiate::{accepts_gzip, negotiate};
 pub use routes::{Chunks, handle};
-pub use server::{ServerSettings, run};
+pub use server::{ServerSettings, Timeouts, run};

@@ -192,6 +192,7 @@ mod tests {
         let settings = Arc::new(ServerSettings {
             telemetry_path: "/metrics".into(),
             web: None,
+            timeouts: Default::default(),
         });
         handle(req.body(()).unwrap(), state, settings)
             .await
