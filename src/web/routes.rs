@@ -108,8 +108,10 @@ pub async fn handle<B>(
 
 async fn route<B>(req: &Request<B>, state: &State, settings: &ServerSettings) -> Response<Chunks> {
     let path = req.uri().path();
+    let read_only = req.method() == Method::GET || req.method() == Method::HEAD;
     // Probes stay open so kubelets need no credentials; they reveal nothing.
     match path {
+        "/healthz" | "/readyz" if !read_only => return method_not_allowed(),
         "/healthz" => return text(StatusCode::OK, "ok\n"),
         "/readyz" => {
             return if state.is_ready() {
@@ -135,11 +137,8 @@ async fn route<B>(req: &Request<B>, state: &State, settings: &ServerSettings) ->
             return r;
         }
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        r.headers_mut()
-            .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return r;
+    if !read_only {
+        return method_not_allowed();
     }
     if path == settings.telemetry_path {
         return metrics(req, state);
@@ -155,6 +154,14 @@ async fn route<B>(req: &Request<B>, state: &State, settings: &ServerSettings) ->
         return r;
     }
     text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// Every route is read-only; RFC 9110 wants `Allow` on a 405.
+fn method_not_allowed() -> Response<Chunks> {
+    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    r.headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r
 }
 
 fn metrics<B>(req: &Request<B>, state: &State) -> Response<Chunks> {
@@ -243,5 +250,48 @@ mod tests {
                 .starts_with("application/openmetrics-text")
         );
         assert!(r.headers().get(CONTENT_ENCODING).is_none());
+    }
+
+    async fn with_method(method: &str, path: &str) -> Response<Chunks> {
+        let settings = Arc::new(ServerSettings {
+            telemetry_path: "/metrics".into(),
+            web: None,
+            timeouts: Default::default(),
+        });
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(())
+            .unwrap();
+        handle(req, Arc::new(State::default()), settings)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_route_answers_get_and_head_and_refuses_other_methods_with_allow() {
+        for path in ["/healthz", "/readyz", "/", "/metrics"] {
+            for method in ["GET", "HEAD"] {
+                let r = with_method(method, path).await;
+                assert_ne!(
+                    r.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+            }
+            for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+                let r = with_method(method, path).await;
+                assert_eq!(
+                    r.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+                assert_eq!(
+                    r.headers()[http::header::ALLOW],
+                    "GET, HEAD",
+                    "{method} {path}"
+                );
+            }
+        }
     }
 }
