@@ -103,7 +103,7 @@ async fn daemon(config: Config) -> ExitCode {
         },
         None => None,
     };
-    let listener = match tokio::net::TcpListener::bind(config.listen_address).await {
+    let listener = match web::bind(&config.listen_address).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!(
