@@ -113,7 +113,12 @@ async fn daemon(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(address = %config.listen_address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::config::VERSION, "listening");
+    // The bound address, not the flag: `:0` becomes a real port, a host name an address.
+    let address = match listener.local_addr() {
+        Ok(a) => a.to_string(),
+        Err(_) => config.listen_address.to_string(),
+    };
+    tracing::info!(%address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::config::VERSION, "listening");
     let state = Arc::new(State::default());
     let cancel = CancellationToken::new();
     let settings = ServerSettings {
