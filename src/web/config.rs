@@ -1,17 +1,19 @@
 //! `--web.config.file`: the Prometheus exporter-toolkit web configuration.
 //!
 //! This module owns parsing and validating the exporter-toolkit YAML format
-//! (<https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md>)
-//! and turning it into what the HTTP server needs:
+//! (<https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md>),
+//! its errors (with secrets redacted) and the [`WebConfig`] the server asks; each section
+//! is built by its own module:
 //!
-//! * `tls_server_config` -> a rustls [`TlsAcceptor`] (aws-lc-rs provider), with
+//! * `tls_server_config` -> `tls`: a rustls [`TlsAcceptor`] (aws-lc-rs provider), with
 //!   client-certificate policies, TLS version bounds, cipher suites, curves,
 //!   `client_allowed_sans` and ALPN (`h2` + `http/1.1`, or `http/1.1` only);
-//! * `http_server_config` -> the `http2` switch and the extra response headers
-//!   (only the ones exporter-toolkit allows);
-//! * `basic_auth_users` -> bcrypt-checked HTTP basic auth with a bounded cache of
-//!   successful verifications and a dummy hash for unknown users;
-//! * `rate_limit` -> a token bucket ([`WebConfig::check_rate_limit`]).
+//! * `http_server_config` -> the `http2` switch and, in `headers`, the extra response
+//!   headers (only the ones exporter-toolkit allows);
+//! * `basic_auth_users` -> `auth`: bcrypt-checked HTTP basic auth, one bcrypt at a time,
+//!   with bounded caches of recent successes and failures and a dummy hash for unknown
+//!   users;
+//! * `rate_limit` -> `rate_limit`: a token bucket ([`WebConfig::check_rate_limit`]).
 //!
 //! Everything is validated up front by [`WebConfig::load`]: unknown keys, unreadable
 //! or mismatched certificate/key files, CA files, client auth types, bcrypt hashes
