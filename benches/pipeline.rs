@@ -19,7 +19,7 @@
 //! - `refresh_file/N`: the same through the daemon's code path: `refresh::Account::refresh`
 //!   on an offline file target (file read, `spawn_blocking`, stats) then `State::publish`.
 //! - `scrape/*`: `Published::body` for 5,000 users (what a scrape does besides HTTP).
-//! - `server_handle/*`: `server::handle` on `GET /metrics` against a `State` holding 5,000
+//! - `server_handle/*`: `web::handle` on `GET /metrics` against a `State` holding 5,000
 //!   users, body frames walked (not copied).
 
 use std::hint::black_box;
@@ -38,8 +38,8 @@ use aws_iam_exporter::posture::{
 };
 use aws_iam_exporter::refresh::{Account, RefreshSettings, Source, Target};
 use aws_iam_exporter::report::parse;
-use aws_iam_exporter::server::{ServerSettings, handle};
 use aws_iam_exporter::snapshot::State;
+use aws_iam_exporter::web::{ServerSettings, handle};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::BodyExt as _;
 
@@ -391,7 +391,7 @@ fn bench_scrape(c: &mut Criterion) {
     }
     g.finish();
 
-    // server::handle against a State published the way the daemon publishes.
+    // web::handle against a State published the way the daemon publishes.
     let rt = runtime();
     let (state, mut account) = file_account(SCRAPE_USERS);
     rt.block_on(account.refresh_once())
@@ -401,6 +401,7 @@ fn bench_scrape(c: &mut Criterion) {
     let settings = Arc::new(ServerSettings {
         telemetry_path: "/metrics".into(),
         web: None,
+        timeouts: Default::default(),
     });
     let mut g = c.benchmark_group("server_handle");
     g.sample_size(50).measurement_time(Duration::from_secs(3));

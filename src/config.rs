@@ -1,13 +1,13 @@
 //! Flags (clap, Prometheus style `--group.name`) and the optional YAML config file, validated
 //! into one [`Config`]. Every error names the flag or key and says why; `main` exits 2 on them.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
 use crate::posture::Thresholds;
+use crate::web::ListenAddress;
 
 /// Version plus git revision, as `--version` prints it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -27,15 +27,11 @@ fn duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-fn listen_address(s: &str) -> Result<SocketAddr, String> {
-    // `:9741` means every interface, as in the Go exporters.
-    let full = if s.starts_with(':') {
-        format!("0.0.0.0{s}")
-    } else {
-        s.to_owned()
-    };
-    full.parse()
-        .map_err(|_| format!("`{s}` is not HOST:PORT (e.g. :9741 or 127.0.0.1:9741)"))
+/// `:9741` means every interface of both IP families, as in the Go exporters; host names
+/// are resolved when binding ([`crate::web::bind`]).
+fn listen_address(s: &str) -> Result<ListenAddress, String> {
+    s.parse()
+        .map_err(|e: crate::web::ListenAddressError| e.to_string())
 }
 
 fn telemetry_path(s: &str) -> Result<String, String> {
@@ -55,7 +51,7 @@ fn telemetry_path(s: &str) -> Result<String, String> {
 pub struct Flags {
     /// Address to listen on for HTTP requests.
     #[arg(long = "web.listen-address", default_value = ":9741", value_parser = listen_address)]
-    pub listen_address: SocketAddr,
+    pub listen_address: ListenAddress,
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", default_value = "/metrics", value_parser = telemetry_path)]
     pub telemetry_path: String,
@@ -240,7 +236,7 @@ impl AwsSettings {
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen_address: SocketAddr,
+    pub listen_address: ListenAddress,
     pub telemetry_path: String,
     pub web_config_file: Option<PathBuf>,
     pub refresh_interval: Duration,
@@ -444,7 +440,14 @@ mod tests {
     #[test]
     fn defaults_match_the_readme() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.listen_address, "0.0.0.0:9741".parse().unwrap());
+        assert_eq!(
+            c.listen_address,
+            ListenAddress {
+                host: None,
+                port: 9741
+            }
+        );
+        assert_eq!(c.listen_address.to_string(), ":9741");
         assert_eq!(c.telemetry_path, "/metrics");
         assert_eq!(c.refresh_interval, Duration::from_secs(300));
         assert_eq!(c.aws.region, "us-east-1");
@@ -452,6 +455,25 @@ mod tests {
         assert_eq!(c.mode, Mode::DefaultAccount);
         assert_eq!(c.thresholds, Thresholds::default());
         assert_eq!(c.concurrency, 8);
+    }
+
+    #[test]
+    fn listen_addresses_take_host_names_ipv6_and_port_zero() {
+        for (flag, host, port) in [
+            ("localhost:9741", Some("localhost"), 9741),
+            ("[::1]:9741", Some("::1"), 9741),
+            ("127.0.0.1:0", Some("127.0.0.1"), 0),
+            ("0.0.0.0:9741", Some("0.0.0.0"), 9741),
+            (":9741", None, 9741),
+        ] {
+            let c = config(&["--web.listen-address", flag]).unwrap();
+            let want = ListenAddress {
+                host: host.map(str::to_owned),
+                port,
+            };
+            assert_eq!(c.listen_address, want, "{flag}");
+            assert_eq!(c.listen_address.to_string(), flag);
+        }
     }
 
     #[test]

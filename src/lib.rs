@@ -3,11 +3,12 @@
 //! The pipeline, per account and per refresh:
 //! a source ([`aws`] or [`offline`] files: report bytes and [`fetch::Facts`]) ->
 //! [`report::parse`] -> [`posture::derive`] -> [`exposition`] (rendered once) -> the account's
-//! slot in the [`snapshot`], which the [`server`] copies from. No AWS call ever happens on the
+//! slot in the [`snapshot`], which [`web`] copies from. No AWS call ever happens on the
 //! scrape path.
 //!
 //! - Pure core (no I/O, `now` as an argument): [`report`], [`posture`], [`exposition`].
-//! - Edges: [`aws`] (the only module naming the AWS SDK), [`offline`], [`server`] / [`webconfig`].
+//! - Edges: [`aws`] (the only module naming the AWS SDK), [`offline`], [`web`] (HTTP server,
+//!   negotiation, TLS, auth).
 //! - Between them: [`fetch`] (what a source returns), [`refresh`] (one account's pipeline),
 //!   [`schedule`] (when, AWS-free), [`accounts`] (which, from the config), [`snapshot`]
 //!   (what scrapes read), [`config`].
@@ -22,9 +23,8 @@ pub mod posture;
 pub mod refresh;
 pub mod report;
 pub mod schedule;
-pub mod server;
 pub mod snapshot;
-pub mod webconfig;
+pub mod web;
 
 #[cfg(test)]
 mod properties;

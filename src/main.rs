@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use aws_iam_exporter::accounts;
 use aws_iam_exporter::config::{Config, Flags};
-use aws_iam_exporter::server::{self, ServerSettings};
 use aws_iam_exporter::snapshot::State;
-use aws_iam_exporter::webconfig::WebConfig;
+use aws_iam_exporter::web::{self, ServerSettings, WebConfig};
 use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 
@@ -110,7 +109,7 @@ async fn daemon(config: Config) -> ExitCode {
         },
         None => None,
     };
-    let listener = match tokio::net::TcpListener::bind(config.listen_address).await {
+    let listener = match web::bind(&config.listen_address).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!(
@@ -120,12 +119,18 @@ async fn daemon(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(address = %config.listen_address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::config::VERSION, "listening");
+    // The bound address, not the flag: `:0` becomes a real port, a host name an address.
+    let address = match listener.local_addr() {
+        Ok(a) => a.to_string(),
+        Err(_) => config.listen_address.to_string(),
+    };
+    tracing::info!(%address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::config::VERSION, "listening");
     let state = Arc::new(State::default());
     let cancel = CancellationToken::new();
     let settings = ServerSettings {
         telemetry_path: config.telemetry_path.clone(),
         web,
+        timeouts: Default::default(),
     };
     let mut refresher = tokio::spawn(accounts::run(
         Arc::new(config),
@@ -136,7 +141,7 @@ async fn daemon(config: Config) -> ExitCode {
     // process must not go on serving stale data while /healthz says all is well: stop and
     // exit non-zero, so that the orchestrator restarts it.
     let refresh_died = tokio::select! {
-        _ = server::run(listener, state, settings, shutdown_signal()) => false,
+        _ = web::run(listener, state, settings, shutdown_signal()) => false,
         ended = &mut refresher => {
             tracing::error!(error = ?ended.err(), "the refresh loop ended unexpectedly; exiting");
             true

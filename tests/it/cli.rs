@@ -1147,3 +1147,59 @@ impl AssertRunning for Exporter {
         }
     }
 }
+
+/// Starts the daemon on `listen` and returns it with the address its "listening" line gives.
+fn start_logging_address(listen: &str) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = exporter_cmd(None)
+        .args([
+            "--credential-report.file",
+            &fixture("full.csv").display().to_string(),
+            "--web.listen-address",
+            listen,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn aws-iam-exporter");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("listening") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20));
+    let Ok(line) = line else {
+        let _ = child.kill();
+        panic!("no listening line for {listen}");
+    };
+    let address = line
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("address="))
+        .unwrap_or_else(|| panic!("no address= in: {line}"))
+        .to_string();
+    (child, address)
+}
+
+#[test]
+fn the_listening_line_gives_the_bound_address_of_port_zero_and_of_a_host_name() {
+    for listen in ["127.0.0.1:0", "localhost:0"] {
+        let (mut child, address) = start_logging_address(listen);
+        let bound: std::net::SocketAddr = address
+            .parse()
+            .unwrap_or_else(|e| panic!("{listen}: address={address}: {e}"));
+        assert!(bound.ip().is_loopback(), "{listen}: {bound}");
+        assert_ne!(bound.port(), 0, "{listen}: the flag, not the bound port");
+        let url = format!("http://{bound}/healthz");
+        let r = http_request("GET", &url, &[], None, Duration::from_secs(5));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(r.expect("GET /healthz").status, 200, "{listen}");
+    }
+}
