@@ -19,12 +19,55 @@ const LONG_VERSION: &str = concat!(
     ")"
 );
 
-fn duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (e.g. 30s, 5m, 7d)"))?;
+const MINUTE: u64 = 60;
+const HOUR: u64 = 60 * MINUTE;
+const DAY: u64 = 24 * HOUR;
+
+/// A duration flag between zero (excluded) and `MAX_SECS`: checked when parsing, so no
+/// arithmetic on it can overflow later (`--aws.timeout 100000000000y` is a usage error, not a
+/// panic).
+fn duration<const MAX_SECS: u64>(s: &str) -> Result<Duration, String> {
+    let shown = cut(s, 40);
+    let d =
+        humantime::parse_duration(s).map_err(|e| format!("`{shown}`: {e} (e.g. 30s, 5m, 7d)"))?;
     if d.is_zero() {
-        return Err(format!("`{s}`: must be more than zero"));
+        return Err(format!("`{shown}`: must be more than zero"));
+    }
+    let max = Duration::from_secs(MAX_SECS);
+    if d > max {
+        return Err(format!(
+            "`{shown}`: must be at most {}",
+            humantime::format_duration(max)
+        ));
     }
     Ok(d)
+}
+
+/// A clap error as one line that keeps what helps (the possible values, the missing flag,
+/// "a similar argument exists") and drops the usage block.
+pub fn one_line_flag_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let kept: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect();
+    let line = kept.join(" ");
+    cut(line.strip_prefix("error: ").unwrap_or(&line), 400)
+}
+
+/// `value` on one line and at most `max` characters, for echoing input in an error.
+pub(crate) fn cut(value: &str, max: usize) -> String {
+    let one_line: String = value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match one_line.char_indices().nth(max) {
+        Some((at, _)) => format!("{}... ({} bytes)", &one_line[..at], value.len()),
+        None => one_line,
+    }
 }
 
 /// `:9741` means every interface of both IP families, as in the Go exporters; host names
@@ -59,10 +102,10 @@ pub struct Flags {
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<PathBuf>,
     /// Time between refreshes of an account [default: 5m].
-    #[arg(long = "refresh.interval", value_parser = duration)]
+    #[arg(long = "refresh.interval", value_parser = duration::<{ 7 * DAY }>)]
     pub refresh_interval: Option<Duration>,
     /// How long to wait for AWS to generate a credential report.
-    #[arg(long = "credential-report.timeout", default_value = "2m", value_parser = duration)]
+    #[arg(long = "credential-report.timeout", default_value = "2m", value_parser = duration::<HOUR>)]
     pub report_timeout: Duration,
     /// Largest credential report accepted, in bytes.
     #[arg(long = "credential-report.max-bytes", default_value_t = 64 << 20)]
@@ -80,7 +123,7 @@ pub struct Flags {
     #[arg(long = "aws.region", default_value = "us-east-1")]
     pub aws_region: String,
     /// Timeout of one attempt of an AWS call.
-    #[arg(long = "aws.timeout", default_value = "30s", value_parser = duration)]
+    #[arg(long = "aws.timeout", default_value = "30s", value_parser = duration::<HOUR>)]
     pub aws_timeout: Duration,
     /// Attempts per AWS call, with the SDK's standard retry and backoff.
     #[arg(long = "aws.max-attempts", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
@@ -107,25 +150,27 @@ pub struct Flags {
     #[arg(long = "refresh.concurrency", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: Option<u32>,
     /// CIS 1.7: root use within this window fails root_recent_use.
-    #[arg(long = "control.root-recent-use", default_value = "7d", value_parser = duration)]
+    #[arg(long = "control.root-recent-use", default_value = "7d", value_parser = duration::<{ 3650 * DAY }>)]
     pub root_recent_use: Duration,
     /// CIS 1.12 / IAM.22: credentials unused this long fail unused_credentials_45d.
-    #[arg(long = "control.unused-credentials", default_value = "45d", value_parser = duration)]
+    #[arg(long = "control.unused-credentials", default_value = "45d", value_parser = duration::<{ 3650 * DAY }>)]
     pub unused_credentials: Duration,
     /// Security Hub IAM.8: credentials unused this long fail unused_credentials_90d.
-    #[arg(long = "control.unused-credentials-long", default_value = "90d", value_parser = duration)]
+    #[arg(long = "control.unused-credentials-long", default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
     pub unused_credentials_long: Duration,
     /// CIS 1.14 / IAM.3: active keys older than this fail access_key_rotation.
-    #[arg(long = "control.access-key-max-age", default_value = "90d", value_parser = duration)]
+    #[arg(long = "control.access-key-max-age", default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
     pub access_key_max_age: Duration,
     /// CIS 1.8 / IAM.15: minimum password length the policy must require.
     #[arg(long = "control.password-min-length", default_value_t = 14)]
+    #[arg(value_parser = clap::value_parser!(i64).range(1..=128))]
     pub password_min_length: i64,
     /// CIS 1.9 / IAM.16: passwords the policy must remember.
     #[arg(long = "control.password-reuse-prevention", default_value_t = 24)]
+    #[arg(value_parser = clap::value_parser!(i64).range(1..=24))]
     pub password_reuse_prevention: i64,
     /// CIS 1.11: a key created within this time of its user counts as set up with the user.
-    #[arg(long = "control.initial-access-key-window", default_value = "10s", value_parser = duration)]
+    #[arg(long = "control.initial-access-key-window", default_value = "10s", value_parser = duration::<DAY>)]
     pub initial_access_key_window: Duration,
 }
 
@@ -274,6 +319,12 @@ impl Config {
                 ),
             });
         }
+        if f.once && f.web_config_file.is_some() {
+            return Err(ConfigError::Flag {
+                flag: "web.config.file",
+                why: "has no effect with --once (nothing is served): drop one of them".into(),
+            });
+        }
         if f.report_max_bytes < 1024 {
             return Err(ConfigError::Flag {
                 flag: "credential-report.max-bytes",
@@ -293,7 +344,10 @@ impl Config {
             why,
         };
         let file_interval = match file.as_ref().and_then(|c| c.refresh_interval.as_deref()) {
-            Some(s) => Some(duration(s).map_err(|e| file_err(format!("refresh_interval: {e}")))?),
+            Some(s) => Some(
+                duration::<{ 7 * DAY }>(s)
+                    .map_err(|e| file_err(format!("refresh_interval: {e}")))?,
+            ),
             None => None,
         };
         let mode = match (&f.report_file, file) {
@@ -314,21 +368,27 @@ impl Config {
                         "lists no `accounts` and no `organizations`: nothing to watch".into(),
                     ));
                 }
+                let mut seen = std::collections::HashMap::new();
                 for (i, a) in c.accounts.iter().enumerate() {
-                    if crate::report::account_of_arn(&a.role_arn).is_none()
-                        || !a.role_arn.contains(":role/")
-                    {
+                    let id = role_arn_account(&a.role_arn).map_err(|why| {
+                        file_err(format!(
+                            "accounts[{i}].role_arn: `{}` {why}",
+                            cut(&a.role_arn, 100)
+                        ))
+                    })?;
+                    // Two entries for one account would make its `account_name` label depend
+                    // on which refresh ran last.
+                    if let Some(first) = seen.insert(id, i) {
                         return Err(file_err(format!(
-                            "accounts[{i}].role_arn: `{}` is not an IAM role ARN",
-                            a.role_arn
+                            "accounts[{i}]: account {id} is already listed as accounts[{first}]"
                         )));
                     }
                 }
                 if let Some(o) = &c.organizations {
-                    if o.role_name.is_empty() || o.role_name.contains(['/', ':']) {
+                    if !is_role_name(&o.role_name) {
                         return Err(file_err(format!(
                             "organizations.role_name: `{}` is not a role name",
-                            o.role_name
+                            cut(&o.role_name, 100)
                         )));
                     }
                     if let Some(bad) = o
@@ -337,7 +397,8 @@ impl Config {
                         .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
                     {
                         return Err(file_err(format!(
-                            "organizations.exclude_accounts: `{bad}` is not a 12-digit account id"
+                            "organizations.exclude_accounts: `{}` is not a 12-digit account id",
+                            cut(bad, 40)
                         )));
                     }
                 }
@@ -409,9 +470,64 @@ fn read_config_file(path: &std::path::Path) -> Result<FileConfig, ConfigError> {
     parse_config_file(&text).map_err(err)
 }
 
-/// Parses the YAML of `--config.file`; the error names the key and line.
+/// Parses the YAML of `--config.file`; the error names the key and line, on one short line
+/// (YAML errors quote the input, which may be one 10 MB line).
 pub fn parse_config_file(text: &str) -> Result<FileConfig, String> {
-    serde_yaml_ng::from_str(text).map_err(|e| e.to_string().replace('\n', " "))
+    serde_yaml_ng::from_str(text).map_err(|e| cut(&e.to_string(), 300))
+}
+
+/// ARN partitions AWS has (`arn:PARTITION:iam::...`).
+const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+/// IAM role names: 1-64 of `[\w+=,.@-]` (a path before the name may add `/`).
+fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// The account id of an IAM role ARN `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, or why it
+/// is not one.
+fn role_arn_account(arn: &str) -> Result<&str, &'static str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err("is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
+    };
+    if !PARTITIONS.contains(&partition) {
+        return Err("has no known partition (aws, aws-cn, aws-us-gov, ...)");
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("has no 12-digit account id");
+    }
+    let Some(path_and_name) = resource.strip_prefix("role/") else {
+        return Err("is not a role ARN (the resource must be role/NAME)");
+    };
+    let name = path_and_name.rsplit('/').next().unwrap_or_default();
+    let path_ok = path_and_name.split('/').all(|seg| {
+        seg.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+    });
+    if !is_role_name(name) || !path_ok {
+        return Err("has no valid role name (1-64 of letters, digits and _+=,.@-)");
+    }
+    Ok(account)
 }
 
 /// Stable shard of an account: FNV-1a of its id modulo the shard count, identical on every
@@ -611,6 +727,112 @@ concurrency: 8
                     let _ = Flags::try_parse_from(["x", flag, v.as_str()]).map(Config::from_flags);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn durations_out_of_range_are_usage_errors_not_panics() {
+        let e = flags(&["--aws.timeout", "100000000000y", "--once"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("aws.timeout"), "{e}");
+        let e = flags(&["--aws.timeout", "2h"]).unwrap_err();
+        assert!(e.to_string().contains("at most 1h"), "{e}");
+        let e = flags(&["--refresh.interval", "8d"]).unwrap_err();
+        assert!(e.to_string().contains("at most 7days"), "{e}");
+        // The largest accepted values keep every derived budget finite.
+        let c = config(&[
+            "--aws.timeout",
+            "1h",
+            "--aws.max-attempts",
+            "10",
+            "--credential-report.timeout",
+            "1h",
+        ])
+        .unwrap();
+        assert!(c.aws.refresh_deadline() < Duration::from_secs(400 * 3600));
+    }
+
+    #[test]
+    fn password_thresholds_must_be_positive_and_possible() {
+        assert!(flags(&["--control.password-min-length=-5"]).is_err());
+        assert!(flags(&["--control.password-min-length=0"]).is_err());
+        assert!(flags(&["--control.password-reuse-prevention=25"]).is_err());
+        assert!(flags(&["--control.password-min-length=20"]).is_ok());
+    }
+
+    #[test]
+    fn web_config_with_once_is_refused() {
+        let e = config(&["--once", "--web.config.file", "web.yml"]).unwrap_err();
+        assert!(e.to_string().contains("--web.config.file"), "{e}");
+        assert!(e.to_string().contains("--once"), "{e}");
+    }
+
+    fn config_text(text: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yml");
+        std::fs::write(&path, text).unwrap();
+        config(&["--config.file", path.to_str().unwrap()]).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_same_account_listed_twice_is_a_usage_error_naming_both_entries() {
+        let e = config_text(
+            "accounts:\n  - role_arn: arn:aws:iam::111111111111:role/A\n    name: a\n  - role_arn: arn:aws:iam::111111111111:role/B\n    name: b\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("accounts[1]"), "{e}");
+        assert!(e.contains("accounts[0]"), "{e}");
+        assert!(e.contains("111111111111"), "{e}");
+    }
+
+    #[test]
+    fn role_arns_are_checked_for_partition_account_and_role_name() {
+        for (arn, why) in [
+            ("arn:aws:iam::111111111111:role/", "role name"),
+            ("arn:awz:iam::111111111111:role/R", "partition"),
+            ("arn:aws:iam::111111111111:role/R ", "role name"),
+            (" arn:aws:iam::111111111111:role/R", "not an IAM role ARN"),
+            ("arn:aws:iam::11111111111:role/R", "12-digit"),
+            ("arn:aws:iam::111111111111:user/R", "not a role ARN"),
+        ] {
+            let e = config_text(&format!("accounts:\n  - role_arn: \"{arn}\"\n")).unwrap_err();
+            assert!(e.contains("accounts[0].role_arn"), "{arn}: {e}");
+            assert!(e.contains(why), "{arn}: {e}");
+        }
+        for ok in [
+            "arn:aws:iam::111111111111:role/R",
+            "arn:aws-cn:iam::111111111111:role/path/to/Role-1",
+            "arn:aws-us-gov:iam::111111111111:role/a+b=c,d.e@f_g",
+        ] {
+            assert!(
+                config_text(&format!("accounts:\n  - role_arn: {ok}\n")).is_ok(),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_one_line_config_file_gives_a_short_error() {
+        let text = format!("accounts: [{}", "x".repeat(10 << 20));
+        let e = config_text(&text).unwrap_err();
+        assert!(e.len() < 600, "{} bytes", e.len());
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn flag_errors_are_one_line_that_keeps_what_helps() {
+        let e = one_line_flag_error(&flags(&["--log.level=verbose"]).unwrap_err());
+        assert!(e.contains("possible values"), "{e}");
+        assert!(e.contains("debug"), "{e}");
+        let e = one_line_flag_error(&flags(&["--web.listen-adress", ":1"]).unwrap_err());
+        assert!(e.contains("--web.listen-address"), "did you mean: {e}");
+        let e = one_line_flag_error(&flags(&["--account-summary.file", "x"]).unwrap_err());
+        assert!(
+            e.contains("--credential-report.file"),
+            "which flag is missing: {e}"
+        );
+        for e in [&e] {
+            assert!(!e.contains('\n') && !e.contains("Usage"), "{e}");
         }
     }
 }

@@ -20,10 +20,11 @@ fn main() -> ExitCode {
         Ok(f) => f,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            // One line naming the flag and why; clap's usage hint would make it three.
-            let message = e.to_string();
-            let first = message.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("aws-iam-exporter: {first}");
+            // One line naming the flag and why; clap's usage block would make it many.
+            eprintln!(
+                "aws-iam-exporter: error: {}",
+                aws_iam_exporter::config::one_line_flag_error(&e)
+            );
             return ExitCode::from(USAGE_ERROR);
         }
     };

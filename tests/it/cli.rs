@@ -185,6 +185,38 @@ fn bad_flags_and_config_keys_exit_2_with_one_error_line_naming_them() {
             vec!["--credential-report.max-bytes", "10"],
             vec!["--credential-report.max-bytes", "1024"],
         ),
+        // Out of range: a usage error at parse time, never a panic (exit 101) later.
+        (
+            vec!["--aws.timeout", "100000000000y", "--once"],
+            vec!["--aws.timeout", "at most 1h"],
+        ),
+        (
+            vec!["--control.password-min-length=-5"],
+            vec!["--control.password-min-length"],
+        ),
+        // Flags that help keep their help: the possible values, the missing flag, the tip.
+        (
+            vec!["--log.level", "verbose"],
+            vec!["--log.level", "possible values", "debug"],
+        ),
+        (
+            vec!["--web.listen-adress", ":1"],
+            vec!["--web.listen-adress", "--web.listen-address"],
+        ),
+        (
+            vec!["--account-summary.file", "x.json"],
+            vec!["--credential-report.file"],
+        ),
+        (
+            vec![
+                "--once",
+                "--credential-report.file",
+                &report,
+                "--web.config.file",
+                "w.yml",
+            ],
+            vec!["--web.config.file", "--once"],
+        ),
     ];
     for (args, names) in cases {
         let o = run(&args);
@@ -197,6 +229,7 @@ fn bad_flags_and_config_keys_exit_2_with_one_error_line_naming_them() {
             1,
             "{args:?}: want exactly one error line, got:\n{err}"
         );
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line in all:\n{err}");
         let line = errors[0];
         assert!(line.contains("error"), "{args:?}: {line}");
         for n in names {
@@ -615,6 +648,13 @@ fn bad_reports_exit_1_with_a_message_naming_the_problem() {
         for w in *wants {
             assert!(line.contains(w), "{file}: {w:?} not in {line:?}");
         }
+        // One line: no daemon wording, the path said once.
+        assert_eq!(err.lines().count(), 1, "{file}: one line in all:\n{err}");
+        assert!(!err.contains("stays served"), "{file}: {err}");
+        assert!(
+            err.matches(file).count() <= 1,
+            "{file}: the path at most once: {err}"
+        );
     }
 }
 
