@@ -21,7 +21,9 @@ use crate::report::ReportDocument;
 #[derive(Debug, Clone)]
 pub struct AccountClient {
     iam: aws_sdk_iam::Client,
-    sts: aws_sdk_sts::Client,
+    /// For the rare sts:GetCallerIdentity (a report without ARNs): the STS client is built
+    /// then, not kept per account.
+    config: SdkConfig,
     report_timeout: std::time::Duration,
     /// First wait between polls of a report being generated; doubles up to 16x.
     poll_interval: Duration,
@@ -38,7 +40,7 @@ impl AccountClient {
     pub(crate) fn new(config: &SdkConfig, report_timeout: Duration) -> AccountClient {
         AccountClient {
             iam: aws_sdk_iam::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
+            config: config.clone(),
             report_timeout,
             poll_interval: Duration::from_millis(500),
         }
@@ -283,8 +285,7 @@ impl AccountClient {
     /// The account of the credentials in use (sts:GetCallerIdentity needs no permission).
     pub async fn caller_account(&self) -> Result<String, FetchError> {
         const OP: Operation = Operation::GetCallerIdentity;
-        let out = self
-            .sts
+        let out = aws_sdk_sts::Client::new(&self.config)
             .get_caller_identity()
             .send()
             .await
