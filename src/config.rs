@@ -499,15 +499,8 @@ fn is_role_name(name: &str) -> bool {
 /// The account id of an IAM role ARN `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, or why it
 /// is not one.
 fn role_arn_account(arn: &str) -> Result<&str, &'static str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let fields: Vec<&str> = arn.splitn(6, ':').collect();
+    let ["arn", partition, "iam", "", account, resource] = fields[..] else {
         return Err("is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
     };
     if !PARTITIONS.contains(&partition) {
