@@ -826,4 +826,16 @@ concurrency: 8
         );
         assert!(!e.contains('\n') && !e.contains("Usage"), "{e}");
     }
+
+    #[test]
+    fn the_refresh_deadline_leaves_room_for_every_call_to_use_its_whole_retry_budget() {
+        // 10 attempts of 1 s with the SDK's backoff (up to 20 s each) take up to 210 s for ONE
+        // call: the old `report_timeout + timeout * attempts * 6` (180 s) abandoned such a
+        // healthy refresh while it was still retrying its first call.
+        let c = config(&["--aws.timeout", "1s", "--aws.max-attempts", "10"]).unwrap();
+        let one_call = Duration::from_secs(210);
+        assert_eq!(c.aws.operation_timeout(), one_call);
+        assert!(c.aws.refresh_deadline() >= c.aws.report_timeout + one_call * CALLS_PER_REFRESH);
+        assert!(c.aws.refresh_deadline() > Duration::from_secs(120 + 180));
+    }
 }

@@ -390,4 +390,11 @@ mod tests {
         assert!(!text.contains("123456789012"), "{text}");
         assert!(text.contains("aws_iam_exporter_accounts{} 0"));
     }
+
+    #[test]
+    fn a_failed_blocking_task_is_named_as_such_not_as_a_bad_report() {
+        let e = RefreshError::Task("parser", "task panicked".into());
+        assert_eq!(e.to_string(), "the parser task failed: task panicked");
+        assert!(!e.to_string().contains("CSV"));
+    }
 }
