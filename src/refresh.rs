@@ -251,7 +251,11 @@ type Rendering = (
 
 /// What one fetch gave, parsed, before any posture: the account's id (from the report, the
 /// role, or the caller) and its data. The input of [`derive`] for the daemon and `audit` alike.
-type Parsed = (String, AccountData, std::collections::BTreeMap<&'static str, u64>);
+type Parsed = (
+    String,
+    AccountData,
+    std::collections::BTreeMap<&'static str, u64>,
+);
 
 async fn fetch_and_parse(
     target: &Target,
