@@ -189,6 +189,15 @@ fn cis_id(control: ControlId, version: &str) -> Option<&'static str> {
         .map(|(_, _, id)| id)
 }
 
+/// `CIS 1.4-4.0` for the versions 1.4.0 to 4.0.1, which share one numbering (the `cis` label's);
+/// `CIS 7.0.0` for a later one.
+fn cis_header(version: &str) -> String {
+    match posture::CIS_VERSIONS.iter().position(|v| *v == version) {
+        Some(0..=4) => "CIS 1.4-4.0".to_owned(),
+        _ => format!("CIS {version}"),
+    }
+}
+
 fn fail_on_name(fail_on: Option<Severity>) -> &'static str {
     fail_on.map_or("never", Severity::as_str)
 }
@@ -230,7 +239,7 @@ fn cell(text: &str, width: usize, colour: Option<&str>) -> String {
 /// row indented under its control, one per line; then one line with the result and exit status.
 pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String {
     let paint = |c: &'static str| color.then_some(c);
-    let cis_header = format!("CIS {}", settings.cis_version);
+    let cis_header = cis_header(settings.cis_version);
     let control_width = CONTROLS.iter().map(|c| c.id.len()).max().unwrap_or(0);
     let cis_width = ControlId::ALL
         .iter()
@@ -713,6 +722,7 @@ mod tests {
                 .to_owned()
         };
         assert!(text.contains("CIS 7.0.0"));
+        assert!(table(&a, &AuditSettings::default(), false).contains("  CIS 1.4-4.0  "));
         assert_eq!(row("root_access_key"), "2.4");
         assert_eq!(row("multiple_active_keys"), "-", "dropped in 7.0.0");
     }
