@@ -4,7 +4,7 @@
 //!
 //! The clock is fixed with `AWS_IAM_EXPORTER_NOW=2026-12-01T00:00:00Z`, so "N days" is stable.
 //! The golden files are `tests/fixtures/audit/sample.{table.txt,json}`;
-//! `UPDATE_GOLDEN=1 cargo test --test it audit::` rewrites them.
+//! `UPDATE_GOLDEN=1 cargo test --test it audit::` rewrites them; README.md shows the table.
 
 use crate::common;
 
@@ -99,6 +99,16 @@ fn the_table_of_the_sample_matches_the_golden_file() {
     let table = stdout_of(&o);
     assert!(!table.contains('\x1b'), "piped: no colour\n{table}");
     assert_golden("sample.table.txt", &table);
+}
+
+#[test]
+fn the_readme_shows_the_golden_table() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let table = std::fs::read_to_string(golden("sample.table.txt")).unwrap();
+    assert!(
+        readme.contains(&format!("```text\n{table}```\n")),
+        "README.md's audit sample differs from tests/fixtures/audit/sample.table.txt: paste it"
+    );
 }
 
 #[test]
