@@ -198,6 +198,14 @@ fn cis_header(version: &str) -> String {
     }
 }
 
+/// NB: IAM names cannot hold control characters, but a report file can: none reaches the
+/// terminal (an escape sequence could rewrite the table).
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 fn fail_on_name(fail_on: Option<Severity>) -> &'static str {
     fail_on.map_or("never", Severity::as_str)
 }
@@ -262,7 +270,7 @@ pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String
         if input.key != input.account_id {
             let _ = write!(heading, " ({})", input.key);
         }
-        let _ = writeln!(out, "{}", cell(&heading, 0, paint(BOLD)));
+        let _ = writeln!(out, "{}", cell(&printable(&heading), 0, paint(BOLD)));
         if let Some(generated) = input.data.generated {
             let _ = writeln!(out, "report generated {}", rfc3339(generated));
         }
@@ -321,7 +329,7 @@ pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String
                 n => n.min(row.offenders.len()),
             };
             for f in &row.offenders[..shown] {
-                let _ = writeln!(out, "{indent}{}", f.describe(audit.now));
+                let _ = writeln!(out, "{indent}{}", printable(&f.describe(audit.now)));
             }
             if shown < row.offenders.len() {
                 let _ = writeln!(
@@ -701,6 +709,15 @@ mod tests {
             .replace(GREEN, "")
             .replace(RESET, "");
         assert_eq!(strip, plain);
+    }
+
+    #[test]
+    fn control_characters_of_a_report_never_reach_the_terminal() {
+        assert_eq!(printable("eve\x1b[2J (password)"), "eve?[2J (password)");
+        assert_eq!(
+            printable("ci,runner (access_key_1)"),
+            "ci,runner (access_key_1)"
+        );
     }
 
     #[test]
