@@ -244,7 +244,52 @@ async fn publish_loop(state: Arc<State>, cancel: tokio_util::sync::CancellationT
 pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
     let state = Arc::new(State::default());
     state.set_static_parts(vec![render_control_info()]);
-    let fleet = ConfigFleet::new(config.clone(), state.clone()).await;
+    let outcomes = each_once(config, state.clone(), |mut account| async move {
+        account.refresh_once().await
+    })
+    .await?;
+    let mut errors: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    if !errors.is_empty() {
+        errors.sort();
+        return Err(errors.join("; "));
+    }
+    state.publish();
+    Ok(state)
+}
+
+/// `audit`: fetches and parses every account once, through the same fleet and sources as
+/// `--once`, without rendering. Each account's data or its error (one line, naming the account
+/// when there are several), sorted by account key; `Err` when discovery fails.
+pub async fn fetch_once(
+    config: Arc<Config>,
+) -> Result<Vec<Result<crate::refresh::AccountInput, String>>, String> {
+    let state = Arc::new(State::default());
+    let mut outcomes = each_once(config, state, |account| async move {
+        account.fetch_once().await
+    })
+    .await?;
+    // Accounts by key, then the errors.
+    outcomes.sort_by(|a, b| match (a, b) {
+        (Ok(a), Ok(b)) => a.key.cmp(&b.key),
+        (Err(a), Err(b)) => a.cmp(b),
+        (a, _) => a.is_err().cmp(&b.is_err()),
+    });
+    Ok(outcomes)
+}
+
+/// Runs `job` once on every account of `config` (at most `concurrency` at a time) and returns
+/// each result; an error is one line, prefixed with the account's key in multi-account mode.
+async fn each_once<T, F, Fut>(
+    config: Arc<Config>,
+    state: Arc<State>,
+    job: F,
+) -> Result<Vec<Result<T, String>>, String>
+where
+    T: Send + 'static,
+    F: Fn(Account) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::refresh::RefreshError>> + Send + 'static,
+{
+    let fleet = ConfigFleet::new(config.clone(), state).await;
     let found = fleet
         .accounts()
         .await
@@ -253,28 +298,20 @@ pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
     let mut jobs = tokio::task::JoinSet::new();
     let many = matches!(config.mode, Mode::MultiAccount { .. });
     for (key, spec) in found {
-        let mut account = fleet.account(&key, &spec).await;
+        let account = fleet.account(&key, &spec).await;
         let limit = limit.clone();
+        let run = job(account);
         jobs.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            account.refresh_once().await.map_err(|e| match many {
-                true => format!("account {}: {e}", account.key()),
+            run.await.map_err(|e| match many {
+                true => format!("account {key}: {e}"),
                 false => e.to_string(),
             })
         });
     }
-    let mut errors = Vec::new();
+    let mut outcomes = Vec::new();
     while let Some(joined) = jobs.join_next().await {
-        match joined {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => errors.push(e),
-            Err(e) => errors.push(format!("refresh task failed: {e}")),
-        }
+        outcomes.push(joined.unwrap_or_else(|e| Err(format!("refresh task failed: {e}"))));
     }
-    if !errors.is_empty() {
-        errors.sort();
-        return Err(errors.join("; "));
-    }
-    state.publish();
-    Ok(state)
+    Ok(outcomes)
 }

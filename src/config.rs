@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
-use crate::posture::Thresholds;
+use crate::audit::{AuditSettings, Format};
+use crate::posture::{CIS_VERSIONS, Severity, Thresholds};
 use crate::web::ListenAddress;
 
 /// Version plus git revision, as `--version` prints it.
@@ -105,73 +106,115 @@ pub struct Flags {
     #[arg(long = "refresh.interval", value_parser = duration::<{ 7 * DAY }>)]
     pub refresh_interval: Option<Duration>,
     /// How long to wait for AWS to generate a credential report.
-    #[arg(long = "credential-report.timeout", default_value = "2m", value_parser = duration::<HOUR>)]
+    #[arg(long = "credential-report.timeout", global = true, default_value = "2m", value_parser = duration::<HOUR>)]
     pub report_timeout: Duration,
     /// Largest credential report accepted, in bytes.
-    #[arg(long = "credential-report.max-bytes", default_value_t = 64 << 20)]
+    #[arg(long = "credential-report.max-bytes", global = true, default_value_t = 64 << 20)]
     pub report_max_bytes: usize,
     /// Read the credential report from this file (CSV, or the JSON of `aws iam get-credential-report`) instead of AWS.
-    #[arg(long = "credential-report.file")]
+    #[arg(long = "credential-report.file", global = true)]
     pub report_file: Option<PathBuf>,
     /// Read the account summary from this file (the JSON of `aws iam get-account-summary`).
-    #[arg(long = "account-summary.file", requires = "report_file")]
+    #[arg(long = "account-summary.file", global = true, requires = "report_file")]
     pub summary_file: Option<PathBuf>,
     /// Refresh once, print the metrics (classic text format) on stdout and exit.
     #[arg(long)]
     pub once: bool,
     /// Region used to sign IAM requests (IAM is global).
-    #[arg(long = "aws.region", default_value = "us-east-1")]
+    #[arg(long = "aws.region", global = true, default_value = "us-east-1")]
     pub aws_region: String,
     /// Timeout of one attempt of an AWS call.
-    #[arg(long = "aws.timeout", default_value = "30s", value_parser = duration::<HOUR>)]
+    #[arg(long = "aws.timeout", global = true, default_value = "30s", value_parser = duration::<HOUR>)]
     pub aws_timeout: Duration,
     /// Attempts per AWS call, with the SDK's standard retry and backoff.
-    #[arg(long = "aws.max-attempts", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    #[arg(long = "aws.max-attempts", global = true, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub aws_max_attempts: u32,
     /// Emit per-user series (false for very large accounts; aggregates and controls stay).
     #[arg(long = "metrics.per-user", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub per_user: bool,
-    /// Log level: error, warn, info, debug.
-    #[arg(long = "log.level", default_value = "info", value_parser = ["error", "warn", "info", "debug"])]
-    pub log_level: String,
+    /// Log level: error, warn, info, debug [default: info; warn for audit].
+    #[arg(long = "log.level", global = true, value_parser = ["error", "warn", "info", "debug"])]
+    pub log_level: Option<String>,
     /// Log format: logfmt or json.
-    #[arg(long = "log.format", default_value = "logfmt", value_parser = ["logfmt", "json"])]
+    #[arg(long = "log.format", global = true, default_value = "logfmt", value_parser = ["logfmt", "json"])]
     pub log_format: String,
     /// YAML file listing accounts (assumed roles) and/or AWS Organizations discovery.
-    #[arg(long = "config.file")]
+    #[arg(long = "config.file", global = true)]
     pub config_file: Option<PathBuf>,
     /// Number of shards (replicas) the accounts are split over.
-    #[arg(long = "shard.count", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long = "shard.count", global = true, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub shard_count: u32,
     /// This replica's shard, 0 <= index < count.
-    #[arg(long = "shard.index", default_value_t = 0)]
+    #[arg(long = "shard.index", global = true, default_value_t = 0)]
     pub shard_index: u32,
     /// Accounts refreshed at once [default: 8].
-    #[arg(long = "refresh.concurrency", value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long = "refresh.concurrency", global = true, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: Option<u32>,
     /// CIS 1.7: root use within this window fails root_recent_use.
-    #[arg(long = "control.root-recent-use", default_value = "7d", value_parser = duration::<{ 3650 * DAY }>)]
+    #[arg(long = "control.root-recent-use", global = true, default_value = "7d", value_parser = duration::<{ 3650 * DAY }>)]
     pub root_recent_use: Duration,
     /// CIS 1.12 / IAM.22: credentials unused this long fail unused_credentials_45d.
-    #[arg(long = "control.unused-credentials", default_value = "45d", value_parser = duration::<{ 3650 * DAY }>)]
+    #[arg(long = "control.unused-credentials", global = true, default_value = "45d", value_parser = duration::<{ 3650 * DAY }>)]
     pub unused_credentials: Duration,
     /// Security Hub IAM.8: credentials unused this long fail unused_credentials_90d.
-    #[arg(long = "control.unused-credentials-long", default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
+    #[arg(long = "control.unused-credentials-long", global = true, default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
     pub unused_credentials_long: Duration,
     /// CIS 1.14 / IAM.3: active keys older than this fail access_key_rotation.
-    #[arg(long = "control.access-key-max-age", default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
+    #[arg(long = "control.access-key-max-age", global = true, default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
     pub access_key_max_age: Duration,
     /// CIS 1.8 / IAM.15: minimum password length the policy must require.
-    #[arg(long = "control.password-min-length", default_value_t = 14)]
+    #[arg(
+        long = "control.password-min-length",
+        global = true,
+        default_value_t = 14
+    )]
     #[arg(value_parser = clap::value_parser!(i64).range(1..=128))]
     pub password_min_length: i64,
     /// CIS 1.9 / IAM.16: passwords the policy must remember.
-    #[arg(long = "control.password-reuse-prevention", default_value_t = 24)]
+    #[arg(
+        long = "control.password-reuse-prevention",
+        global = true,
+        default_value_t = 24
+    )]
     #[arg(value_parser = clap::value_parser!(i64).range(1..=24))]
     pub password_reuse_prevention: i64,
     /// CIS 1.11: a key created within this time of its user counts as set up with the user.
-    #[arg(long = "control.initial-access-key-window", default_value = "10s", value_parser = duration::<DAY>)]
+    #[arg(long = "control.initial-access-key-window", global = true, default_value = "10s", value_parser = duration::<DAY>)]
     pub initial_access_key_window: Duration,
+    /// `audit` instead of the daemon. The flags above marked global (sources, AWS, config file,
+    /// shards, controls, logs) are accepted after it too; the server's and `--once` are not.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Refresh once and print which controls fail and who fails them (a table, or JSON)
+    ///
+    /// Refresh once (AWS, the report files, or every account of --config.file) and print every
+    /// control's status, severity, CIS and Security Hub ids and offenders: a table for a person
+    /// (coloured on a terminal unless NO_COLOR is set), or JSON for tools (--format json).
+    /// Exit 0 when nothing fails at or above --fail-on, 1 when something does, 2 on bad flags
+    /// or input that cannot be read.
+    Audit(AuditFlags),
+}
+
+/// The flags of `audit` (besides the shared ones).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditFlags {
+    /// Output: `table` for a person, `json` for tools.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Exit 1 when a control of this severity or above fails: critical, high, medium, low, or never (always exit 0 unless the input is unreadable).
+    #[arg(long = "fail-on", default_value = "high", value_parser = ["critical", "high", "medium", "low", "never"])]
+    pub fail_on: String,
+    /// Offenders listed per control in the table, then "... and N more"; 0 lists all (JSON always lists all).
+    #[arg(long = "max-offenders", default_value_t = 20)]
+    pub max_offenders: usize,
+    /// The CIS AWS Foundations Benchmark version whose numbers the table shows (1.4.0 to 4.0.1 share one numbering).
+    #[arg(long = "cis-version", default_value = "4.0.1", value_parser = CIS_VERSIONS)]
+    pub cis_version: String,
 }
 
 /// One account reached through an assumed role.
@@ -296,6 +339,8 @@ pub struct Config {
     pub shard_count: u32,
     pub shard_index: u32,
     pub thresholds: Thresholds,
+    /// `Some` for the `audit` subcommand.
+    pub audit: Option<AuditSettings>,
 }
 
 /// A configuration error: which flag or key, and why.
@@ -317,6 +362,12 @@ impl Config {
                     "{} is not below --shard.count {}",
                     f.shard_index, f.shard_count
                 ),
+            });
+        }
+        if f.once && f.command.is_some() {
+            return Err(ConfigError::Flag {
+                flag: "once",
+                why: "cannot be combined with audit, which refreshes once itself".into(),
             });
         }
         if f.once && f.web_config_file.is_some() {
@@ -424,7 +475,10 @@ impl Config {
         file_concurrency: Option<u32>,
     ) -> Result<Config, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let audit = f.command.map(|Command::Audit(a)| audit_settings(a));
+        let default_level = if audit.is_some() { "warn" } else { "info" };
         Ok(Config {
+            audit,
             listen_address: f.listen_address,
             telemetry_path: f.telemetry_path,
             web_config_file: f.web_config_file,
@@ -437,7 +491,8 @@ impl Config {
             report_max_bytes: f.report_max_bytes,
             once: f.once,
             per_user: f.per_user,
-            log_level: f.log_level,
+            // A person reading an audit wants the table, not the progress of the refresh.
+            log_level: f.log_level.unwrap_or_else(|| default_level.to_owned()),
             log_json: f.log_format == "json",
             aws: AwsSettings {
                 region: f.aws_region,
@@ -458,6 +513,31 @@ impl Config {
                 initial_access_key_window: secs(f.initial_access_key_window),
             },
         })
+    }
+}
+
+/// The audit flags, as clap checked them (every value is one of its `value_parser` list).
+fn audit_settings(a: AuditFlags) -> AuditSettings {
+    let fail_on = match a.fail_on.as_str() {
+        "critical" => Some(Severity::Critical),
+        "medium" => Some(Severity::Medium),
+        "low" => Some(Severity::Low),
+        "never" => None,
+        _ => Some(Severity::High),
+    };
+    AuditSettings {
+        format: if a.format == "json" {
+            Format::Json
+        } else {
+            Format::Table
+        },
+        fail_on,
+        max_offenders: a.max_offenders,
+        cis_version: CIS_VERSIONS
+            .iter()
+            .copied()
+            .find(|v| *v == a.cis_version)
+            .unwrap_or("4.0.1"),
     }
 }
 
@@ -600,6 +680,86 @@ mod tests {
         assert!(e.to_string().contains("HOST:PORT"));
         assert!(flags(&["--no-such-flag"]).is_err());
         assert!(flags(&["--account-summary.file", "x.json"]).is_err());
+    }
+
+    #[test]
+    fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
+        let c = config(&[
+            "audit",
+            "--credential-report.file",
+            "r.csv",
+            "--control.access-key-max-age",
+            "30d",
+        ])
+        .unwrap();
+        assert_eq!(c.audit, Some(AuditSettings::default()));
+        assert_eq!(c.thresholds.access_key_max_age, 30 * 86_400);
+        assert_eq!(
+            c.log_level, "warn",
+            "a person reads the table, not the progress"
+        );
+        assert!(!c.once);
+        assert!(matches!(c.mode, Mode::Offline { .. }));
+        // Before the subcommand too.
+        let c = config(&["--credential-report.file", "r.csv", "audit"]).unwrap();
+        assert!(matches!(c.mode, Mode::Offline { .. }));
+        assert_eq!(config(&[]).unwrap().log_level, "info");
+        assert_eq!(config(&[]).unwrap().audit, None);
+
+        let c = config(&[
+            "audit",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--max-offenders",
+            "0",
+            "--cis-version",
+            "7.0.0",
+            "--log.level",
+            "debug",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.audit,
+            Some(AuditSettings {
+                format: Format::Json,
+                fail_on: None,
+                max_offenders: 0,
+                cis_version: "7.0.0",
+            })
+        );
+        assert_eq!(c.log_level, "debug");
+        for (flag, want) in [
+            ("critical", Severity::Critical),
+            ("high", Severity::High),
+            ("medium", Severity::Medium),
+            ("low", Severity::Low),
+        ] {
+            let c = config(&["audit", "--fail-on", flag]).unwrap();
+            assert_eq!(c.audit.unwrap().fail_on, Some(want));
+        }
+    }
+
+    #[test]
+    fn audit_refuses_the_servers_flags_once_and_bad_values() {
+        for args in [
+            &["audit", "--web.listen-address", ":1"][..],
+            &["audit", "--once"],
+            &["audit", "--fail-on", "severe"],
+            &["audit", "--format", "yaml"],
+            &["audit", "--cis-version", "8.0.0"],
+            &["audit", "--account-summary.file", "s.json"],
+            &["audti"],
+        ] {
+            let e = flags(args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+        let e = config(&["--once", "audit"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--once: cannot be combined with audit, which refreshes once itself"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! slot in the [`snapshot`], which [`web`] copies from. No AWS call ever happens on the
 //! scrape path.
 //!
-//! - Pure core (no I/O, `now` as an argument): [`report`], [`posture`], [`exposition`].
+//! - Pure core (no I/O, `now` as an argument): [`report`], [`posture`], [`exposition`], and
+//!   [`audit`] (the `audit` command's table and JSON, from the same posture).
 //! - Edges: [`aws`] (the only module naming the AWS SDK), [`offline`], [`web`] (HTTP server,
 //!   negotiation, TLS, auth).
 //! - Between them: [`fetch`] (what a source returns), [`refresh`] (one account's pipeline),
@@ -14,6 +15,7 @@
 //!   (what scrapes read), [`config`].
 
 pub mod accounts;
+pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod exposition;

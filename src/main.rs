@@ -1,4 +1,4 @@
-//! Wiring only: flags -> config, logging, then either one refresh (`--once`) or the daemon
+//! Wiring only: flags -> config, logging, then one refresh (`--once`, or `audit`) or the daemon
 //! (refresh loop + HTTP server) until SIGTERM/SIGINT.
 
 use std::process::ExitCode;
@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_iam_exporter::accounts;
+use aws_iam_exporter::audit::{self, Audit, Format};
 use aws_iam_exporter::config::{Config, Flags};
 use aws_iam_exporter::snapshot::State;
 use aws_iam_exporter::web::{self, ServerSettings, WebConfig};
@@ -44,7 +45,9 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async {
-        if config.once {
+        if config.audit.is_some() {
+            audit(config).await
+        } else if config.once {
             once(config).await
         } else {
             daemon(config).await
@@ -97,6 +100,67 @@ async fn once(config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// For tests and reproducible output: the time `audit` judges at, as RFC 3339
+/// (`2026-12-01T00:00:00Z`), instead of the clock.
+const NOW_ENV: &str = "AWS_IAM_EXPORTER_NOW";
+
+/// `audit`: one refresh of every account, printed as a table or JSON. Exit 0, 1 (something
+/// fails at or above `--fail-on`) or 2 (an account could not be read: one line each on stderr).
+async fn audit(config: Config) -> ExitCode {
+    use std::io::{IsTerminal as _, Write as _};
+    let Some(settings) = config.audit.clone() else {
+        return ExitCode::from(USAGE_ERROR);
+    };
+    let now = match std::env::var(NOW_ENV) {
+        Ok(s) => match aws_iam_exporter::report::parse_time(&s) {
+            Some(t) => t,
+            None => {
+                eprintln!("aws-iam-exporter: error: {NOW_ENV}: `{s}` is not an RFC 3339 time");
+                return ExitCode::from(USAGE_ERROR);
+            }
+        },
+        Err(_) => aws_iam_exporter::refresh::now_secs() as i64,
+    };
+    let thresholds = config.thresholds;
+    let outcomes = match accounts::fetch_once(Arc::new(config)).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("aws-iam-exporter: error: {e}");
+            return ExitCode::from(audit::EXIT_ERROR);
+        }
+    };
+    let (inputs, errors): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
+    let inputs: Vec<_> = inputs.into_iter().flatten().collect();
+    let errors: Vec<String> = errors.into_iter().filter_map(Result::err).collect();
+    for e in &errors {
+        eprintln!("aws-iam-exporter: error: {e}");
+    }
+    let report = Audit {
+        now,
+        accounts: inputs
+            .iter()
+            .map(|i| audit::assess(i, &thresholds, now))
+            .collect(),
+        errors,
+    };
+    let code = report.exit_code(settings.fail_on);
+    // Nothing read: the error line says it all.
+    if !report.accounts.is_empty() {
+        let text = match settings.format {
+            Format::Json => audit::json(&report, &settings),
+            Format::Table => {
+                let stdout = std::io::stdout();
+                let no_color = std::env::var("NO_COLOR").ok();
+                let color = audit::use_color(stdout.is_terminal(), no_color.as_deref());
+                audit::table(&report, &settings, color)
+            }
+        };
+        // A closed pipe (`| head`) is the reader's choice, not an error of the audit.
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+    ExitCode::from(code)
 }
 
 async fn daemon(config: Config) -> ExitCode {

@@ -92,6 +92,17 @@ pub fn now_secs() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// One account's fetched and parsed data, as `audit` reads it ([`Account::fetch_once`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInput {
+    /// The account's key: `default`, the report file's path, or the account id.
+    pub key: String,
+    pub account_id: String,
+    /// The `account_name` of the config file or Organizations, if any.
+    pub name: Option<String>,
+    pub data: AccountData,
+}
+
 /// One account's refresh state across refreshes (its counters live here).
 #[derive(Debug)]
 pub struct Account {
@@ -180,6 +191,30 @@ impl Account {
         }
     }
 
+    /// `audit`: fetches and parses once, under the same deadline as a refresh, and returns the
+    /// account's data without rendering it or touching the state. AWS calls that failed without
+    /// failing the fetch are logged, as a refresh logs them.
+    pub async fn fetch_once(&self) -> Result<AccountInput, RefreshError> {
+        let mut errors = ErrorLog::new();
+        let deadline = self.settings.deadline;
+        let result = tokio::time::timeout(
+            deadline,
+            fetch_and_parse(&self.target, &self.settings, &mut errors),
+        )
+        .await
+        .unwrap_or(Err(RefreshError::Timeout(deadline)));
+        for e in &errors {
+            tracing::warn!(account = %self.target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "AWS call failed; refresh continues");
+        }
+        let (account_id, data, _) = result?;
+        Ok(AccountInput {
+            key: self.target.key.clone(),
+            account_id,
+            name: self.target.name.clone(),
+            data,
+        })
+    }
+
     fn count(&mut self, e: &FetchError) {
         *self
             .stats
@@ -214,11 +249,19 @@ type Rendering = (
     std::collections::BTreeMap<&'static str, u64>,
 );
 
-async fn fetch_and_render(
+/// What one fetch gave, parsed, before any posture: the account's id (from the report, the
+/// role, or the caller) and its data. The input of [`derive`] for the daemon and `audit` alike.
+type Parsed = (
+    String,
+    AccountData,
+    std::collections::BTreeMap<&'static str, u64>,
+);
+
+async fn fetch_and_parse(
     target: &Target,
     settings: &RefreshSettings,
     errors: &mut ErrorLog,
-) -> Result<Rendering, RefreshError> {
+) -> Result<Parsed, RefreshError> {
     let Fetched { report, facts } = target.source.fetch(errors).await?;
     if report.csv.len() > settings.max_report_bytes {
         return Err(ParseError::TooLarge {
@@ -252,12 +295,21 @@ async fn fetch_and_render(
             Source::Files(_) => "unknown".to_owned(),
         },
     };
-    let labels = labels(Some(&account_id), target.name.as_deref());
     let data = AccountData {
         report: parsed,
         generated,
         facts,
     };
+    Ok((account_id, data, unparsed))
+}
+
+async fn fetch_and_render(
+    target: &Target,
+    settings: &RefreshSettings,
+    errors: &mut ErrorLog,
+) -> Result<Rendering, RefreshError> {
+    let (account_id, data, unparsed) = fetch_and_parse(target, settings, errors).await?;
+    let labels = labels(Some(&account_id), target.name.as_deref());
     let now = now_secs() as i64;
     let (thresholds, per_user) = (settings.thresholds, settings.per_user);
     tokio::task::spawn_blocking(move || {

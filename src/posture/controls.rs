@@ -115,7 +115,10 @@ impl Finding<'_> {
                 .map(|d| d.date().to_string())
                 .unwrap_or_else(|_| t.to_string())
         };
-        let age = |t: i64| (now - t).max(0) / 86_400;
+        let age = |t: i64| match (now - t).max(0) / 86_400 {
+            1 => "1 day".to_owned(),
+            n => format!("{n} days"),
+        };
         let who = if self.user.is_empty() {
             "account"
         } else {
@@ -127,13 +130,11 @@ impl Finding<'_> {
             s.push_str(id);
         }
         match (self.last_used, self.created) {
-            (Some(t), _) => s.push_str(&format!(", last used {}, {} days", day(t), age(t))),
-            (None, Some(t)) if self.never_used => s.push_str(&format!(
-                ", never used, created {}, {} days",
-                day(t),
-                age(t)
-            )),
-            (None, Some(t)) => s.push_str(&format!(", created {}, {} days", day(t), age(t))),
+            (Some(t), _) => s.push_str(&format!(", last used {}, {}", day(t), age(t))),
+            (None, Some(t)) if self.never_used => {
+                s.push_str(&format!(", never used, created {}, {}", day(t), age(t)))
+            }
+            (None, Some(t)) => s.push_str(&format!(", created {}, {}", day(t), age(t))),
             (None, None) if self.never_used => s.push_str(", never used"),
             (None, None) => {}
         }

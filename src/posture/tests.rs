@@ -236,6 +236,14 @@ fn a_finding_reads_as_one_line_for_the_audit_table() {
         f[1].describe(NOW),
         "bob (access_key_2, never used, created 2023-04-28, 400 days)"
     );
+    let one = Finding {
+        last_used: Some(NOW - 86_400),
+        ..f[0]
+    };
+    assert_eq!(
+        one.describe(NOW),
+        "alice (password, last used 2024-05-31, 1 day)"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod audit;
 mod cli;
 mod e2e_alerting;
 mod live_moto;

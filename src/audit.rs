@@ -1,0 +1,779 @@
+//! PURE: the `audit` command's output. Each account's data -> [`Audit`] (every control's
+//! verdict from [`posture::derive`], the daemon's code, and its offenders from
+//! [`posture::findings`], the same evaluators) -> a table for a person or JSON for tools, and the
+//! exit status.
+//!
+//! No I/O here: `main` fetches the accounts ([`crate::accounts::fetch_once`]), reads the clock
+//! and whether stdout is a terminal, and prints.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::posture::{self, CONTROLS, ControlId, Finding, Severity, Thresholds};
+use crate::refresh::AccountInput;
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// The `audit` flags, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub format: Format,
+    /// `--fail-on`: exit 1 when a control of this severity or above fails; `None` for `never`.
+    pub fail_on: Option<Severity>,
+    /// `--max-offenders`: offenders listed per control in the table; 0 lists all.
+    pub max_offenders: usize,
+    /// `--cis-version`: one of [`posture::CIS_VERSIONS`].
+    pub cis_version: &'static str,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            format: Format::Table,
+            fail_on: Some(Severity::High),
+            max_offenders: 20,
+            cis_version: "4.0.1",
+        }
+    }
+}
+
+/// Exit status: nothing fails at or above `--fail-on`.
+pub const EXIT_PASS: u8 = 0;
+/// Exit status: something fails at or above `--fail-on`.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit status: bad flags, or an account that could not be read (no verdict can be trusted).
+pub const EXIT_ERROR: u8 = 2;
+
+/// A control's state in one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Fail,
+    /// The control's input is unknown (offline there is no password policy): no verdict.
+    Unknown,
+    Pass,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Fail => "fail",
+            Status::Unknown => "unknown",
+            Status::Pass => "pass",
+        }
+    }
+}
+
+/// One control in one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlResult<'a> {
+    pub control: ControlId,
+    pub status: Status,
+    /// `aws_iam_control_failing_resources`: `None` when unknown.
+    pub failing_resources: Option<u64>,
+    /// One per failing credential (a user with two failing keys is listed twice).
+    pub offenders: Vec<Finding<'a>>,
+}
+
+/// One account's audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountAudit<'a> {
+    pub input: &'a AccountInput,
+    pub users: u64,
+    /// Every control, in [`CONTROLS`] order.
+    pub controls: Vec<ControlResult<'a>>,
+}
+
+impl AccountAudit<'_> {
+    fn count(&self, status: Status) -> usize {
+        self.controls.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// The whole audit: every account that could be read, and the errors of the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit<'a> {
+    /// The time the audit judges at (seconds since the epoch).
+    pub now: i64,
+    pub accounts: Vec<AccountAudit<'a>>,
+    /// One line per account that could not be read.
+    pub errors: Vec<String>,
+}
+
+/// Judges one account at `now` with the daemon's thresholds.
+pub fn assess<'a>(input: &'a AccountInput, t: &Thresholds, now: i64) -> AccountAudit<'a> {
+    let data = &input.data;
+    let posture = posture::derive(data, t, now);
+    let controls = ControlId::ALL
+        .iter()
+        .map(
+            |&control| match posture.verdicts.iter().find(|v| v.control == control) {
+                None => ControlResult {
+                    control,
+                    status: Status::Unknown,
+                    failing_resources: None,
+                    offenders: Vec::new(),
+                },
+                Some(v) => ControlResult {
+                    control,
+                    status: if v.failing {
+                        Status::Fail
+                    } else {
+                        Status::Pass
+                    },
+                    failing_resources: Some(v.failing_resources),
+                    // The verdict and the list come from the same evaluator: a failing
+                    // verdict always has its findings.
+                    offenders: match v.failing {
+                        true => posture::findings(data, t, now, control).unwrap_or_default(),
+                        false => Vec::new(),
+                    },
+                },
+            },
+        )
+        .collect();
+    AccountAudit {
+        input,
+        users: posture.counts.users,
+        controls,
+    }
+}
+
+impl Audit<'_> {
+    /// Whether a control of `fail_on`'s severity or above fails in any account.
+    pub fn fails(&self, fail_on: Option<Severity>) -> bool {
+        let Some(floor) = fail_on else {
+            return false;
+        };
+        self.failing_controls(floor) > 0
+    }
+
+    /// Failing (account, control) pairs at or above `floor`.
+    fn failing_controls(&self, floor: Severity) -> usize {
+        self.accounts
+            .iter()
+            .flat_map(|a| &a.controls)
+            .filter(|c| c.status == Status::Fail && c.control.control().severity >= floor)
+            .count()
+    }
+
+    /// The exit status: 2 when an account could not be read, else 1 when something fails at
+    /// or above `fail_on`, else 0.
+    pub fn exit_code(&self, fail_on: Option<Severity>) -> u8 {
+        if !self.errors.is_empty() {
+            EXIT_ERROR
+        } else if self.fails(fail_on) {
+            EXIT_FAIL
+        } else {
+            EXIT_PASS
+        }
+    }
+}
+
+/// Colour on: stdout is a terminal and `NO_COLOR` is unset or empty (<https://no-color.org>).
+pub fn use_color(stdout_is_terminal: bool, no_color: Option<&str>) -> bool {
+    stdout_is_terminal && no_color.is_none_or(str::is_empty)
+}
+
+/// The CIS number of a control in `version`, if that version has it.
+fn cis_id(control: ControlId, version: &str) -> Option<&'static str> {
+    control
+        .control()
+        .benchmarks()
+        .find(|(standard, v, _)| *standard == "cis-aws-foundations" && *v == version)
+        .map(|(_, _, id)| id)
+}
+
+/// `CIS 1.4-4.0` for the versions 1.4.0 to 4.0.1, which share one numbering (the `cis` label's);
+/// `CIS 7.0.0` for a later one.
+fn cis_header(version: &str) -> String {
+    match posture::CIS_VERSIONS.iter().position(|v| *v == version) {
+        Some(0..=4) => "CIS 1.4-4.0".to_owned(),
+        _ => format!("CIS {version}"),
+    }
+}
+
+/// NB: IAM names cannot hold control characters, but a report file can: none reaches the
+/// terminal (an escape sequence could rewrite the table).
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn fail_on_name(fail_on: Option<Severity>) -> &'static str {
+    fail_on.map_or("never", Severity::as_str)
+}
+
+/// `2026-12-01T00:00:00Z`.
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[33m";
+const GREEN: &str = "\x1b[32m";
+const RESET: &str = "\x1b[0m";
+
+/// Pads `text` to `width` and then colours it (escape codes take no column).
+fn cell(text: &str, width: usize, colour: Option<&str>) -> String {
+    match colour {
+        Some(c) => format!(
+            "{c}{text}{RESET}{:pad$}",
+            "",
+            pad = width.saturating_sub(text.len())
+        ),
+        None => format!("{text:width$}"),
+    }
+}
+
+/// The table: per account a heading, a count line and one row per control (failing first, then
+/// unknown, then passing; each by severity, then in table order), the offenders of a failing
+/// row indented under its control, one per line; then one line with the result and exit status.
+pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String {
+    let paint = |c: &'static str| color.then_some(c);
+    let cis_header = cis_header(settings.cis_version);
+    let control_width = CONTROLS.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let cis_width = ControlId::ALL
+        .iter()
+        .filter_map(|&id| cis_id(id, settings.cis_version))
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+        .max(cis_header.len());
+    let indent = " ".repeat(7 + 2 + 8 + 2);
+    let mut out = String::new();
+    for (i, account) in audit.accounts.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let input = account.input;
+        let mut heading = format!("Account {}", input.account_id);
+        if let Some(name) = &input.name {
+            let _ = write!(heading, " {name:?}");
+        }
+        if input.key != input.account_id {
+            let _ = write!(heading, " ({})", input.key);
+        }
+        let _ = writeln!(out, "{}", cell(&printable(&heading), 0, paint(BOLD)));
+        if let Some(generated) = input.data.generated {
+            let _ = writeln!(out, "report generated {}", rfc3339(generated));
+        }
+        let _ = writeln!(
+            out,
+            "{} users; {} controls fail, {} unknown, {} pass",
+            account.users,
+            account.count(Status::Fail),
+            account.count(Status::Unknown),
+            account.count(Status::Pass),
+        );
+        out.push('\n');
+        let header = format!(
+            "{:7}  {:8}  {:control_width$}  {:cis_width$}  {:12}  {:>7}  TITLE",
+            "STATUS", "SEVERITY", "CONTROL", cis_header, "SECURITY HUB", "FAILING"
+        );
+        let _ = writeln!(out, "{}", cell(&header, 0, paint(BOLD)));
+        let mut rows: Vec<&ControlResult<'_>> = account.controls.iter().collect();
+        rows.sort_by_key(|r| {
+            (
+                r.status,
+                std::cmp::Reverse(r.control.control().severity),
+                r.control as usize,
+            )
+        });
+        for row in rows {
+            let c = row.control.control();
+            let (status, status_colour) = match row.status {
+                Status::Fail => ("FAIL", RED),
+                Status::Unknown => ("unknown", YELLOW),
+                Status::Pass => ("pass", GREEN),
+            };
+            let severity_colour = match c.severity {
+                Severity::Critical | Severity::High if row.status == Status::Fail => paint(BOLD),
+                _ => None,
+            };
+            let failing = row
+                .failing_resources
+                .map_or_else(|| "-".to_owned(), |n| n.to_string());
+            let line = format!(
+                "{}  {}  {:control_width$}  {:cis_width$}  {:12}  {failing:>7}  {}",
+                cell(status, 7, paint(status_colour)),
+                cell(c.severity.as_str(), 8, severity_colour),
+                c.id,
+                cis_id(row.control, settings.cis_version).unwrap_or("-"),
+                if c.securityhub.is_empty() {
+                    "-"
+                } else {
+                    c.securityhub
+                },
+                c.title,
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+            let shown = match settings.max_offenders {
+                0 => row.offenders.len(),
+                n => n.min(row.offenders.len()),
+            };
+            for f in &row.offenders[..shown] {
+                let _ = writeln!(out, "{indent}{}", printable(&f.describe(audit.now)));
+            }
+            if shown < row.offenders.len() {
+                let _ = writeln!(
+                    out,
+                    "{indent}... and {} more (--max-offenders)",
+                    row.offenders.len() - shown
+                );
+            }
+        }
+    }
+    if !audit.accounts.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", result_line(audit, settings.fail_on));
+    out
+}
+
+/// `Result: 2 controls fail at or above high (--fail-on): exit 1`.
+fn result_line(audit: &Audit<'_>, fail_on: Option<Severity>) -> String {
+    let code = audit.exit_code(fail_on);
+    let mut parts = Vec::new();
+    if !audit.errors.is_empty() {
+        parts.push(match audit.errors.len() {
+            1 => "1 account could not be read".to_owned(),
+            n => format!("{n} accounts could not be read"),
+        });
+    }
+    match fail_on {
+        Some(floor) => parts.push(format!(
+            "{} at or above {} (--fail-on)",
+            match audit.failing_controls(floor) {
+                0 => "no control fails".to_owned(),
+                1 => "1 control fails".to_owned(),
+                n => format!("{n} controls fail"),
+            },
+            floor.as_str()
+        )),
+        None => parts.push("--fail-on never".to_owned()),
+    }
+    format!("Result: {}: exit {code}", parts.join("; "))
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON.
+
+#[derive(Serialize)]
+struct JsonAudit<'a> {
+    /// The time the audit judged at.
+    now: String,
+    fail_on: &'static str,
+    /// Whether a control fails at or above `fail_on` (exit status 1).
+    failed: bool,
+    exit_code: u8,
+    cis_version: &'static str,
+    accounts: Vec<JsonAccount<'a>>,
+    errors: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonAccount<'a> {
+    key: &'a str,
+    account_id: &'a str,
+    account_name: Option<&'a str>,
+    report_generated: Option<String>,
+    users: u64,
+    summary: JsonSummary,
+    controls: Vec<JsonControl<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    fail: usize,
+    unknown: usize,
+    pass: usize,
+}
+
+#[derive(Serialize)]
+struct JsonControl<'a> {
+    id: &'static str,
+    status: &'static str,
+    severity: &'static str,
+    title: &'static str,
+    /// The number in `--cis-version`.
+    cis: Option<&'static str>,
+    securityhub: Option<&'static str>,
+    benchmarks: Vec<JsonBenchmark>,
+    failing_resources: Option<u64>,
+    offenders: Vec<JsonOffender<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonBenchmark {
+    standard: &'static str,
+    version: &'static str,
+    id: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonOffender<'a> {
+    /// `None` for the account itself (the password policy).
+    user: Option<&'a str>,
+    credential: &'static str,
+    credential_id: Option<&'a str>,
+    last_used: Option<String>,
+    created: Option<String>,
+    never_used: bool,
+    /// Days since the last use, else since creation, as in `description`.
+    days: Option<i64>,
+    description: String,
+}
+
+/// The same content as [`table`] for tools: every account, every control in [`CONTROLS`] order
+/// (stable), every offender (`--max-offenders` is for the table only). Pretty-printed, one
+/// trailing newline.
+pub fn json(audit: &Audit<'_>, settings: &AuditSettings) -> String {
+    let now = audit.now;
+    let accounts = audit
+        .accounts
+        .iter()
+        .map(|a| JsonAccount {
+            key: &a.input.key,
+            account_id: &a.input.account_id,
+            account_name: a.input.name.as_deref(),
+            report_generated: a.input.data.generated.map(rfc3339),
+            users: a.users,
+            summary: JsonSummary {
+                fail: a.count(Status::Fail),
+                unknown: a.count(Status::Unknown),
+                pass: a.count(Status::Pass),
+            },
+            controls: a
+                .controls
+                .iter()
+                .map(|r| {
+                    let c = r.control.control();
+                    JsonControl {
+                        id: c.id,
+                        status: r.status.as_str(),
+                        severity: c.severity.as_str(),
+                        title: c.title,
+                        cis: cis_id(r.control, settings.cis_version),
+                        securityhub: (!c.securityhub.is_empty()).then_some(c.securityhub),
+                        benchmarks: c
+                            .benchmarks()
+                            .map(|(standard, version, id)| JsonBenchmark {
+                                standard,
+                                version,
+                                id,
+                            })
+                            .collect(),
+                        failing_resources: r.failing_resources,
+                        offenders: r
+                            .offenders
+                            .iter()
+                            .map(|f| JsonOffender {
+                                user: (!f.user.is_empty()).then_some(f.user),
+                                credential: f.credential.as_str(),
+                                credential_id: f.credential_id,
+                                last_used: f.last_used.map(rfc3339),
+                                created: f.created.map(rfc3339),
+                                never_used: f.never_used,
+                                days: f.last_used.or(f.created).map(|t| (now - t).max(0) / 86_400),
+                                description: f.describe(now),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let doc = JsonAudit {
+        now: rfc3339(now),
+        fail_on: fail_on_name(settings.fail_on),
+        failed: audit.fails(settings.fail_on),
+        exit_code: audit.exit_code(settings.fail_on),
+        cis_version: settings.cis_version,
+        accounts,
+        errors: &audit.errors,
+    };
+    // NB: serialising these structs cannot fail (string keys, no maps, no custom Serialize).
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::{AccountData, Facts};
+
+    /// 2026-12-01T00:00:00Z, the sample's "today".
+    const NOW: i64 = 1_796_083_200;
+
+    fn sample() -> AccountInput {
+        let report =
+            crate::report::parse(include_bytes!("../examples/credential-report.csv")).unwrap();
+        let summary =
+            crate::offline::parse_summary_json(include_bytes!("../examples/account-summary.json"))
+                .unwrap();
+        AccountInput {
+            key: "examples/credential-report.csv".into(),
+            account_id: "123456789012".into(),
+            name: None,
+            data: AccountData {
+                report,
+                generated: None,
+                facts: Facts {
+                    summary: Some(summary),
+                    ..Facts::default()
+                },
+            },
+        }
+    }
+
+    fn audit(input: &AccountInput) -> Audit<'_> {
+        Audit {
+            now: NOW,
+            accounts: vec![assess(input, &Thresholds::default(), NOW)],
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_fixed_clock_is_the_first_of_december_2026() {
+        assert_eq!(crate::report::parse_time("2026-12-01T00:00:00Z"), Some(NOW));
+    }
+
+    #[test]
+    fn failing_rows_come_first_then_unknown_then_passing_each_by_severity() {
+        let input = sample();
+        let text = table(&audit(&input), &AuditSettings::default(), false);
+        let rows: Vec<(Status, Severity)> = text
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                let status = match words.next()? {
+                    "FAIL" => Status::Fail,
+                    "unknown" => Status::Unknown,
+                    "pass" => Status::Pass,
+                    _ => return None,
+                };
+                let severity = match words.next()? {
+                    "critical" => Severity::Critical,
+                    "high" => Severity::High,
+                    "medium" => Severity::Medium,
+                    _ => Severity::Low,
+                };
+                Some((status, severity))
+            })
+            .collect();
+        assert_eq!(rows.len(), CONTROLS.len(), "{text}");
+        assert!(
+            rows.windows(2)
+                .all(|w| w[0].0 < w[1].0 || (w[0].0 == w[1].0 && w[0].1 >= w[1].1)),
+            "{rows:?}"
+        );
+        assert_eq!(rows[0], (Status::Fail, Severity::Critical));
+    }
+
+    #[test]
+    fn every_failing_control_names_as_many_offenders_as_the_daemon_counts() {
+        let input = sample();
+        let a = audit(&input);
+        for r in &a.accounts[0].controls {
+            let resources = r.offenders.iter().filter(|f| !f.continues).count() as u64;
+            match r.status {
+                Status::Fail => assert_eq!(Some(resources), r.failing_resources, "{r:?}"),
+                Status::Pass => assert_eq!((resources, r.failing_resources), (0, Some(0))),
+                Status::Unknown => assert_eq!((resources, r.failing_resources), (0, None)),
+            }
+        }
+    }
+
+    #[test]
+    fn without_a_password_policy_its_controls_are_unknown_not_passing() {
+        let input = sample();
+        let a = audit(&input);
+        let status = |id: ControlId| a.accounts[0].controls[id as usize].status;
+        assert_eq!(status(ControlId::PasswordPolicyLength), Status::Unknown);
+        assert_eq!(status(ControlId::PasswordPolicyReuse), Status::Unknown);
+        assert_eq!(status(ControlId::RootAccessKey), Status::Fail);
+        assert_eq!(status(ControlId::RootRecentUse), Status::Pass);
+        let text = table(&a, &AuditSettings::default(), false);
+        assert!(
+            text.lines().any(
+                |l| l.starts_with("unknown  medium    password_policy_length") && l.contains(" - ")
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn offenders_name_the_user_and_credential_and_the_rest_are_summed_up() {
+        let input = sample();
+        let a = audit(&input);
+        let all = table(&a, &AuditSettings::default(), false);
+        assert!(
+            all.contains("<root_account> (access_key_1, last used 2026-10-28, 33 days)"),
+            "{all}"
+        );
+        assert!(all.contains("deploy-bot (access_key_2, never used, created 2024-03-01, "));
+        let settings = AuditSettings {
+            max_offenders: 2,
+            ..AuditSettings::default()
+        };
+        let short = table(&a, &settings, false);
+        assert!(
+            short.contains("... and 3 more (--max-offenders)"),
+            "{short}"
+        );
+        assert!(!short.contains("legacy-ftp"), "{short}");
+        let settings = AuditSettings {
+            max_offenders: 0,
+            ..AuditSettings::default()
+        };
+        assert_eq!(
+            table(&a, &settings, false),
+            all,
+            "0 lists all, as 20 does here"
+        );
+    }
+
+    #[test]
+    fn the_exit_status_follows_fail_on_and_errors_win() {
+        let input = sample();
+        let mut a = audit(&input);
+        // The sample fails critical controls (root access key, root MFA).
+        for floor in [Severity::Critical, Severity::High, Severity::Low] {
+            assert_eq!(a.exit_code(Some(floor)), EXIT_FAIL, "{floor:?}");
+        }
+        assert_eq!(a.exit_code(None), EXIT_PASS);
+        // Only low failures left: high and medium pass, low fails.
+        for r in &mut a.accounts[0].controls {
+            if r.control.control().severity > Severity::Low {
+                r.status = Status::Pass;
+            }
+        }
+        assert_eq!(a.exit_code(Some(Severity::High)), EXIT_PASS);
+        assert_eq!(a.exit_code(Some(Severity::Medium)), EXIT_PASS);
+        assert_eq!(a.exit_code(Some(Severity::Low)), EXIT_FAIL);
+        let text = table(&a, &AuditSettings::default(), false);
+        assert!(
+            text.ends_with("Result: no control fails at or above high (--fail-on): exit 0\n"),
+            "{text}"
+        );
+        a.errors.push("account 222233334444: AccessDenied".into());
+        assert_eq!(a.exit_code(None), EXIT_ERROR);
+        assert_eq!(a.exit_code(Some(Severity::Low)), EXIT_ERROR);
+        assert!(
+            table(&a, &AuditSettings::default(), false).ends_with(
+                "Result: 1 account could not be read; no control fails at or above high (--fail-on): exit 2\n"
+            )
+        );
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        assert!(use_color(true, None));
+        assert!(
+            use_color(true, Some("")),
+            "an empty NO_COLOR is unset (no-color.org)"
+        );
+        assert!(!use_color(true, Some("1")));
+        assert!(!use_color(false, None));
+        assert!(!use_color(false, Some("1")));
+        let input = sample();
+        let a = audit(&input);
+        let plain = table(&a, &AuditSettings::default(), false);
+        assert!(!plain.contains('\x1b'));
+        let coloured = table(&a, &AuditSettings::default(), true);
+        assert!(coloured.contains(&format!("{RED}FAIL{RESET}")));
+        // Colour does not move the columns.
+        let strip = coloured
+            .replace(BOLD, "")
+            .replace(RED, "")
+            .replace(YELLOW, "")
+            .replace(GREEN, "")
+            .replace(RESET, "");
+        assert_eq!(strip, plain);
+    }
+
+    #[test]
+    fn control_characters_of_a_report_never_reach_the_terminal() {
+        assert_eq!(printable("eve\x1b[2J (password)"), "eve?[2J (password)");
+        assert_eq!(
+            printable("ci,runner (access_key_1)"),
+            "ci,runner (access_key_1)"
+        );
+    }
+
+    #[test]
+    fn the_cis_column_follows_cis_version() {
+        let input = sample();
+        let a = audit(&input);
+        let settings = AuditSettings {
+            cis_version: "7.0.0",
+            ..AuditSettings::default()
+        };
+        let text = table(&a, &settings, false);
+        let row = |id: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().nth(2) == Some(id))
+                .unwrap()
+                .split_whitespace()
+                .nth(3)
+                .unwrap()
+                .to_owned()
+        };
+        assert!(text.contains("CIS 7.0.0"));
+        assert!(table(&a, &AuditSettings::default(), false).contains("  CIS 1.4-4.0  "));
+        assert_eq!(row("root_access_key"), "2.4");
+        assert_eq!(row("multiple_active_keys"), "-", "dropped in 7.0.0");
+    }
+
+    #[test]
+    fn json_has_every_control_in_table_order_with_structured_offenders() {
+        let input = sample();
+        let a = audit(&input);
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&a, &AuditSettings::default())).unwrap();
+        assert_eq!(v["now"], "2026-12-01T00:00:00Z");
+        assert_eq!(v["fail_on"], "high");
+        assert_eq!(v["failed"], true);
+        assert_eq!(v["exit_code"], 1);
+        let account = &v["accounts"][0];
+        assert_eq!(account["account_id"], "123456789012");
+        assert_eq!(account["users"], 13);
+        let controls = account["controls"].as_array().unwrap();
+        let ids: Vec<&str> = controls.iter().map(|c| c["id"].as_str().unwrap()).collect();
+        let want: Vec<&str> = CONTROLS.iter().map(|c| c.id).collect();
+        assert_eq!(ids, want);
+        let root_key = &controls[0];
+        assert_eq!(root_key["status"], "fail");
+        assert_eq!(root_key["cis"], "1.4");
+        assert_eq!(root_key["securityhub"], "IAM.4");
+        assert_eq!(root_key["failing_resources"], 1);
+        let o = &root_key["offenders"][0];
+        assert_eq!(o["user"], "<root_account>");
+        assert_eq!(o["credential"], "access_key_1");
+        assert_eq!(o["last_used"], "2026-10-28T03:10:00Z");
+        assert_eq!(o["days"], 33);
+        assert_eq!(o["never_used"], false);
+        let policy = &controls[ControlId::PasswordPolicyLength as usize];
+        assert_eq!(policy["status"], "unknown");
+        assert!(policy["failing_resources"].is_null());
+    }
+}
