@@ -74,6 +74,8 @@ impl AccountClient {
                 root_virtual_mfa,
                 virtual_mfa_users,
                 service_credentials,
+                // Asked once per interval by the exporter-level job, not per account.
+                organization: None,
             },
         })
     }
