@@ -1107,6 +1107,107 @@ fn a_refused_or_unsupported_service_credential_list_leaves_them_absent_counted_a
 }
 
 // ---------------------------------------------------------------------------
+// Alert tests fed what the exporter emits
+// ---------------------------------------------------------------------------
+
+/// The series the credential alerts read, as `--once` emits them.
+fn credential_alert_inputs(m: &str) -> std::collections::BTreeSet<String> {
+    const CONTROLS: [&str; 3] = [
+        "bedrock_long_term_api_key",
+        "service_credential_rotation",
+        "root_credentials_management",
+    ];
+    m.lines()
+        .filter(|l| {
+            l.starts_with("aws_iam_organization_feature_enabled{")
+                || ((l.starts_with("aws_iam_control_failing{")
+                    || l.starts_with("aws_iam_control_failing_resources{"))
+                    && CONTROLS
+                        .iter()
+                        .any(|c| l.contains(&format!("control=\"{c}\""))))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The input series of the case named `name` in `file`, less the scrape's target labels, with
+/// their first value.
+fn promtool_inputs(file: &str, name: &str) -> std::collections::BTreeSet<String> {
+    let path = repo_root().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let case = yaml["tests"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no test named {name:?} in {file}"));
+    case["input_series"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let series = s["series"]
+                .as_str()
+                .unwrap()
+                .replace(",job=\"aws-iam-exporter\",instance=\"exporter-a:9741\"", "");
+            let values = s["values"].as_str().unwrap();
+            let first = values.split(['x', ' ']).next().unwrap_or_default();
+            format!("{series} {first}")
+        })
+        .collect()
+}
+
+#[test]
+fn the_credential_alert_tests_are_fed_the_series_the_exporter_emits() {
+    const FILE: &str = "alerts/tests/credentials.test.yml";
+    // Firing: a long-term Bedrock key, a 120-day-old CodeCommit credential, and an
+    // organization with privileged root sessions but no centralized root credentials.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![
+        ServiceCredentialRow::bedrock("bedrock-dev", "ACCABEDROCKACTIVE0001", 10),
+        credential(
+            "codecommit.amazonaws.com",
+            "anika",
+            "ACCACODECOMMITOLD0001",
+            "Active",
+            120,
+        ),
+    ]);
+    s.set_organization_features(org_features(&["RootSessions"]));
+    let firing = credential_alert_inputs(&once_ok(&s, &[]));
+    assert_eq!(firing.len(), 8, "{firing:#?}");
+    assert_eq!(
+        promtool_inputs(
+            FILE,
+            "exporter output: Bedrock key, stale credential, centralized root access off"
+        ),
+        firing,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+
+    // Healthy: a fresh CodeCommit credential, both features on.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![credential(
+        "codecommit.amazonaws.com",
+        "anika",
+        "ACCACODECOMMITNEW0001",
+        "Active",
+        5,
+    )]);
+    s.set_organization_features(org_features(&["RootCredentialsManagement", "RootSessions"]));
+    let healthy = credential_alert_inputs(&once_ok(&s, &[]));
+    assert_eq!(
+        promtool_inputs(
+            FILE,
+            "exporter output: healthy credentials and organization"
+        ),
+        healthy,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Scale and limits
 // ---------------------------------------------------------------------------
 
