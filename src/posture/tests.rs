@@ -851,3 +851,15 @@ fn centralized_root_access_off_fails_the_organization_control_and_accounts_never
         [("cis-aws-foundations", "7.0.0", "2.1.1")]
     );
 }
+
+#[test]
+fn docs_controls_md_holds_the_generated_benchmark_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/controls.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let table = controls::markdown_table();
+    assert!(
+        doc.contains(&table),
+        "paste the table of posture::controls::markdown_table() into {}:\n{table}",
+        path.display()
+    );
+}
