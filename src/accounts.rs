@@ -266,6 +266,8 @@ pub async fn run(
     state: Arc<State>,
     cancel: tokio_util::sync::CancellationToken,
 ) {
+    // The benchmark numbers, once per exporter (as in `once`).
+    state.set_static_parts(vec![render_control_info()]);
     let publisher = tokio::spawn(publish_loop(state.clone(), cancel.clone()));
     let fleet = Arc::new(ConfigFleet::new(config, state.clone()).await);
     let plan = fleet.plan();

@@ -859,6 +859,18 @@ fn a_refused_organization_call_leaves_readiness_alone_and_is_logged_once_not_eve
         "{m}"
     );
     assert_eq!(e.get("/readyz").0, 200);
+    // The daemon publishes the benchmark numbers too, not only --once.
+    assert!(
+        metric_value(
+            &m,
+            "aws_iam_control_info",
+            &[
+                ("control", "root_credentials_management"),
+                ("version", "7.0.0")
+            ]
+        ) == Some(1.0),
+        "{m}"
+    );
     let log = e.stderr();
     let loud: Vec<&str> = log
         .lines()
