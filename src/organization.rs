@@ -31,7 +31,10 @@ pub struct Organization {
     state: Arc<State>,
     thresholds: Thresholds,
     view: OrganizationView,
+    /// The last answer to ListOrganizationsFeatures, and to GetCallerIdentity: each logged
+    /// loudly only when it changes.
     log: OutcomeLog,
+    identity_log: OutcomeLog,
 }
 
 impl Refresh for Organization {
@@ -50,6 +53,7 @@ impl Organization {
             thresholds,
             view: OrganizationView::default(),
             log: OutcomeLog::default(),
+            identity_log: OutcomeLog::default(),
         }
     }
 
@@ -94,7 +98,11 @@ impl Organization {
             match self.own.caller_account().await {
                 Ok(id) => self.account_id = Some(id),
                 Err(e) => {
-                    tracing::warn!(operation = %e.operation, code = %e.code.label(), message = %e.message, "the exporter's own account is unknown; the root_credentials_management control is absent until it is");
+                    if self.identity_log.changed(&e.code.label()) {
+                        tracing::warn!(operation = %e.operation, code = %e.code.label(), message = %e.message, "the exporter's own account is unknown; the root_credentials_management control is absent until it is");
+                    } else {
+                        tracing::debug!(operation = %e.operation, code = %e.code.label(), "the exporter's own account is still unknown");
+                    }
                     self.count(&e);
                 }
             }
