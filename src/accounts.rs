@@ -8,8 +8,9 @@ use crate::aws::{Aws, Role};
 use crate::config::{Config, Mode};
 use crate::exposition::render_control_info;
 use crate::offline::FileSource;
+use crate::organization::Organization;
 use crate::refresh::{Account, RefreshSettings, Source, Target};
-use crate::schedule::{self, Fleet, Plan};
+use crate::schedule::{self, Fleet, Plan, Refresh};
 use crate::snapshot::State;
 
 /// How to reach one account.
@@ -32,6 +33,36 @@ pub enum Spec {
 pub struct FileSourceSpec {
     pub report: std::path::PathBuf,
     pub summary: Option<std::path::PathBuf>,
+}
+
+/// What the scheduler runs: the accounts, and (where AWS is configured, on shard 0) the one
+/// exporter-level job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Account(Spec),
+    /// Centralized root access (ListOrganizationsFeatures), once per interval.
+    Organization,
+}
+
+/// The scheduler's key of the organization job; no account key looks like it (account ids,
+/// `default`, file paths, and offline mode has no organization job).
+pub const ORGANIZATION_KEY: &str = "(organization)";
+
+/// A running [`Entry`]. One per task, moved once into it: the variants' sizes do not matter.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Job {
+    Account(Account),
+    Organization(Organization),
+}
+
+impl Refresh for Job {
+    async fn refresh(&mut self) {
+        match self {
+            Job::Account(a) => a.refresh().await,
+            Job::Organization(o) => o.refresh().await,
+        }
+    }
 }
 
 /// The accounts of a [`Config`].
@@ -172,6 +203,17 @@ impl ConfigFleet {
         Account::new(target, self.state.clone(), self.settings.clone())
     }
 
+    /// The exporter-level job, where it runs: AWS configured (never offline) and shard 0, so
+    /// that sharded replicas ask once between them.
+    pub fn organization(&self) -> Option<Organization> {
+        let aws = self.aws.as_ref().filter(|_| self.config.shard_index == 0)?;
+        Some(Organization::new(
+            aws.clone(),
+            self.state.clone(),
+            self.settings.thresholds,
+        ))
+    }
+
     fn aws_or_panic(&self) -> &Aws {
         // NB: `aws` is `None` only offline, where no spec names AWS (see `accounts`).
         self.aws
@@ -181,12 +223,22 @@ impl ConfigFleet {
 }
 
 impl Fleet for ConfigFleet {
-    type Spec = Spec;
-    type Account = Account;
+    type Spec = Entry;
+    type Account = Job;
 
-    async fn discover(&self) -> Option<Vec<(String, Spec)>> {
+    async fn discover(&self) -> Option<Vec<(String, Entry)>> {
         match self.accounts().await {
-            Ok(found) => Some(found),
+            Ok(found) => {
+                let mut found: Vec<(String, Entry)> = found
+                    .into_iter()
+                    .map(|(key, spec)| (key, Entry::Account(spec)))
+                    .collect();
+                // Same condition as `organization()`, which `open` relies on.
+                if self.aws.is_some() && self.config.shard_index == 0 {
+                    found.push((ORGANIZATION_KEY.to_owned(), Entry::Organization));
+                }
+                Some(found)
+            }
             Err(e) => {
                 tracing::error!(operation = %e.operation, code = %e.code.label(), message = %e.message, "account discovery failed; keeping the accounts already known");
                 None
@@ -194,8 +246,13 @@ impl Fleet for ConfigFleet {
         }
     }
 
-    async fn open(&self, key: &str, spec: &Spec) -> Account {
-        self.account(key, spec).await
+    async fn open(&self, key: &str, entry: &Entry) -> Job {
+        match (entry, self.organization()) {
+            (Entry::Account(spec), _) => Job::Account(self.account(key, spec).await),
+            (Entry::Organization, Some(org)) => Job::Organization(org),
+            // NB: discover() lists the organization only where organization() builds it.
+            (Entry::Organization, None) => unreachable!("organization job without AWS"),
+        }
     }
 
     fn reports_discovery(&self) -> bool {
@@ -209,6 +266,8 @@ pub async fn run(
     state: Arc<State>,
     cancel: tokio_util::sync::CancellationToken,
 ) {
+    // The benchmark numbers, once per exporter (as in `once`).
+    state.set_static_parts(vec![render_control_info()]);
     let publisher = tokio::spawn(publish_loop(state.clone(), cancel.clone()));
     let fleet = Arc::new(ConfigFleet::new(config, state.clone()).await);
     let plan = fleet.plan();
@@ -244,7 +303,7 @@ async fn publish_loop(state: Arc<State>, cancel: tokio_util::sync::CancellationT
 pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
     let state = Arc::new(State::default());
     state.set_static_parts(vec![render_control_info()]);
-    let outcomes = each_once(config, state.clone(), |mut account| async move {
+    let outcomes = each_once(config, state.clone(), true, |mut account| async move {
         account.refresh_once().await
     })
     .await?;
@@ -264,7 +323,7 @@ pub async fn fetch_once(
     config: Arc<Config>,
 ) -> Result<Vec<Result<crate::refresh::AccountInput, String>>, String> {
     let state = Arc::new(State::default());
-    let mut outcomes = each_once(config, state, |account| async move {
+    let mut outcomes = each_once(config, state, false, |account| async move {
         account.fetch_once().await
     })
     .await?;
@@ -282,6 +341,7 @@ pub async fn fetch_once(
 async fn each_once<T, F, Fut>(
     config: Arc<Config>,
     state: Arc<State>,
+    with_organization: bool,
     job: F,
 ) -> Result<Vec<Result<T, String>>, String>
 where
@@ -309,9 +369,23 @@ where
             })
         });
     }
+    // `--once` also asks the organization's features (once, not per account); `audit` does not.
+    let organization = match with_organization {
+        true => fleet.organization(),
+        false => None,
+    };
+    let organization = tokio::spawn(async move {
+        if let Some(mut org) = organization {
+            // Never fails: a refusal leaves the organization's series absent, and is counted.
+            org.refresh_once().await;
+        }
+    });
     let mut outcomes = Vec::new();
     while let Some(joined) = jobs.join_next().await {
         outcomes.push(joined.unwrap_or_else(|e| Err(format!("refresh task failed: {e}"))));
+    }
+    if let Err(e) = organization.await {
+        outcomes.push(Err(format!("organization task failed: {e}")));
     }
     Ok(outcomes)
 }

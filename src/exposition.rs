@@ -93,6 +93,7 @@ families! {
     PasswordPolicyMinimumLength = ("aws_iam_password_policy_minimum_length", Gauge, "Password policy MinimumPasswordLength. CIS 1.8 wants 14 or more.");
     PasswordPolicyReusePrevention = ("aws_iam_password_policy_reuse_prevention", Gauge, "Password policy PasswordReusePrevention (0 when not set). CIS 1.9 wants 24.");
     PasswordPolicyMaxAge = ("aws_iam_password_policy_max_age_seconds", Gauge, "Password policy MaxPasswordAge, in seconds; absent when passwords do not expire.");
+    OrganizationFeatureEnabled = ("aws_iam_organization_feature_enabled", Gauge, "1 if the AWS Organizations feature is enabled, 0 if not (iam:ListOrganizationsFeatures, asked once per refresh interval with the exporter's own credentials): RootCredentialsManagement (centralized root access, CIS 7.0 2.1.1) and RootSessions (privileged root sessions). Both present when the call succeeds; absent when the caller is not the management account or a delegated administrator, or the organization does not allow it.");
     ControlFailing = ("aws_iam_control_failing", Gauge, "1 if the control fails for the account, 0 if it passes; absent when its input is unknown. Labels: control id, CIS v1.4-v4.0 number, Security Hub id.");
     ControlFailingResources = ("aws_iam_control_failing_resources", Gauge, "How many resources fail the control: users for user controls, root credentials for root controls.");
     RefreshSuccess = ("aws_iam_exporter_refresh_success", Gauge, "1 if the last refresh of the account succeeded.");
@@ -672,6 +673,68 @@ pub fn render_control_info() -> Rendered {
     Rendered::encode(ControlInfo)
 }
 
+/// The exporter-level refresh's data: the organization's features, the control derived from
+/// them and the errors of its calls.
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationView {
+    /// ListOrganizationsFeatures' answer; `None` when unknown (the gauges are then absent).
+    pub features: Option<crate::fetch::OrganizationFeatures>,
+    /// The `root_credentials_management` verdict with the exporter's own account labels;
+    /// `None` when unknown.
+    pub control: Option<(AccountLabels, crate::posture::Verdict)>,
+    /// (operation, code) -> count, exporter-level: no account labels.
+    pub aws_errors: std::collections::BTreeMap<(&'static str, String), u64>,
+}
+
+#[derive(Debug)]
+struct OrganizationCollector(OrganizationView);
+
+impl prometheus_client::collector::Collector for OrganizationCollector {
+    fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
+        let v = &self.0;
+        let mut out = Out { enc };
+        if let Some(f) = &v.features {
+            let org = f.organization_id.as_str();
+            out.gauges(
+                Fam::OrganizationFeatureEnabled,
+                [
+                    ("RootCredentialsManagement", f.root_credentials_management),
+                    ("RootSessions", f.root_sessions),
+                ]
+                .map(|(feature, on)| ([("organization_id", org), ("feature", feature)], b(on))),
+            )?;
+        }
+        if let Some((acct, verdict)) = &v.control {
+            let c = verdict.control.control();
+            let labels = (
+                acct.as_slice(),
+                [
+                    ("control", c.id),
+                    ("cis", c.cis),
+                    ("securityhub", c.securityhub),
+                ],
+            );
+            out.gauge(Fam::ControlFailing, labels, Some(b(verdict.failing)))?;
+            out.gauge(
+                Fam::ControlFailingResources,
+                labels,
+                Some(verdict.failing_resources),
+            )?;
+        }
+        out.counters(
+            Fam::AwsErrors,
+            v.aws_errors
+                .iter()
+                .map(|((op, code), n)| ([("operation", *op), ("code", code.as_str())], *n)),
+        )
+    }
+}
+
+/// Renders the exporter-level part (once per organization refresh).
+pub fn render_organization(view: &OrganizationView) -> Rendered {
+    Rendered::encode(OrganizationCollector(view.clone()))
+}
+
 /// Renders the exporter-wide series.
 pub fn render_global(
     accounts: usize,
@@ -1064,6 +1127,40 @@ mod tests {
             assert!(text.contains(line), "{line} not in\n{text}");
         }
         assert_eq!(text.matches("_expiration_timestamp_seconds{").count(), 1);
+    }
+
+    #[test]
+    fn organization_features_their_control_and_errors_are_exporter_level_series() {
+        use crate::fetch::OrganizationFeatures;
+        let features = OrganizationFeatures {
+            organization_id: "o-a1b2c3d4e5".into(),
+            root_credentials_management: false,
+            root_sessions: true,
+        };
+        let verdict =
+            crate::posture::organization_verdict(&features, &Thresholds::default(), 1_717_200_000)
+                .unwrap();
+        let view = OrganizationView {
+            features: Some(features),
+            control: Some((vec![("account_id", "111122223333".into())], verdict)),
+            aws_errors: [(("GetCallerIdentity", "Throttling".to_string()), 1)].into(),
+        };
+        let text = assemble(
+            std::iter::once(&render_organization(&view)),
+            Format::Classic,
+        );
+        for line in [
+            "aws_iam_organization_feature_enabled{organization_id=\"o-a1b2c3d4e5\",feature=\"RootCredentialsManagement\"} 0\n",
+            "aws_iam_organization_feature_enabled{organization_id=\"o-a1b2c3d4e5\",feature=\"RootSessions\"} 1\n",
+            "aws_iam_control_failing{account_id=\"111122223333\",control=\"root_credentials_management\",cis=\"\",securityhub=\"\"} 1\n",
+            "aws_iam_control_failing_resources{account_id=\"111122223333\",control=\"root_credentials_management\",cis=\"\",securityhub=\"\"} 1\n",
+            "aws_iam_exporter_aws_errors_total{operation=\"GetCallerIdentity\",code=\"Throttling\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+        // Unknown: nothing at all.
+        let empty = render_organization(&OrganizationView::default());
+        assert!(empty.is_empty() || assemble(std::iter::once(&empty), Format::Classic).is_empty());
     }
 
     #[test]

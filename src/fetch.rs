@@ -8,18 +8,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-pub use crate::posture::{Facts, ServiceCredential};
+pub use crate::posture::{Facts, OrganizationFeatures, ServiceCredential};
 use crate::report::ReportDocument;
-
-/// The AWS Organizations features of the exporter's organization (ListOrganizationsFeatures).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrganizationFeatures {
-    pub organization_id: String,
-    /// Centralized root access: member accounts' root credentials can be removed.
-    pub root_credentials_management: bool,
-    /// Privileged root sessions can be taken in member accounts.
-    pub root_sessions: bool,
-}
 
 /// What one refresh fetched for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]

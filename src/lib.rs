@@ -12,7 +12,8 @@
 //!   negotiation, TLS, auth).
 //! - Between them: [`fetch`] (what a source returns), [`refresh`] (one account's pipeline),
 //!   [`schedule`] (when, AWS-free), [`accounts`] (which, from the config), [`snapshot`]
-//!   (what scrapes read), [`config`].
+//!   (what scrapes read), [`config`]; [`organization`]: the one exporter-level refresh
+//!   (centralized root access, once per interval, not per account).
 
 pub mod accounts;
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod exposition;
 pub mod fetch;
 pub mod offline;
+pub mod organization;
 pub mod posture;
 pub mod refresh;
 pub mod report;

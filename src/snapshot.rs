@@ -48,6 +48,10 @@ pub struct State {
     slots: Mutex<BTreeMap<String, Slot>>,
     /// Parts rendered once per exporter rather than per account (e.g. control metadata).
     static_parts: RwLock<Vec<Arc<Rendered>>>,
+    /// The exporter-level refresh's part (centralized root access, asked once per interval):
+    /// not an account, so neither counted in `aws_iam_exporter_accounts` nor in readiness.
+    /// NB: std lock, held only to swap or clone the `Arc`.
+    organization: RwLock<Option<Arc<Rendered>>>,
     ready: AtomicBool,
     discovery: AtomicU8,
     /// Woken when a slot changed; the publisher coalesces wake-ups.
@@ -60,6 +64,7 @@ impl Default for State {
             published: RwLock::new(Arc::new(Published::build(std::iter::empty(), Vec::new()))),
             slots: Mutex::new(BTreeMap::new()),
             static_parts: RwLock::new(Vec::new()),
+            organization: RwLock::new(None),
             ready: AtomicBool::new(false),
             discovery: AtomicU8::new(Discovery::None as u8),
             changed: Notify::new(),
@@ -142,6 +147,16 @@ impl State {
         self.changed.notify_one();
     }
 
+    /// Sets the exporter-level part (organization features, their control and errors).
+    pub fn set_organization(&self, part: Rendered) {
+        let part = Some(Arc::new(part));
+        match self.organization.write() {
+            Ok(mut p) => *p = part,
+            Err(poisoned) => *poisoned.into_inner() = part,
+        }
+        self.changed.notify_one();
+    }
+
     /// Waits until a slot changed since the last wait (wake-ups coalesce).
     pub async fn changed(&self) {
         self.changed.notified().await
@@ -167,9 +182,14 @@ impl State {
             Ok(p) => p.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
+        let organization = match self.organization.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
         let all = parts
             .iter()
             .map(Arc::as_ref)
+            .chain(organization.iter().map(Arc::as_ref))
             .chain(static_parts.iter().map(Arc::as_ref))
             .chain(std::iter::once(&global));
         let next = Arc::new(Published::build(all, root_uses));
@@ -199,5 +219,27 @@ mod tests {
             state.keys().is_empty(),
             "a removed account never comes back"
         );
+    }
+
+    #[test]
+    fn the_organization_part_is_published_but_is_no_account_and_does_not_make_ready() {
+        let state = State::default();
+        state.set_organization(crate::exposition::render_organization(
+            &crate::exposition::OrganizationView {
+                features: Some(crate::fetch::OrganizationFeatures {
+                    organization_id: "o-a1b2c3d4e5".into(),
+                    root_credentials_management: true,
+                    root_sessions: false,
+                }),
+                ..Default::default()
+            },
+        ));
+        state.publish();
+        let text = state.published().classic_text(0.0);
+        assert!(text.contains("aws_iam_exporter_accounts{} 0\n"), "{text}");
+        assert!(text.contains(
+            "aws_iam_organization_feature_enabled{organization_id=\"o-a1b2c3d4e5\",feature=\"RootCredentialsManagement\"} 1\n"
+        ));
+        assert!(!state.is_ready());
     }
 }

@@ -709,6 +709,9 @@ def check_iam() -> None:
             # Trust policies have no Resource, and parliament knows no OIDC providers.
             if not (trust and (f.issue == "UNKNOWN_FEDERATION_SOURCE" and ":oidc-provider/" in str(f.detail)
                                or f.issue == "MALFORMED" and "neither Resource" in str(f.detail)))
+            # ListServiceSpecificCredentials is authorized per user (resource type `user`), but the
+            # exporter asks with AllUsers=true, for every user of the account: `*` is the resource.
+            and not (f.issue == "RESOURCE_STAR" and f.detail == ["iam:ListServiceSpecificCredentials"])
         ]
         C.check(
             not findings,
@@ -724,13 +727,16 @@ def check_iam() -> None:
         )
         C.check(
             all(st.get("Resource") == "*" for st in docs["iam-policy"]["Statement"]),
-            "deploy/iam-policy.json: Resource * (these IAM actions have no resource-level permissions)",
+            "deploy/iam-policy.json: Resource * (no resource-level permissions, or every user: ListServiceSpecificCredentials with AllUsers)",
         )
     if "iam-policy-organizations" in docs:
         sts = docs["iam-policy-organizations"]["Statement"]
         C.check(
-            policy_actions(docs["iam-policy-organizations"]) == {"organizations:ListAccounts", "sts:AssumeRole"},
-            "deploy/iam-policy-organizations.json: organizations:ListAccounts + sts:AssumeRole only",
+            policy_actions(docs["iam-policy-organizations"])
+            == {"organizations:DescribeOrganization", "organizations:ListAccounts", "sts:AssumeRole",
+                "iam:ListOrganizationsFeatures"},
+            "deploy/iam-policy-organizations.json: organizations:DescribeOrganization + ListAccounts, "
+            "sts:AssumeRole, iam:ListOrganizationsFeatures (the hub's own call) only",
         )
         cfg = yaml.safe_load((ROOT / "deploy/kubernetes/sharded/config.yaml").read_text())
         role = cfg["organizations"]["role_name"]

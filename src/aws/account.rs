@@ -23,7 +23,7 @@ pub struct AccountClient {
     iam: aws_sdk_iam::Client,
     /// For the rare sts:GetCallerIdentity (a report without ARNs): the STS client is built
     /// then, not kept per account.
-    config: SdkConfig,
+    config: std::sync::Arc<SdkConfig>,
     report_timeout: std::time::Duration,
     /// First wait between polls of a report being generated; doubles up to 16x.
     poll_interval: Duration,
@@ -40,7 +40,7 @@ impl AccountClient {
     pub(crate) fn new(config: &SdkConfig, report_timeout: Duration) -> AccountClient {
         AccountClient {
             iam: aws_sdk_iam::Client::new(config),
-            config: config.clone(),
+            config: std::sync::Arc::new(config.clone()),
             report_timeout,
             poll_interval: Duration::from_millis(500),
         }
@@ -76,6 +76,8 @@ impl AccountClient {
                 root_virtual_mfa,
                 virtual_mfa_users,
                 service_credentials,
+                // Asked once per interval by the exporter-level job, not per account.
+                organization: None,
             },
         })
     }

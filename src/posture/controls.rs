@@ -52,6 +52,8 @@ pub enum Credential {
     PasswordPolicy,
     /// A service-specific credential (its id is in [`Finding::credential_id`]).
     ServiceCredential,
+    /// An AWS Organizations feature that is off (centralized root access).
+    OrganizationFeature,
 }
 
 impl Credential {
@@ -68,6 +70,7 @@ impl Credential {
             Credential::Mfa => "mfa",
             Credential::PasswordPolicy => "password_policy",
             Credential::ServiceCredential => "service_credential",
+            Credential::OrganizationFeature => "organization_feature",
         }
     }
 }
@@ -365,6 +368,19 @@ controls! {
         securityhub: "", fsbp: false, severity: Severity::Medium,
         title: "Active service-specific credentials are rotated within 90 days (--control.access-key-max-age)",
         evaluate: service_credential_rotation,
+    }
+    /// CIS 7.0.0 2.1.1 (Level 2, manual): centralized root access (RootCredentialsManagement)
+    /// is enabled in AWS Organizations. Exporter-level: evaluated from ListOrganizationsFeatures,
+    /// asked once per interval with the exporter's own credentials (management account or
+    /// delegated administrator), and exported under the exporter's own `account_id`; absent
+    /// from every watched account's series (an account's facts never hold the organization).
+    /// Enabling it does not remove existing root credentials (Prowler #7967): the root controls
+    /// keep checking each account.
+    RootCredentialsManagement {
+        id: "root_credentials_management", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "2.1.1",
+        securityhub: "", fsbp: false, severity: Severity::Medium,
+        title: "Centralized root access (RootCredentialsManagement) is enabled in AWS Organizations",
+        evaluate: root_credentials_management,
     }
 }
 
@@ -745,6 +761,24 @@ fn service_credential_rotation<'a>(
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
     service_credential_control(i, sink, |c| now - c.created > t.access_key_max_age)
+}
+
+/// Unknown (`None`) unless the organization's features were asked; then one failing resource,
+/// the organization, when `RootCredentialsManagement` is off.
+fn root_credentials_management<'a>(
+    i: &Input<'a, '_>,
+    _: &Thresholds,
+    _: i64,
+    sink: Sink<'_, 'a>,
+) -> Option<()> {
+    let org = i.data.facts.organization.as_ref()?;
+    if !org.root_credentials_management {
+        sink(Finding::new(
+            &org.organization_id,
+            Credential::OrganizationFeature,
+        ));
+    }
+    Some(())
 }
 
 // ---------------------------------------------------------------------------------------------

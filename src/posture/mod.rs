@@ -78,6 +78,21 @@ pub struct Facts {
     /// AllUsers=true): CodeCommit, Keyspaces, Bedrock API keys. They never appear in the
     /// credential report. `None` when unknown (refused, unsupported partition).
     pub service_credentials: Option<Vec<ServiceCredential>>,
+    /// The organization's centralized root access features (ListOrganizationsFeatures). Asked
+    /// once per refresh interval with the exporter's own credentials, never by an account's
+    /// refresh: only the exporter-level part sets it (see [`organization_verdict`]). `None`
+    /// when unknown (not asked, refused, not an organization).
+    pub organization: Option<OrganizationFeatures>,
+}
+
+/// The AWS Organizations features of the exporter's organization (ListOrganizationsFeatures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationFeatures {
+    pub organization_id: String,
+    /// Centralized root access: member accounts' root credentials can be removed.
+    pub root_credentials_management: bool,
+    /// Privileged root sessions can be taken in member accounts.
+    pub root_sessions: bool,
 }
 
 /// One service-specific credential, as ListServiceSpecificCredentials returns it (never a secret).
@@ -259,24 +274,59 @@ pub fn derive(data: &AccountData, t: &Thresholds, now: i64) -> Posture {
     let input = Input { data, root: &root };
     let verdicts = ControlId::ALL
         .iter()
-        .filter_map(|&control| {
-            // The counting sink: no allocation per user.
-            let mut n = 0u64;
-            (control.control().evaluate)(&input, t, now, &mut |f| {
-                n += u64::from(!f.continues);
-            })?;
-            Some(Verdict {
-                control,
-                failing: n > 0,
-                failing_resources: n,
-            })
-        })
+        .filter_map(|&control| evaluate(&input, t, now, control))
         .collect();
     Posture {
         root,
         counts,
         verdicts,
     }
+}
+
+/// One control's verdict: the counting sink (no allocation per user); `None` when its input
+/// is unknown.
+fn evaluate(
+    input: &Input<'_, '_>,
+    t: &Thresholds,
+    now: i64,
+    control: ControlId,
+) -> Option<Verdict> {
+    let mut n = 0u64;
+    (control.control().evaluate)(input, t, now, &mut |f| {
+        n += u64::from(!f.continues);
+    })?;
+    Some(Verdict {
+        control,
+        failing: n > 0,
+        failing_resources: n,
+    })
+}
+
+/// The verdict of the exporter-level control `root_credentials_management` (CIS 7.0 2.1.1),
+/// from the organization's features alone. Same evaluator as [`findings`] uses; an account's
+/// [`derive`] never has these facts, so the control is absent from every account's series.
+pub fn organization_verdict(
+    features: &OrganizationFeatures,
+    t: &Thresholds,
+    now: i64,
+) -> Option<Verdict> {
+    let data = AccountData {
+        facts: Facts {
+            organization: Some(features.clone()),
+            ..Facts::default()
+        },
+        ..AccountData::default()
+    };
+    let root = derive_root(&data);
+    evaluate(
+        &Input {
+            data: &data,
+            root: &root,
+        },
+        t,
+        now,
+        ControlId::RootCredentialsManagement,
+    )
 }
 
 /// The failing credentials of one control, for the `audit` command: `None` when the control's

@@ -123,7 +123,7 @@ fn derive_default(d: &AccountData) -> Posture {
 #[test]
 fn control_table_and_enum_agree() {
     assert_eq!(
-        ControlId::ServiceCredentialRotation as usize + 1,
+        ControlId::RootCredentialsManagement as usize + 1,
         CONTROLS.len()
     );
     assert_eq!(ControlId::AccessKeyRotation.control().cis, "1.14");
@@ -815,4 +815,59 @@ fn every_user_control_is_evaluated_on_an_empty_account() {
     ] {
         assert_eq!(verdict(&p, c), Some((false, 0)), "{c:?}");
     }
+}
+
+#[test]
+fn centralized_root_access_off_fails_the_organization_control_and_accounts_never_carry_it() {
+    let t = Thresholds::default();
+    let features = |on| OrganizationFeatures {
+        organization_id: "o-a1b2c3d4e5".into(),
+        root_credentials_management: on,
+        root_sessions: false,
+    };
+    let off = organization_verdict(&features(false), &t, NOW).unwrap();
+    assert_eq!(
+        (off.control, off.failing, off.failing_resources),
+        (ControlId::RootCredentialsManagement, true, 1)
+    );
+    let on = organization_verdict(&features(true), &t, NOW).unwrap();
+    assert_eq!((on.failing, on.failing_resources), (false, 0));
+
+    // An account's refresh never has the organization's facts: the control is absent there.
+    let d = data(&[U::root()]);
+    assert_eq!(
+        verdict(&derive_default(&d), ControlId::RootCredentialsManagement),
+        None
+    );
+    assert_eq!(
+        findings(&d, &t, NOW, ControlId::RootCredentialsManagement),
+        None
+    );
+    // The audit's findings agree with the verdict when the facts are there.
+    let mut org = AccountData::default();
+    org.facts.organization = Some(features(false));
+    let f = findings(&org, &t, NOW, ControlId::RootCredentialsManagement).unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].describe(NOW), "o-a1b2c3d4e5 (organization_feature)");
+    let c = ControlId::RootCredentialsManagement.control();
+    assert_eq!(
+        (c.cis, c.cis_v7, c.severity),
+        ("", "2.1.1", Severity::Medium)
+    );
+    assert_eq!(
+        c.benchmarks().collect::<Vec<_>>(),
+        [("cis-aws-foundations", "7.0.0", "2.1.1")]
+    );
+}
+
+#[test]
+fn docs_controls_md_holds_the_generated_benchmark_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/controls.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let table = controls::markdown_table();
+    assert!(
+        doc.contains(&table),
+        "paste the table of posture::controls::markdown_table() into {}:\n{table}",
+        path.display()
+    );
 }

@@ -293,6 +293,15 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
     s.set_report(report());
     s.set_password_policy(Some(PasswordPolicy::default()));
     s.set_virtual_mfa(vec![VirtualMfa::user(ACCOUNT, "alice")]);
+    // A fresh CodeCommit credential: the service-credential panels have data, no control fails.
+    s.set_service_credentials(vec![ServiceCredentialRow {
+        user: "alice".into(),
+        service: "codecommit.amazonaws.com".into(),
+        id: "ACCACODECOMMITNEW0001".into(),
+        status: "Active".into(),
+        created: days_ago(5),
+        expires: None,
+    }]);
 
     // 2. The exporter, refreshing every second.
     let mut exporter = Exporter::start(

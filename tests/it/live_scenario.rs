@@ -664,6 +664,599 @@ fn without_credentials_the_process_stays_up_unready_with_one_clear_error_per_ref
 }
 
 // ---------------------------------------------------------------------------
+// Centralized root access (ListOrganizationsFeatures, exporter-level)
+// ---------------------------------------------------------------------------
+
+/// How a test makes the scenario server refuse a call.
+type Refuse = Box<dyn Fn(&Scenario)>;
+
+fn feature(text: &str, name: &str) -> Option<f64> {
+    metric_value(
+        text,
+        "aws_iam_organization_feature_enabled",
+        &[("organization_id", "o-a1b2c3d4e5"), ("feature", name)],
+    )
+}
+
+fn org_features(enabled: &[&str]) -> Option<OrganizationFeatures> {
+    Some(OrganizationFeatures {
+        organization_id: "o-a1b2c3d4e5".into(),
+        enabled: enabled.iter().map(|f| f.to_string()).collect(),
+    })
+}
+
+#[test]
+fn centralized_root_access_on_exports_both_features_and_passes_the_control_under_the_exporters_account()
+ {
+    let s = Scenario::start();
+    s.set_organization_features(org_features(&["RootCredentialsManagement", "RootSessions"]));
+    let m = once_ok(&s, &[]);
+    assert_eq!(feature(&m, "RootCredentialsManagement"), Some(1.0));
+    assert_eq!(feature(&m, "RootSessions"), Some(1.0));
+    assert_eq!(
+        metric_value(
+            &m,
+            "aws_iam_control_failing",
+            &[ACCT, ("control", "root_credentials_management")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric_samples(&m, "aws_iam_control_failing")
+            .iter()
+            .filter(|x| x.labels["control"] == "root_credentials_management")
+            .count(),
+        1,
+        "one control series per exporter, not per account"
+    );
+    assert_eq!(s.calls("ListOrganizationsFeatures"), 1);
+    assert_eq!(
+        metric_value(&m, "aws_iam_exporter_accounts", &[]),
+        Some(1.0),
+        "the organization job is not an account"
+    );
+}
+
+#[test]
+fn one_feature_enabled_exports_the_other_as_0_and_without_root_credentials_management_the_control_fails()
+ {
+    let s = Scenario::start();
+    s.set_organization_features(org_features(&["RootSessions"]));
+    let m = once_ok(&s, &[]);
+    assert_eq!(feature(&m, "RootCredentialsManagement"), Some(0.0));
+    assert_eq!(feature(&m, "RootSessions"), Some(1.0));
+    assert_eq!(control(&m, "root_credentials_management"), Some(1.0));
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_control_failing_resources",
+            &[ACCT, ("control", "root_credentials_management")]
+        ),
+        1.0
+    );
+
+    s.set_organization_features(org_features(&["RootCredentialsManagement"]));
+    let m = once_ok(&s, &[]);
+    assert_eq!(feature(&m, "RootCredentialsManagement"), Some(1.0));
+    assert_eq!(feature(&m, "RootSessions"), Some(0.0));
+    assert_eq!(control(&m, "root_credentials_management"), Some(0.0));
+
+    // No feature at all: both present, both 0.
+    s.set_organization_features(org_features(&[]));
+    let m = once_ok(&s, &[]);
+    assert_eq!(feature(&m, "RootCredentialsManagement"), Some(0.0));
+    assert_eq!(feature(&m, "RootSessions"), Some(0.0));
+    assert_eq!(control(&m, "root_credentials_management"), Some(1.0));
+}
+
+#[test]
+fn each_refusal_of_list_organizations_features_leaves_it_unknown_counted_and_the_refresh_successful()
+ {
+    const OP: &str = "ListOrganizationsFeatures";
+    let refusals: [(&str, Refuse); 5] = [
+        (
+            "AccountNotManagementOrDelegatedAdministratorException",
+            Box::new(|s| s.set_organization_features(None)),
+        ),
+        (
+            "OrganizationNotFoundException",
+            Box::new(|s| {
+                s.push_faults(
+                    OP,
+                    Fault::error(
+                        400,
+                        "OrganizationNotFoundException",
+                        "not in an organization",
+                    ),
+                    1,
+                )
+            }),
+        ),
+        (
+            "OrganizationNotInAllFeaturesModeException",
+            Box::new(|s| {
+                s.push_faults(
+                    OP,
+                    Fault::error(
+                        400,
+                        "OrganizationNotInAllFeaturesModeException",
+                        "consolidated billing only",
+                    ),
+                    1,
+                )
+            }),
+        ),
+        (
+            "ServiceAccessNotEnabledException",
+            Box::new(|s| {
+                s.push_faults(
+                    OP,
+                    Fault::error(
+                        400,
+                        "ServiceAccessNotEnabledException",
+                        "trusted access for IAM is not enabled",
+                    ),
+                    1,
+                )
+            }),
+        ),
+        ("AccessDenied", Box::new(|s| s.deny(OP))),
+    ];
+    for (code, refuse) in refusals {
+        let s = Scenario::start();
+        refuse(&s);
+        let m = once_ok(&s, &[]);
+        assert_eq!(
+            metric_samples(&m, "aws_iam_organization_feature_enabled").len(),
+            0,
+            "{code}: {m}"
+        );
+        assert_eq!(control(&m, "root_credentials_management"), None, "{code}");
+        let counted = metric_samples(&m, "aws_iam_exporter_aws_errors_total")
+            .into_iter()
+            .find(|x| x.labels.get("operation").map(String::as_str) == Some(OP))
+            .unwrap_or_else(|| panic!("{code} not counted:\n{m}"));
+        assert_eq!(counted.labels.get("code").map(String::as_str), Some(code));
+        assert_eq!(counted.value, 1.0);
+        assert!(
+            !counted.labels.contains_key("account_id"),
+            "exporter-level: {counted:?}"
+        );
+        assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[ACCT]), 1.0);
+        // The account's own controls are all there.
+        assert_eq!(control(&m, "root_access_key"), Some(0.0), "{code}");
+    }
+}
+
+#[test]
+fn a_refused_organization_call_leaves_readiness_alone_and_is_logged_once_not_every_interval() {
+    let s = Scenario::start();
+    s.set_organization_features(None);
+    let mut e = daemon(&s, &[]);
+    e.wait_ready(Duration::from_secs(20));
+    assert!(
+        s.wait_calls("ListOrganizationsFeatures", 4, Duration::from_secs(20)),
+        "asked once per interval"
+    );
+    let m = e.scrape();
+    assert_eq!(
+        metric_samples(&m, "aws_iam_organization_feature_enabled").len(),
+        0
+    );
+    assert!(
+        metric_value(
+            &m,
+            "aws_iam_exporter_aws_errors_total",
+            &[
+                ("operation", "ListOrganizationsFeatures"),
+                (
+                    "code",
+                    "AccountNotManagementOrDelegatedAdministratorException"
+                )
+            ]
+        )
+        .is_some_and(|v| v >= 3.0),
+        "{m}"
+    );
+    assert_eq!(e.get("/readyz").0, 200);
+    // The daemon publishes the benchmark numbers too, not only --once.
+    assert!(
+        metric_value(
+            &m,
+            "aws_iam_control_info",
+            &[
+                ("control", "root_credentials_management"),
+                ("version", "7.0.0")
+            ]
+        ) == Some(1.0),
+        "{m}"
+    );
+    let log = e.stderr();
+    let loud: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("ListOrganizationsFeatures")
+                && (l.contains("level=warn") || l.contains("level=error"))
+        })
+        .collect();
+    assert_eq!(loud.len(), 1, "{log}");
+
+    // A change of answer is logged again, once.
+    s.set_organization_features(org_features(&["RootCredentialsManagement"]));
+    e.wait_for_metric(
+        "aws_iam_organization_feature_enabled",
+        &[("feature", "RootCredentialsManagement")],
+        Duration::from_secs(20),
+        |v| v == 1.0,
+    );
+    let log = e.stderr();
+    assert_eq!(
+        log.lines()
+            .filter(
+                |l| l.contains("centralized root access features read") && l.contains("level=info")
+            )
+            .count(),
+        1,
+        "{log}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Service-specific credentials (ListServiceSpecificCredentials)
+// ---------------------------------------------------------------------------
+
+fn credential(
+    service: &str,
+    user: &str,
+    id: &str,
+    status: &str,
+    age_days: i64,
+) -> ServiceCredentialRow {
+    ServiceCredentialRow {
+        user: user.into(),
+        service: service.into(),
+        id: id.into(),
+        status: status.into(),
+        created: days_ago(age_days),
+        expires: None,
+    }
+}
+
+fn service_count(text: &str, service: &str, status: &str) -> Option<f64> {
+    metric_value(
+        text,
+        "aws_iam_service_specific_credentials",
+        &[ACCT, ("service", service), ("status", status)],
+    )
+}
+
+#[test]
+fn service_credentials_over_several_pages_are_counted_by_service_and_status_and_judged() {
+    const BEDROCK: &str = "bedrock.amazonaws.com";
+    const CODECOMMIT: &str = "codecommit.amazonaws.com";
+    let s = Scenario::start();
+    s.set_service_credentials(vec![
+        // Active, never expires: a long-term Bedrock key, 10 days old.
+        ServiceCredentialRow::bedrock("bedrock-dev", "ACCABEDROCKACTIVE0001", 10),
+        // Active with an expiry in 20 days: still long-term.
+        ServiceCredentialRow {
+            expires: Some(days_ago(-20)),
+            ..ServiceCredentialRow::bedrock("bedrock-ci", "ACCABEDROCKEXPIRING01", 10)
+        },
+        // Expired and inactive keys are not live.
+        ServiceCredentialRow {
+            expires: Some(days_ago(1)),
+            ..credential(
+                BEDROCK,
+                "bedrock-old",
+                "ACCABEDROCKEXPIRED001",
+                "Expired",
+                40,
+            )
+        },
+        credential(
+            BEDROCK,
+            "bedrock-off",
+            "ACCABEDROCKINACTIVE01",
+            "Inactive",
+            200,
+        ),
+        // CodeCommit HTTPS Git: one active and 120 days old (not rotated), one fresh.
+        credential(CODECOMMIT, "anika", "ACCACODECOMMITOLD0001", "Active", 120),
+        credential(CODECOMMIT, "anika", "ACCACODECOMMITNEW0001", "Active", 5),
+        credential(
+            "cassandra.amazonaws.com",
+            "cassandra-app",
+            "ACCAKEYSPACES0000001",
+            "Inactive",
+            400,
+        ),
+    ]);
+    s.with(|a| a.service_credentials_page_size = Some(2));
+    let m = once_ok(&s, &[]);
+
+    // 7 credentials, 2 per page: 4 pages, each after the first with the previous Marker.
+    let asked: Vec<RecordedRequest> = s
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "ListServiceSpecificCredentials")
+        .collect();
+    assert_eq!(asked.len(), 4, "{asked:?}");
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.params.get("AllUsers").map(String::as_str) == Some("true"))
+    );
+    assert_eq!(asked[0].params.get("Marker"), None);
+    assert_eq!(
+        asked[3].params.get("Marker").map(String::as_str),
+        Some("marker-6")
+    );
+
+    assert_eq!(service_count(&m, BEDROCK, "active"), Some(2.0));
+    assert_eq!(service_count(&m, BEDROCK, "expired"), Some(1.0));
+    assert_eq!(service_count(&m, BEDROCK, "inactive"), Some(1.0));
+    assert_eq!(service_count(&m, CODECOMMIT, "active"), Some(2.0));
+    assert_eq!(
+        service_count(&m, "cassandra.amazonaws.com", "inactive"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric_samples(&m, "aws_iam_service_specific_credentials").len(),
+        5
+    );
+
+    let per = |name: &str, user: &str, service: &str, id: &str| {
+        metric_value(
+            &m,
+            name,
+            &[
+                ACCT,
+                ("user", user),
+                ("service", service),
+                ("credential_id", id),
+            ],
+        )
+    };
+    let created = "aws_iam_service_specific_credential_created_timestamp_seconds";
+    let expires = "aws_iam_service_specific_credential_expiration_timestamp_seconds";
+    assert_eq!(metric_samples(&m, created).len(), 7);
+    let c = per(created, "anika", CODECOMMIT, "ACCACODECOMMITOLD0001").unwrap();
+    assert!((c - unix(days_ago(120)) as f64).abs() <= 120.0, "{c}");
+    assert!(per(expires, "bedrock-ci", BEDROCK, "ACCABEDROCKEXPIRING01").is_some());
+    assert_eq!(
+        per(expires, "bedrock-dev", BEDROCK, "ACCABEDROCKACTIVE0001"),
+        None
+    );
+    assert_eq!(metric_samples(&m, expires).len(), 2);
+
+    // Long-term Bedrock keys: the two active, unexpired ones.
+    assert_eq!(control(&m, "bedrock_long_term_api_key"), Some(1.0));
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_control_failing_resources",
+            &[("control", "bedrock_long_term_api_key")]
+        ),
+        2.0
+    );
+    // Not rotated: only the active 120-day CodeCommit credential (inactive ones are not live).
+    assert_eq!(control(&m, "service_credential_rotation"), Some(1.0));
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_control_failing_resources",
+            &[("control", "service_credential_rotation")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        errors_total(&m, "ListServiceSpecificCredentials", "AccessDenied"),
+        None
+    );
+
+    // Without per-user series: the counts and controls stay, the per-credential series go.
+    let m = once_ok(&s, &["--metrics.per-user=false"]);
+    assert_eq!(service_count(&m, BEDROCK, "active"), Some(2.0));
+    assert_eq!(metric_samples(&m, created).len(), 0);
+    assert_eq!(control(&m, "bedrock_long_term_api_key"), Some(1.0));
+}
+
+#[test]
+fn no_service_credentials_pass_both_controls() {
+    let s = Scenario::start();
+    let m = once_ok(&s, &[]);
+    assert_eq!(
+        metric_samples(&m, "aws_iam_service_specific_credentials").len(),
+        0
+    );
+    assert_eq!(control(&m, "bedrock_long_term_api_key"), Some(0.0));
+    assert_eq!(control(&m, "service_credential_rotation"), Some(0.0));
+}
+
+#[test]
+fn a_refused_or_unsupported_service_credential_list_leaves_them_absent_counted_and_the_refresh_successful()
+ {
+    const OP: &str = "ListServiceSpecificCredentials";
+    let refusals: [(&str, Refuse); 2] = [
+        ("AccessDenied", Box::new(|s| s.deny(OP))),
+        (
+            "NotSupportedService",
+            Box::new(|s| {
+                s.push_faults(
+                    OP,
+                    Fault::error(
+                        404,
+                        "NotSupportedService",
+                        "The specified service is not supported in this partition.",
+                    ),
+                    1,
+                )
+            }),
+        ),
+    ];
+    for (code, refuse) in refusals {
+        let s = Scenario::start();
+        s.set_service_credentials(vec![ServiceCredentialRow::bedrock(
+            "bedrock-dev",
+            "ACCABEDROCKACTIVE0001",
+            10,
+        )]);
+        refuse(&s);
+        let m = once_ok(&s, &[]);
+        for name in [
+            "aws_iam_service_specific_credentials",
+            "aws_iam_service_specific_credential_created_timestamp_seconds",
+        ] {
+            assert_eq!(metric_samples(&m, name).len(), 0, "{code}: {name}");
+        }
+        assert_eq!(control(&m, "bedrock_long_term_api_key"), None, "{code}");
+        assert_eq!(control(&m, "service_credential_rotation"), None, "{code}");
+        assert_eq!(errors_total(&m, OP, code), Some(1.0), "{code}: {m}");
+        assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[ACCT]), 1.0);
+        assert_eq!(control(&m, "root_access_key"), Some(0.0), "{code}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Alert tests fed what the exporter emits
+// ---------------------------------------------------------------------------
+
+/// The series the credential alerts read, as `--once` emits them.
+fn credential_alert_inputs(m: &str) -> std::collections::BTreeSet<String> {
+    const CONTROLS: [&str; 3] = [
+        "bedrock_long_term_api_key",
+        "service_credential_rotation",
+        "root_credentials_management",
+    ];
+    m.lines()
+        .filter(|l| {
+            l.starts_with("aws_iam_organization_feature_enabled{")
+                || ((l.starts_with("aws_iam_control_failing{")
+                    || l.starts_with("aws_iam_control_failing_resources{"))
+                    && CONTROLS
+                        .iter()
+                        .any(|c| l.contains(&format!("control=\"{c}\""))))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The input series of the case named `name` in `file`, less the scrape's target labels, with
+/// their first value.
+fn promtool_inputs(file: &str, name: &str) -> std::collections::BTreeSet<String> {
+    let path = repo_root().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let case = yaml["tests"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no test named {name:?} in {file}"));
+    case["input_series"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let series = s["series"]
+                .as_str()
+                .unwrap()
+                .replace(",job=\"aws-iam-exporter\",instance=\"exporter-a:9741\"", "");
+            let values = s["values"].as_str().unwrap();
+            let first = values.split(['x', ' ']).next().unwrap_or_default();
+            format!("{series} {first}")
+        })
+        .collect()
+}
+
+/// `promtool check metrics` finds nothing in `text` but the accepted `aws_iam_account_summary`
+/// name (see cli::once_output_passes_promtool_check_metrics).
+fn promtool_check_metrics(text: &str) {
+    let Some(promtool) = require_tool("PROMTOOL", &["promtool"]) else {
+        return;
+    };
+    let mut child = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    const ACCEPTED: &str = "aws_iam_account_summary metric name should not include type 'summary'";
+    let findings: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&o.stderr).lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != ACCEPTED)
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        findings.is_empty() && (o.status.success() || o.status.code() == Some(3)),
+        "promtool check metrics: {:?}\n{}",
+        o.status,
+        findings.join("\n")
+    );
+}
+
+#[test]
+fn the_credential_alert_tests_are_fed_the_series_the_exporter_emits() {
+    const FILE: &str = "alerts/tests/credentials.test.yml";
+    // Firing: a long-term Bedrock key, a 120-day-old CodeCommit credential, and an
+    // organization with privileged root sessions but no centralized root credentials.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![
+        ServiceCredentialRow::bedrock("bedrock-dev", "ACCABEDROCKACTIVE0001", 10),
+        credential(
+            "codecommit.amazonaws.com",
+            "anika",
+            "ACCACODECOMMITOLD0001",
+            "Active",
+            120,
+        ),
+    ]);
+    s.set_organization_features(org_features(&["RootSessions"]));
+    let out = once_ok(&s, &[]);
+    promtool_check_metrics(&out);
+    let firing = credential_alert_inputs(&out);
+    assert_eq!(firing.len(), 8, "{firing:#?}");
+    assert_eq!(
+        promtool_inputs(
+            FILE,
+            "exporter output: Bedrock key, stale credential, centralized root access off"
+        ),
+        firing,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+
+    // Healthy: a fresh CodeCommit credential, both features on.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![credential(
+        "codecommit.amazonaws.com",
+        "anika",
+        "ACCACODECOMMITNEW0001",
+        "Active",
+        5,
+    )]);
+    s.set_organization_features(org_features(&["RootCredentialsManagement", "RootSessions"]));
+    let healthy = credential_alert_inputs(&once_ok(&s, &[]));
+    assert_eq!(
+        promtool_inputs(
+            FILE,
+            "exporter output: healthy credentials and organization"
+        ),
+        healthy,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Scale and limits
 // ---------------------------------------------------------------------------
 
@@ -687,6 +1280,10 @@ fn calls_per_refresh_are_the_same_for_10_and_500_users() {
         ("GetCredentialReport", 1),
         ("ListServiceSpecificCredentials", 1),
         ("ListVirtualMFADevices", 1),
+        // Exporter-level, not per account: centralized root access, and the exporter's own
+        // account for its control's account_id.
+        ("ListOrganizationsFeatures", 1),
+        ("GetCallerIdentity", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
