@@ -1,0 +1,384 @@
+//! Flags, the config file and their validation.
+
+use super::*;
+
+fn flags(args: &[&str]) -> Result<Flags, clap::Error> {
+    Flags::try_parse_from(std::iter::once("aws-iam-exporter").chain(args.iter().copied()))
+}
+
+fn config(args: &[&str]) -> Result<Config, ConfigError> {
+    Config::from_flags(flags(args).expect("flags parse"))
+}
+
+#[test]
+fn defaults_match_the_readme() {
+    let c = config(&[]).unwrap();
+    assert_eq!(
+        c.listen_address,
+        ListenAddress {
+            host: None,
+            port: 9741
+        }
+    );
+    assert_eq!(c.listen_address.to_string(), ":9741");
+    assert_eq!(c.telemetry_path, "/metrics");
+    assert_eq!(c.refresh_interval, Duration::from_secs(300));
+    assert_eq!(c.aws.region, "us-east-1");
+    assert!(c.per_user);
+    assert_eq!(c.mode, Mode::DefaultAccount);
+    assert_eq!(c.thresholds, Thresholds::default());
+    assert_eq!(c.concurrency, 8);
+}
+
+#[test]
+fn listen_addresses_take_host_names_ipv6_and_port_zero() {
+    for (flag, host, port) in [
+        ("localhost:9741", Some("localhost"), 9741),
+        ("[::1]:9741", Some("::1"), 9741),
+        ("127.0.0.1:0", Some("127.0.0.1"), 0),
+        ("0.0.0.0:9741", Some("0.0.0.0"), 9741),
+        (":9741", None, 9741),
+    ] {
+        let c = config(&["--web.listen-address", flag]).unwrap();
+        let want = ListenAddress {
+            host: host.map(str::to_owned),
+            port,
+        };
+        assert_eq!(c.listen_address, want, "{flag}");
+        assert_eq!(c.listen_address.to_string(), flag);
+    }
+}
+
+#[test]
+fn per_user_takes_an_explicit_false() {
+    assert!(!config(&["--metrics.per-user=false"]).unwrap().per_user);
+    assert!(config(&["--metrics.per-user"]).unwrap().per_user);
+}
+
+#[test]
+fn bad_flags_are_clap_errors_with_exit_code_2() {
+    let e = flags(&["--refresh.interval", "soon"]).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("refresh.interval"));
+    let e = flags(&["--web.listen-address", "nowhere"]).unwrap_err();
+    assert!(e.to_string().contains("HOST:PORT"));
+    assert!(flags(&["--no-such-flag"]).is_err());
+    assert!(flags(&["--account-summary.file", "x.json"]).is_err());
+}
+
+#[test]
+fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
+    let c = config(&[
+        "audit",
+        "--credential-report.file",
+        "r.csv",
+        "--control.access-key-max-age",
+        "30d",
+    ])
+    .unwrap();
+    assert_eq!(c.audit, Some(AuditSettings::default()));
+    assert_eq!(c.thresholds.access_key_max_age, 30 * 86_400);
+    assert_eq!(
+        c.log_level, "warn",
+        "a person reads the table, not the progress"
+    );
+    assert!(!c.once);
+    assert!(matches!(c.mode, Mode::Offline { .. }));
+    // Before the subcommand too.
+    let c = config(&["--credential-report.file", "r.csv", "audit"]).unwrap();
+    assert!(matches!(c.mode, Mode::Offline { .. }));
+    assert_eq!(config(&[]).unwrap().log_level, "info");
+    assert_eq!(config(&[]).unwrap().audit, None);
+
+    let c = config(&[
+        "audit",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--max-offenders",
+        "0",
+        "--cis-version",
+        "7.0.0",
+        "--log.level",
+        "debug",
+    ])
+    .unwrap();
+    assert_eq!(
+        c.audit,
+        Some(AuditSettings {
+            format: Format::Json,
+            fail_on: None,
+            max_offenders: 0,
+            cis_version: "7.0.0",
+        })
+    );
+    assert_eq!(c.log_level, "debug");
+    for (flag, want) in [
+        ("critical", Severity::Critical),
+        ("high", Severity::High),
+        ("medium", Severity::Medium),
+        ("low", Severity::Low),
+    ] {
+        let c = config(&["audit", "--fail-on", flag]).unwrap();
+        assert_eq!(c.audit.unwrap().fail_on, Some(want));
+    }
+}
+
+#[test]
+fn audit_refuses_the_servers_flags_once_and_bad_values() {
+    for args in [
+        &["audit", "--web.listen-address", ":1"][..],
+        &["audit", "--once"],
+        &["audit", "--fail-on", "severe"],
+        &["audit", "--format", "yaml"],
+        &["audit", "--cis-version", "8.0.0"],
+        &["audit", "--account-summary.file", "s.json"],
+        &["audti"],
+    ] {
+        let e = flags(args).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{args:?}");
+    }
+    let e = config(&["--once", "audit"]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--once: cannot be combined with audit, which refreshes once itself"
+    );
+}
+
+#[test]
+fn shard_index_must_be_below_count() {
+    let e = config(&["--shard.count", "2", "--shard.index", "2"]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--shard.index: 2 is not below --shard.count 2"
+    );
+}
+
+#[test]
+fn offline_mode_from_report_file() {
+    let c = config(&["--credential-report.file", "r.csv", "--once"]).unwrap();
+    assert!(c.once);
+    assert_eq!(
+        c.mode,
+        Mode::Offline {
+            report: "r.csv".into(),
+            summary: None
+        }
+    );
+}
+
+#[test]
+fn config_file_parses_the_documented_example() {
+    let c = parse_config_file(
+        r#"
+accounts:
+  - role_arn: arn:aws:iam::222233334444:role/aws-iam-exporter
+    external_id: optional
+    name: staging
+organizations:
+  role_name: aws-iam-exporter
+  include_management_account: true
+  exclude_accounts: ["111111111111"]
+refresh_interval: 5m
+concurrency: 8
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.accounts[0].name.as_deref(), Some("staging"));
+    assert_eq!(c.organizations.unwrap().exclude_accounts, ["111111111111"]);
+    assert_eq!(c.concurrency, Some(8));
+}
+
+#[test]
+fn config_file_errors_name_the_key() {
+    let e = parse_config_file("accounts:\n  - role_arn: x\n    nmae: typo\n").unwrap_err();
+    assert!(e.contains("nmae"), "{e}");
+    let e = parse_config_file("concurrency: many\n").unwrap_err();
+    assert!(e.contains("concurrency"), "{e}");
+}
+
+#[test]
+fn config_file_values_are_validated_and_flags_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yml");
+    std::fs::write(
+            &path,
+            "accounts:\n  - role_arn: arn:aws:iam::222233334444:role/r\nrefresh_interval: 1m\nconcurrency: 3\n",
+        )
+        .unwrap();
+    let p = path.to_str().unwrap();
+    let c = config(&["--config.file", p]).unwrap();
+    assert_eq!(c.refresh_interval, Duration::from_secs(60));
+    assert_eq!(c.concurrency, 3);
+    let c = config(&["--config.file", p, "--refresh.interval", "2m"]).unwrap();
+    assert_eq!(c.refresh_interval, Duration::from_secs(120));
+
+    std::fs::write(&path, "accounts:\n  - role_arn: arn:aws:s3:::bucket\n").unwrap();
+    let e = config(&["--config.file", p]).unwrap_err().to_string();
+    assert!(e.contains("accounts[0].role_arn"), "{e}");
+    std::fs::write(&path, "refresh_interval: 0s\naccounts: []\n").unwrap();
+    let e = config(&["--config.file", p]).unwrap_err().to_string();
+    assert!(e.contains("refresh_interval"), "{e}");
+    let e = config(&["--config.file", "/nonexistent.yml"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent.yml"), "{e}");
+}
+
+#[test]
+fn shards_are_stable_and_cover_every_account() {
+    // Pinned values: a change of hash would move accounts between replicas.
+    // These are FNV-1a values computed independently (by hand in Python), not the function
+    // compared with itself.
+    assert_eq!(shard_of("111111111111", 3), 0);
+    assert_eq!(shard_of("123456789012", 3), 2);
+    assert_eq!(shard_of("111111111111", 10), 7);
+    assert_eq!(shard_of("999999999999", 10), 9);
+    assert_eq!(shard_of("123456789012", 2), 1);
+    let ids: Vec<String> = (0..200)
+        .map(|i| format!("{:012}", 100_000_000_000u64 + i))
+        .collect();
+    let mut counts = [0; 3];
+    for id in &ids {
+        counts[shard_of(id, 3) as usize] += 1;
+    }
+    assert_eq!(counts.iter().sum::<i32>(), 200);
+    assert!(counts.iter().all(|c| *c > 40), "{counts:?}");
+    assert_eq!(shard_of("123456789012", 1), 0);
+}
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_config_text_never_panics(text in "\\PC{0,300}") {
+            let _ = parse_config_file(&text);
+        }
+
+        #[test]
+        fn arbitrary_flag_values_never_panic(v in "\\PC{0,30}") {
+            for flag in ["--refresh.interval", "--web.listen-address", "--shard.count", "--metrics.per-user", "--web.telemetry-path"] {
+                let _ = Flags::try_parse_from(["x", flag, v.as_str()]).map(Config::from_flags);
+            }
+        }
+    }
+}
+
+#[test]
+fn durations_out_of_range_are_usage_errors_not_panics() {
+    let e = flags(&["--aws.timeout", "100000000000y", "--once"]).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("aws.timeout"), "{e}");
+    let e = flags(&["--aws.timeout", "2h"]).unwrap_err();
+    assert!(e.to_string().contains("at most 1h"), "{e}");
+    let e = flags(&["--refresh.interval", "8d"]).unwrap_err();
+    assert!(e.to_string().contains("at most 7days"), "{e}");
+    // The largest accepted values keep every derived budget finite.
+    let c = config(&[
+        "--aws.timeout",
+        "1h",
+        "--aws.max-attempts",
+        "10",
+        "--credential-report.timeout",
+        "1h",
+    ])
+    .unwrap();
+    assert!(c.aws.refresh_deadline() < Duration::from_secs(400 * 3600));
+}
+
+#[test]
+fn password_thresholds_must_be_positive_and_possible() {
+    assert!(flags(&["--control.password-min-length=-5"]).is_err());
+    assert!(flags(&["--control.password-min-length=0"]).is_err());
+    assert!(flags(&["--control.password-reuse-prevention=25"]).is_err());
+    assert!(flags(&["--control.password-min-length=20"]).is_ok());
+}
+
+#[test]
+fn web_config_with_once_is_refused() {
+    let e = config(&["--once", "--web.config.file", "web.yml"]).unwrap_err();
+    assert!(e.to_string().contains("--web.config.file"), "{e}");
+    assert!(e.to_string().contains("--once"), "{e}");
+}
+
+fn config_text(text: &str) -> Result<Config, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yml");
+    std::fs::write(&path, text).unwrap();
+    config(&["--config.file", path.to_str().unwrap()]).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_same_account_listed_twice_is_a_usage_error_naming_both_entries() {
+    let e = config_text(
+            "accounts:\n  - role_arn: arn:aws:iam::111111111111:role/A\n    name: a\n  - role_arn: arn:aws:iam::111111111111:role/B\n    name: b\n",
+        )
+        .unwrap_err();
+    assert!(e.contains("accounts[1]"), "{e}");
+    assert!(e.contains("accounts[0]"), "{e}");
+    assert!(e.contains("111111111111"), "{e}");
+}
+
+#[test]
+fn role_arns_are_checked_for_partition_account_and_role_name() {
+    for (arn, why) in [
+        ("arn:aws:iam::111111111111:role/", "role name"),
+        ("arn:awz:iam::111111111111:role/R", "partition"),
+        ("arn:aws:iam::111111111111:role/R ", "role name"),
+        (" arn:aws:iam::111111111111:role/R", "not an IAM role ARN"),
+        ("arn:aws:iam::11111111111:role/R", "12-digit"),
+        ("arn:aws:iam::111111111111:user/R", "not a role ARN"),
+    ] {
+        let e = config_text(&format!("accounts:\n  - role_arn: \"{arn}\"\n")).unwrap_err();
+        assert!(e.contains("accounts[0].role_arn"), "{arn}: {e}");
+        assert!(e.contains(why), "{arn}: {e}");
+    }
+    for ok in [
+        "arn:aws:iam::111111111111:role/R",
+        "arn:aws-cn:iam::111111111111:role/path/to/Role-1",
+        "arn:aws-us-gov:iam::111111111111:role/a+b=c,d.e@f_g",
+    ] {
+        assert!(
+            config_text(&format!("accounts:\n  - role_arn: {ok}\n")).is_ok(),
+            "{ok}"
+        );
+    }
+}
+
+#[test]
+fn a_huge_one_line_config_file_gives_a_short_error() {
+    let text = format!("accounts: [{}", "x".repeat(10 << 20));
+    let e = config_text(&text).unwrap_err();
+    assert!(e.len() < 600, "{} bytes", e.len());
+    assert!(!e.contains('\n'));
+}
+
+#[test]
+fn flag_errors_are_one_line_that_keeps_what_helps() {
+    let e = one_line_flag_error(&flags(&["--log.level=verbose"]).unwrap_err());
+    assert!(e.contains("possible values"), "{e}");
+    assert!(e.contains("debug"), "{e}");
+    let e = one_line_flag_error(&flags(&["--web.listen-adress", ":1"]).unwrap_err());
+    assert!(e.contains("--web.listen-address"), "did you mean: {e}");
+    let e = one_line_flag_error(&flags(&["--account-summary.file", "x"]).unwrap_err());
+    assert!(
+        e.contains("--credential-report.file"),
+        "which flag is missing: {e}"
+    );
+    assert!(!e.contains('\n') && !e.contains("Usage"), "{e}");
+}
+
+#[test]
+fn the_refresh_deadline_leaves_room_for_every_call_to_use_its_whole_retry_budget() {
+    // 10 attempts of 1 s with the SDK's backoff (up to 20 s each) take up to 210 s for ONE
+    // call: the old `report_timeout + timeout * attempts * 6` (180 s) abandoned such a
+    // healthy refresh while it was still retrying its first call.
+    let c = config(&["--aws.timeout", "1s", "--aws.max-attempts", "10"]).unwrap();
+    let one_call = Duration::from_secs(210);
+    assert_eq!(c.aws.operation_timeout(), one_call);
+    assert!(c.aws.refresh_deadline() >= c.aws.report_timeout + one_call * CALLS_PER_REFRESH);
+    assert!(c.aws.refresh_deadline() > Duration::from_secs(120 + 180));
+}
