@@ -1,8 +1,8 @@
-//! PURE: snapshots -> exposition bytes, rendered once per refresh, copied on every scrape.
+//! PURE: snapshots -> exposition bytes, rendered once per refresh, shared by every scrape.
 //!
 //! Last stage of the pipeline. Samples are encoded by prometheus-client (OpenMetrics text) once
-//! per account per refresh and kept grouped by metric family. A scrape body is assembled from
-//! those groups under one header per family, so many accounts still give one contiguous family
+//! per account per refresh and kept grouped by metric family. A scrape body is made of those
+//! groups under one header per family, so many accounts still give one contiguous family
 //! each (both formats require it). The sample lines of gauges and counters are the same in
 //! OpenMetrics and in the classic 0.0.4 text format; only the headers differ (`# TYPE x counter`
 //! vs `# TYPE x_total counter`, `info` vs `gauge`, `# EOF`). So the classic form is the same
@@ -10,13 +10,18 @@
 //! no text rewriting of samples. That is how the classic format, which prometheus-client does not
 //! write, is produced.
 //!
+//! The sample text is held once: a [`Published`] body is a list of reference-counted slices of
+//! the rendered parts with each format's family headers between them, sent as they are (HTTP
+//! chunks, or `write_all` to stdout for `--once`). Gzip heads are compressed on first request.
+//!
 //! Values that age between refreshes (`aws_iam_root_last_used_seconds`) are not in the rendered
 //! body: they form a small tail encoded at scrape time (see [`Published::body`]).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use prometheus_client::encoding::{
@@ -140,10 +145,11 @@ fn write_header(out: &mut String, f: &Family, format: Format) {
 pub type AccountLabels = Vec<(&'static str, String)>;
 
 /// Samples of one source (an account's data, its self-metrics, or the globals), grouped by
-/// family: `spans[f]` is the byte range of family `f`'s sample lines in `text`.
+/// family: `spans[f]` is the byte range of family `f`'s sample lines in `text`. The text is
+/// reference-counted: a publication serves slices of it, so the samples are held once, here.
 #[derive(Debug, Default, Clone)]
 pub struct Rendered {
-    text: String,
+    text: Bytes,
     spans: Vec<Range<usize>>,
 }
 
@@ -156,14 +162,27 @@ impl Rendered {
         // Writing to a String cannot fail; an Err would only come from our own collector.
         let _ = prometheus_client::encoding::text::encode_registry(&mut text, &registry);
         let spans = index_families(&text);
-        Rendered { text, spans }
+        // No copy: `Bytes` takes the String's buffer.
+        Rendered {
+            text: Bytes::from(text),
+            spans,
+        }
     }
 
-    fn samples(&self, f: usize) -> &str {
+    fn span(&self, f: usize) -> Option<Range<usize>> {
         self.spans
             .get(f)
-            .and_then(|r| self.text.get(r.clone()))
-            .unwrap_or_default()
+            .filter(|r| r.start < r.end && r.end <= self.text.len())
+            .cloned()
+    }
+
+    fn samples(&self, f: usize) -> &[u8] {
+        self.span(f).map(|r| &self.text[r]).unwrap_or_default()
+    }
+
+    /// Family `f`'s sample lines, sharing this part's text (a reference count, no copy).
+    fn samples_shared(&self, f: usize) -> Bytes {
+        self.span(f).map(|r| self.text.slice(r)).unwrap_or_default()
     }
 
     /// Bytes held, for the memory accounting of benchmarks.
@@ -580,25 +599,55 @@ pub struct RootUse {
     pub at: i64,
 }
 
-/// Assembles rendered parts into one body without the tail: each family once, under its header.
-pub fn assemble<'a>(parts: impl Iterator<Item = &'a Rendered> + Clone, format: Format) -> String {
+/// The `# HELP`/`# TYPE` lines of every family in a format (index: [`FAMILIES`]), written once
+/// per process and shared by every publication.
+fn headers(format: Format) -> &'static [Bytes] {
+    static HEADERS: OnceLock<[Vec<Bytes>; 2]> = OnceLock::new();
+    let all = HEADERS.get_or_init(|| {
+        [Format::Classic, Format::OpenMetrics].map(|format| {
+            let mut text = String::new();
+            let mut ends = Vec::with_capacity(FAMILIES.len());
+            for fam in FAMILIES {
+                write_header(&mut text, fam, format);
+                ends.push(text.len());
+            }
+            let text = Bytes::from(text);
+            let mut start = 0;
+            ends.into_iter()
+                .map(|end| {
+                    let h = text.slice(start..end);
+                    start = end;
+                    h
+                })
+                .collect()
+        })
+    });
+    &all[format as usize]
+}
+
+/// Assembles rendered parts into one contiguous body without the tail: each family once,
+/// under its header. The reference form: published bodies are the same bytes in chunks (see
+/// [`Published`]); benchmarks use this to measure what a contiguous copy would cost.
+pub fn assemble<'a>(parts: impl Iterator<Item = &'a Rendered> + Clone, format: Format) -> Vec<u8> {
     let capacity = parts.clone().map(|p| p.text.len()).sum::<usize>() + 16 * 1024;
-    let mut out = String::with_capacity(capacity);
+    let mut out = Vec::with_capacity(capacity);
     for (i, fam) in FAMILIES.iter().enumerate() {
         if parts.clone().all(|p| p.samples(i).is_empty()) {
             continue;
         }
-        write_header(&mut out, fam, format);
+        let mut header = String::new();
+        write_header(&mut header, fam, format);
+        out.extend_from_slice(header.as_bytes());
         for p in parts.clone() {
-            out.push_str(p.samples(i));
+            out.extend_from_slice(p.samples(i));
         }
     }
     out
 }
 
 /// The scrape-time tail: ages computed from `now`, plus `# EOF` for OpenMetrics.
-pub fn tail(root_uses: &[RootUse], now: f64, format: Format) -> String {
-    let mut out = String::new();
+pub fn tail(root_uses: &[RootUse], now: f64, format: Format) -> Bytes {
+    let mut out = Vec::new();
     if !root_uses.is_empty() {
         #[derive(Debug)]
         struct Ages(Vec<(AccountLabels, f64)>);
@@ -615,16 +664,21 @@ pub fn tail(root_uses: &[RootUse], now: f64, format: Format) -> String {
             .map(|r| (r.labels.clone(), (now - r.at as f64).max(0.0)))
             .collect();
         let rendered = Rendered::encode(Ages(ages));
-        out = assemble(std::iter::once(&rendered), format);
+        let f = Fam::RootLastUsedSeconds as usize;
+        let samples = rendered.samples(f);
+        if !samples.is_empty() {
+            out.extend_from_slice(&headers(format)[f]);
+            out.extend_from_slice(samples);
+        }
     }
     if format == Format::OpenMetrics {
-        out.push_str("# EOF\n");
+        out.extend_from_slice(b"# EOF\n");
     }
-    out
+    Bytes::from(out)
 }
 
 /// A gzip stream whose head (gzip header + the deflated body, sync-flushed) is made once per
-/// refresh; a scrape appends the deflated tail and the trailer. One gzip member, so every
+/// publication; a scrape appends the deflated tail and the trailer. One gzip member, so every
 /// client decodes it, and the big part is compressed once, not per scrape.
 #[derive(Debug, Clone)]
 pub struct Precompressed {
@@ -636,20 +690,25 @@ pub struct Precompressed {
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 impl Precompressed {
-    pub fn new(body: &[u8]) -> Precompressed {
-        let mut head = Vec::with_capacity(body.len() / 6 + 64);
+    /// Compresses a body given as chunks, in order (no contiguous copy is needed).
+    pub fn new<'a>(chunks: impl IntoIterator<Item = &'a [u8]> + Clone) -> Precompressed {
+        let len: usize = chunks.clone().into_iter().map(<[u8]>::len).sum();
+        let mut head = Vec::with_capacity(len / 6 + 64);
         head.extend_from_slice(&GZIP_HEADER);
         let mut enc = flate2::write::DeflateEncoder::new(head, flate2::Compression::fast());
-        // Writes and flushes into a Vec cannot fail.
-        let _ = enc.write_all(body);
-        let _ = enc.flush();
-        let head = std::mem::take(enc.get_mut());
         let mut crc = crc32fast::Hasher::new();
-        crc.update(body);
+        for chunk in chunks {
+            // Writes into a Vec cannot fail.
+            let _ = enc.write_all(chunk);
+            crc.update(chunk);
+        }
+        let _ = enc.flush();
+        let mut head = std::mem::take(enc.get_mut());
+        head.shrink_to_fit();
         Precompressed {
             head: Bytes::from(head),
             crc,
-            len: body.len() as u64,
+            len: len as u64,
         }
     }
 
@@ -674,28 +733,36 @@ impl Precompressed {
     }
 }
 
-/// One format's body, plain and pre-compressed.
+/// One piece of a published body. The same list serves both formats: only headers differ.
 #[derive(Debug, Clone)]
-pub struct Body {
-    pub plain: Bytes,
-    pub gzip: Precompressed,
+enum Piece {
+    /// Family `f`'s `# HELP`/`# TYPE` lines, in the format being served.
+    Header(usize),
+    /// Sample lines: a slice of a rendered part's text, or of the publication's glue buffer.
+    Samples(Bytes),
 }
 
-impl Body {
-    fn new(text: String) -> Body {
-        let gzip = Precompressed::new(text.as_bytes());
-        Body {
-            plain: Bytes::from(text),
-            gzip,
-        }
-    }
-}
+/// Sample runs shorter than this are copied into one glue buffer per publication instead of
+/// being served as chunks of their own, so that a body of many small accounts is still a few
+/// dozen chunks (one per family) rather than families x accounts. Runs this long and longer
+/// (the per-user families of a large account) are shared, never copied.
+const GLUE_BELOW: usize = 4096;
 
 /// What scrapes read: swapped in whole after each refresh.
-#[derive(Debug, Clone)]
+///
+/// The sample text is held once, by the rendered parts: a body is a list of pieces (family
+/// headers of the format asked for, and slices of the parts' text), so the classic and the
+/// OpenMetrics forms cost no copy of the samples. Their gzip heads are compressed on the first
+/// request for each and kept until the next publication (`OnceLock`): concurrent first requests
+/// wait for that one compression rather than compressing again, and no lock is shared with the
+/// refresh, which only swaps in a new `Published`.
+#[derive(Debug)]
 pub struct Published {
-    pub classic: Body,
-    pub openmetrics: Body,
+    pieces: Vec<Piece>,
+    /// Gzip heads, by [`Format`], built on first request.
+    gzip: [OnceLock<Precompressed>; 2],
+    /// How many gzip heads were compressed (at most one per format), for tests and benchmarks.
+    gzip_builds: AtomicUsize,
     pub root_uses: Vec<RootUse>,
 }
 
@@ -704,46 +771,122 @@ impl Published {
         parts: impl Iterator<Item = &'a Rendered> + Clone,
         root_uses: Vec<RootUse>,
     ) -> Published {
-        let classic = assemble(parts.clone(), Format::Classic);
-        let openmetrics = assemble(parts, Format::OpenMetrics);
-        // Compressing is most of the publishing cost; the two formats compress side by side.
-        let (classic, openmetrics) = std::thread::scope(|scope| {
-            let om = scope.spawn(|| Body::new(openmetrics));
-            let classic = Body::new(classic);
-            (classic, om.join())
-        });
-        let openmetrics = match openmetrics {
-            Ok(body) => body,
-            // Compressing a String cannot panic; if it ever did, serve the panic upwards.
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
+        enum Draft {
+            Header(usize),
+            Shared(Bytes),
+            Glue(Range<usize>),
+        }
+        let glue_len: usize = parts
+            .clone()
+            .flat_map(|p| (0..FAMILIES.len()).map(move |i| p.samples(i).len()))
+            .filter(|&n| n < GLUE_BELOW)
+            .sum();
+        let mut glue = Vec::with_capacity(glue_len);
+        let mut drafts = Vec::new();
+        for i in 0..FAMILIES.len() {
+            if parts.clone().all(|p| p.samples(i).is_empty()) {
+                continue;
+            }
+            drafts.push(Draft::Header(i));
+            for p in parts.clone() {
+                let samples = p.samples(i);
+                if samples.is_empty() {
+                    continue;
+                }
+                if samples.len() >= GLUE_BELOW {
+                    drafts.push(Draft::Shared(p.samples_shared(i)));
+                    continue;
+                }
+                let start = glue.len();
+                glue.extend_from_slice(samples);
+                match drafts.last_mut() {
+                    Some(Draft::Glue(run)) if run.end == start => run.end = glue.len(),
+                    _ => drafts.push(Draft::Glue(start..glue.len())),
+                }
+            }
+        }
+        let glue = Bytes::from(glue);
+        let pieces = drafts
+            .into_iter()
+            .map(|d| match d {
+                Draft::Header(i) => Piece::Header(i),
+                Draft::Shared(b) => Piece::Samples(b),
+                Draft::Glue(run) => Piece::Samples(glue.slice(run)),
+            })
+            .collect();
         Published {
-            classic,
-            openmetrics,
+            pieces,
+            gzip: [OnceLock::new(), OnceLock::new()],
+            gzip_builds: AtomicUsize::new(0),
             root_uses,
         }
     }
 
-    /// The chunks of a scrape response (copies of reference-counted bytes plus a small tail).
-    pub fn body(&self, format: Format, gzip: bool, now: f64) -> [Bytes; 2] {
-        let body = match format {
-            Format::Classic => &self.classic,
-            Format::OpenMetrics => &self.openmetrics,
-        };
-        let tail = tail(&self.root_uses, now, format);
-        if gzip {
-            body.gzip.finish(tail.as_bytes())
-        } else {
-            [body.plain.clone(), Bytes::from(tail)]
-        }
+    /// The body without the tail, as chunks borrowed from this publication.
+    fn chunks(&self, format: Format) -> impl Iterator<Item = &[u8]> + Clone + '_ {
+        let headers = headers(format);
+        self.pieces.iter().map(move |p| match p {
+            Piece::Header(i) => &headers[*i][..],
+            Piece::Samples(b) => &b[..],
+        })
     }
 
-    /// The whole classic exposition as text (for `--once` and tests).
+    /// The gzip head of a format, compressed by the first request that needs it.
+    fn gzip_head(&self, format: Format) -> &Precompressed {
+        self.gzip[format as usize].get_or_init(|| {
+            self.gzip_builds.fetch_add(1, Ordering::Relaxed);
+            Precompressed::new(self.chunks(format))
+        })
+    }
+
+    /// The chunks of a scrape response: reference-counted pieces of this publication plus a
+    /// small tail, or with `gzip` the (possibly just compressed) head and the deflated tail.
+    pub fn body(&self, format: Format, gzip: bool, now: f64) -> Vec<Bytes> {
+        let tail = tail(&self.root_uses, now, format);
+        if gzip {
+            return self.gzip_head(format).finish(&tail).into();
+        }
+        let headers = headers(format);
+        let mut chunks = Vec::with_capacity(self.pieces.len() + 1);
+        chunks.extend(self.pieces.iter().map(|p| match p {
+            Piece::Header(i) => headers[*i].clone(),
+            Piece::Samples(b) => b.clone(),
+        }));
+        chunks.push(tail);
+        chunks
+    }
+
+    /// Writes the whole classic exposition (`--once`): the pieces as they are, no copy.
+    pub fn write_classic(&self, out: &mut impl std::io::Write, now: f64) -> std::io::Result<()> {
+        for chunk in self.chunks(Format::Classic) {
+            out.write_all(chunk)?;
+        }
+        out.write_all(&tail(&self.root_uses, now, Format::Classic))
+    }
+
+    /// The whole classic exposition as text (for tests).
     pub fn classic_text(&self, now: f64) -> String {
-        let [a, b] = self.body(Format::Classic, false, now);
-        let mut s = String::from_utf8_lossy(&a).into_owned();
-        s.push_str(&String::from_utf8_lossy(&b));
-        s
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write_classic(&mut out, now);
+        // Every piece comes from a String, so this never replaces anything.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// The size of a format's gzip head (compressing it if no request has yet).
+    pub fn gzip_len(&self, format: Format) -> usize {
+        self.gzip_head(format).compressed_len()
+    }
+
+    /// How many gzip heads this publication has compressed so far (at most one per format).
+    pub fn gzip_builds(&self) -> usize {
+        self.gzip_builds.load(Ordering::Relaxed)
+    }
+
+    /// Body chunks without the tail (the number of frames a plain scrape sends, minus one).
+    pub fn pieces(&self) -> usize {
+        self.pieces.len()
     }
 }
 
@@ -851,12 +994,7 @@ mod tests {
     #[test]
     fn openmetrics_format_ends_with_eof_and_types_counters_by_family_name() {
         let p = published(true);
-        let [a, b] = p.body(Format::OpenMetrics, false, 0.0);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&a),
-            String::from_utf8_lossy(&b)
-        );
+        let text = String::from_utf8(concat(&p.body(Format::OpenMetrics, false, 0.0))).unwrap();
         assert!(text.ends_with("# EOF\n"));
         assert!(text.contains("# TYPE aws_iam_exporter_aws_errors counter\n"));
         assert!(text.contains("# TYPE aws_iam_exporter_build info\n"));
@@ -868,7 +1006,7 @@ mod tests {
         let mut other = (*view(true)).clone_for_test();
         other.labels = vec![("account_id", "999999999999".into())];
         let b = render_account(Arc::new(other));
-        let text = assemble([&a, &b].into_iter(), Format::Classic);
+        let text = String::from_utf8(assemble([&a, &b].into_iter(), Format::Classic)).unwrap();
         assert_eq!(text.matches("# TYPE aws_iam_users gauge").count(), 1);
         let users: Vec<_> = text
             .lines()
@@ -894,16 +1032,12 @@ mod tests {
     fn gzip_body_decodes_to_the_plain_body() {
         let p = published(true);
         for format in [Format::Classic, Format::OpenMetrics] {
-            let [a, b] = p.body(format, false, 42.0);
-            let [ga, gb] = p.body(format, true, 42.0);
-            let mut gz = ga.to_vec();
-            gz.extend_from_slice(&gb);
+            let plain = concat(&p.body(format, false, 42.0));
+            let gz = concat(&p.body(format, true, 42.0));
             let mut out = Vec::new();
             flate2::read::GzDecoder::new(&gz[..])
                 .read_to_end(&mut out)
                 .unwrap();
-            let mut plain = a.to_vec();
-            plain.extend_from_slice(&b);
             assert_eq!(out, plain);
             // Exactly one gzip member: a strict single-member decoder reads it all too.
             let mut single = Vec::new();
@@ -917,8 +1051,153 @@ mod tests {
     fn no_root_use_means_no_age_series() {
         let p = Published::build(std::iter::empty(), vec![]);
         assert_eq!(p.classic_text(0.0), "");
-        let [_, t] = p.body(Format::OpenMetrics, false, 0.0);
-        assert_eq!(&t[..], b"# EOF\n");
+        let body = p.body(Format::OpenMetrics, false, 0.0);
+        assert_eq!(concat(&body), b"# EOF\n");
+    }
+
+    fn concat(chunks: &[Bytes]) -> Vec<u8> {
+        chunks.iter().flat_map(|c| c.iter().copied()).collect()
+    }
+
+    /// An account of `users` users: its per-user families are longer than [`GLUE_BELOW`], so a
+    /// publication shares them while it glues the small ones.
+    fn big_view(users: usize, account: &str) -> Arc<AccountView> {
+        let mut report = REPORT
+            .lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("123456789012", account);
+        for n in 0..users {
+            report.push_str(&format!(
+                "\nuser{n},arn:aws:iam::{account}:user/user{n},2020-01-01T00:00:00Z,true,no_information,2020-01-01T00:00:00Z,N/A,{mfa},true,2020-01-01T00:00:00Z,N/A,N/A,N/A,{second},2020-01-01T00:00:00Z,2024-05-01T00:00:00Z,us-east-1,s3,false,N/A,false,N/A",
+                mfa = n % 2 == 0,
+                second = n % 3 == 0,
+            ));
+        }
+        report.push('\n');
+        let data = AccountData {
+            report: parse(report.as_bytes()).unwrap(),
+            generated: Some(1_717_000_000),
+            ..AccountData::default()
+        };
+        let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
+        Arc::new(AccountView {
+            labels: vec![("account_id", account.into())],
+            data,
+            posture,
+            per_user: true,
+        })
+    }
+
+    /// Three accounts (one large, two small), their self-metrics and the globals.
+    fn many_parts() -> Vec<Rendered> {
+        let mut parts = Vec::new();
+        for (account, users) in [
+            ("111111111111", 300),
+            ("222222222222", 3),
+            ("333333333333", 0),
+        ] {
+            parts.push(render_account(big_view(users, account)));
+            parts.push(render_stats(RefreshStats {
+                labels: vec![("account_id", account.into())],
+                success: true,
+                ..RefreshStats::default()
+            }));
+        }
+        parts.push(render_global(3, Some(true), "0.1.0", "abc"));
+        parts
+    }
+
+    fn root_uses() -> Vec<RootUse> {
+        vec![RootUse {
+            labels: vec![("account_id", "111111111111".into())],
+            at: 1_714_521_600,
+        }]
+    }
+
+    #[test]
+    fn both_formats_equal_the_contiguous_assembled_form_byte_for_byte() {
+        let parts = many_parts();
+        let p = Published::build(parts.iter(), root_uses());
+        assert!(
+            p.pieces() < 2 * FAMILIES.len() + 20,
+            "small runs are glued: {} pieces",
+            p.pieces()
+        );
+        for format in [Format::Classic, Format::OpenMetrics] {
+            let mut expected = assemble(parts.iter(), format);
+            expected.extend_from_slice(&tail(&root_uses(), 7.0, format));
+            assert_eq!(concat(&p.body(format, false, 7.0)), expected, "{format:?}");
+        }
+        let mut written = Vec::new();
+        p.write_classic(&mut written, 7.0).unwrap();
+        assert_eq!(written, concat(&p.body(Format::Classic, false, 7.0)));
+        assert_eq!(p.gzip_builds(), 0, "plain bodies compress nothing");
+    }
+
+    #[test]
+    fn large_families_are_shared_with_the_rendered_parts_not_copied() {
+        let parts = many_parts();
+        let p = Published::build(parts.iter(), vec![]);
+        let big = &parts[0].text;
+        let shared = p
+            .body(Format::OpenMetrics, false, 0.0)
+            .iter()
+            .filter(|c| big.as_ptr_range().contains(&c.as_ptr()))
+            .map(Bytes::len)
+            .sum::<usize>();
+        assert!(
+            shared * 10 > big.len() * 9,
+            "{shared} of {} bytes served from the rendered text",
+            big.len()
+        );
+    }
+
+    #[test]
+    fn gzip_of_many_chunks_decodes_to_the_plain_body_byte_for_byte() {
+        let parts = many_parts();
+        let p = Published::build(parts.iter(), root_uses());
+        for format in [Format::Classic, Format::OpenMetrics] {
+            let gz = concat(&p.body(format, true, 9.0));
+            let mut single = Vec::new();
+            flate2::bufread::GzDecoder::new(&gz[..])
+                .read_to_end(&mut single)
+                .unwrap();
+            assert_eq!(single, concat(&p.body(format, false, 9.0)), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn concurrent_first_gzip_requests_compress_each_format_once() {
+        let parts = many_parts();
+        let p = Published::build(parts.iter(), root_uses());
+        let heads: Vec<(Format, usize)> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|n| {
+                    let format = if n % 2 == 0 {
+                        Format::Classic
+                    } else {
+                        Format::OpenMetrics
+                    };
+                    let p = &p;
+                    scope.spawn(move || (format, p.body(format, true, 1.0)[0].as_ptr() as usize))
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(p.gzip_builds(), 2, "one compression per format");
+        for format in [Format::Classic, Format::OpenMetrics] {
+            let mut ptrs: Vec<_> = heads
+                .iter()
+                .filter(|h| h.0 == format)
+                .map(|h| h.1)
+                .collect();
+            ptrs.dedup();
+            assert_eq!(ptrs.len(), 1, "every request got the same head");
+        }
+        let _ = p.body(Format::Classic, true, 2.0);
+        assert_eq!(p.gzip_builds(), 2, "kept until the next publication");
     }
 
     impl AccountView {
