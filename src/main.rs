@@ -83,9 +83,24 @@ fn init_logging(config: &Config) {
 
 async fn once(config: Config) -> ExitCode {
     match refresh::once(&config).await {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
+        Ok(published) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            // Straight to stdout, locked and buffered: the exposition's pieces are written as
+            // they are, with no copy into one String.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match published
+                .write_classic(&mut out, now)
+                .and_then(|()| std::io::Write::flush(&mut out))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("aws-iam-exporter: error: writing the exposition: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(e) => {
             eprintln!("aws-iam-exporter: error: {e}");

@@ -473,8 +473,9 @@ async fn run_many(
     }
 }
 
-/// `--once`: refreshes every account once and returns the classic exposition, or the errors.
-pub async fn once(config: &Config) -> Result<String, String> {
+/// `--once`: refreshes every account once and returns the publication (the caller writes its
+/// classic form: [`crate::exposition::Published::write_classic`]), or the errors.
+pub async fn once(config: &Config) -> Result<Arc<crate::exposition::Published>, String> {
     let settings = Arc::new(RefreshSettings::from_config(config));
     let state = Arc::new(State::default());
     let targets = match &config.mode {
@@ -525,7 +526,7 @@ pub async fn once(config: &Config) -> Result<String, String> {
         return Err(errors.join("; "));
     }
     state.publish();
-    Ok(state.published().classic_text(now_secs()))
+    Ok(state.published())
 }
 
 /// Where in the interval an account's refreshes fall: a stable pseudo-random offset (FNV of
