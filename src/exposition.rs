@@ -196,26 +196,38 @@ impl Rendered {
 }
 
 /// Finds each family's sample lines in prometheus-client output (`# HELP` starts a family).
+/// Only comment lines matter, and they are few: it jumps from one `#` to the next (memchr)
+/// rather than walking every sample line.
 fn index_families(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
     let mut spans = vec![0..0; FAMILIES.len()];
     let mut current: Option<usize> = None;
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        let end = pos + line.len();
-        if let Some(rest) = line.strip_prefix("# HELP ") {
+    // Start of the sample lines after the last comment line.
+    let mut samples_start = 0;
+    let mut search = 0;
+    while let Some(off) = text[search..].find('#') {
+        let hash = search + off;
+        // A `#` inside a sample line (in a label value) is not a comment.
+        if hash > 0 && bytes[hash - 1] != b'\n' {
+            search = hash + 1;
+            continue;
+        }
+        if let Some(f) = current.filter(|_| hash > samples_start) {
+            spans[f].end = hash;
+        }
+        let line_end = text[hash..].find('\n').map_or(text.len(), |i| hash + i + 1);
+        if let Some(rest) = text[hash..line_end].strip_prefix("# HELP ") {
             let name = rest.split(' ').next().unwrap_or_default();
             current = FAMILIES.iter().position(|f| f.name == name);
-            if let Some(f) = current {
-                spans[f] = end..end;
-            }
-        } else if line.starts_with('#') {
-            if let Some(f) = current {
-                spans[f] = end..end;
-            }
-        } else if let Some(f) = current {
-            spans[f].end = end;
         }
-        pos = end;
+        if let Some(f) = current {
+            spans[f] = line_end..line_end;
+        }
+        samples_start = line_end;
+        search = line_end;
+    }
+    if let Some(f) = current.filter(|_| text.len() > samples_start) {
+        spans[f].end = text.len();
     }
     spans
 }
@@ -1053,6 +1065,21 @@ mod tests {
         assert_eq!(p.classic_text(0.0), "");
         let body = p.body(Format::OpenMetrics, false, 0.0);
         assert_eq!(concat(&body), b"# EOF\n");
+    }
+
+    #[test]
+    fn families_are_indexed_by_their_comment_lines_only() {
+        let text = "# HELP aws_iam_users IAM users.\n# TYPE aws_iam_users gauge\naws_iam_users{account_name=\"a\\n# HELP #x\"} 1\naws_iam_users{account_name=\"b\"} 2\n# HELP aws_iam_unknown x\n# TYPE aws_iam_unknown gauge\naws_iam_unknown 3\n# HELP aws_iam_console_users C.\n# TYPE aws_iam_console_users gauge\naws_iam_console_users 4";
+        let spans = index_families(text);
+        assert_eq!(
+            &text[spans[Fam::Users as usize].clone()],
+            "aws_iam_users{account_name=\"a\\n# HELP #x\"} 1\naws_iam_users{account_name=\"b\"} 2\n"
+        );
+        assert_eq!(
+            &text[spans[Fam::ConsoleUsers as usize].clone()],
+            "aws_iam_console_users 4"
+        );
+        assert_eq!(spans.iter().filter(|r| !r.is_empty()).count(), 2);
     }
 
     fn concat(chunks: &[Bytes]) -> Vec<u8> {
