@@ -37,7 +37,16 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
-    let runtime = match tokio::runtime::Runtime::new() {
+    // `--once` does one round of I/O and writes: one thread spares the start-up and hand-offs
+    // of a worker pool (parsing still runs on the blocking pool).
+    let runtime = if config.once {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("aws-iam-exporter: error: cannot start the async runtime: {e}");
