@@ -65,18 +65,20 @@ fn main() -> ExitCode {
     code
 }
 
-/// Keeps every allocation over 128 KiB in its own mapping, returned to the system when freed.
+/// Keeps every allocation over 1 MiB in its own mapping, returned to the system when freed.
 ///
 /// A refresh allocates and frees a few large buffers (the report, the parsed rows, the rendered
 /// text). glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB), after
 /// which such buffers come from per-thread arenas that keep the pages once freed: with a
-/// 50,000-user account RSS grew from 71 to 113 MiB over two refreshes, and to 51 MiB with the
-/// threshold fixed (see scripts/rss.sh). Setting it also turns the dynamic adjustment off.
+/// 50,000-user account RSS grew from 70 to 92 MiB over two refreshes, and stays at 51 MiB with
+/// the threshold fixed (scripts/rss.sh). Setting it also turns the dynamic adjustment off.
+/// NB: not lower: glibc's default, 128 KiB, would put the ~160 KiB deflate state of every gzip
+/// scrape's tail in a fresh mapping (gzip p50 0.16 -> 0.24 ms in scripts/load-test.sh).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn fix_malloc_mmap_threshold() {
     // SAFETY: mallopt only sets an allocator parameter; it runs before any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 
