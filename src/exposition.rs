@@ -23,7 +23,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
 };
@@ -771,6 +771,8 @@ const GLUE_BELOW: usize = 4096;
 #[derive(Debug)]
 pub struct Published {
     pieces: Vec<Piece>,
+    /// Bytes of the pieces under [`GLUE_BELOW`] by [`Format`], copied per plain scrape.
+    small_len: [usize; 2],
     /// Gzip heads, by [`Format`], built on first request.
     gzip: [OnceLock<Precompressed>; 2],
     /// How many gzip heads were compressed (at most one per format), for tests and benchmarks.
@@ -818,7 +820,7 @@ impl Published {
             }
         }
         let glue = Bytes::from(glue);
-        let pieces = drafts
+        let pieces: Vec<Piece> = drafts
             .into_iter()
             .map(|d| match d {
                 Draft::Header(i) => Piece::Header(i),
@@ -827,6 +829,17 @@ impl Published {
             })
             .collect();
         Published {
+            small_len: [Format::Classic, Format::OpenMetrics].map(|format| {
+                let headers = headers(format);
+                pieces
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Header(i) => headers[*i].len(),
+                        Piece::Samples(b) => b.len(),
+                    })
+                    .filter(|&n| n < GLUE_BELOW)
+                    .sum()
+            }),
             pieces,
             gzip: [OnceLock::new(), OnceLock::new()],
             gzip_builds: AtomicUsize::new(0),
@@ -858,13 +871,29 @@ impl Published {
         if gzip {
             return self.gzip_head(format).finish(&tail).into();
         }
+        // Small pieces (headers, glued runs) are copied together into one chunk per stretch,
+        // a few KiB per scrape: each chunk is a separate write and TCP segment, and 73 chunks
+        // for a 5,000-user body made plain scrapes ~40% slower than one. Large runs are sent
+        // as they are.
         let headers = headers(format);
-        let mut chunks = Vec::with_capacity(self.pieces.len() + 1);
-        chunks.extend(self.pieces.iter().map(|p| match p {
-            Piece::Header(i) => headers[*i].clone(),
-            Piece::Samples(b) => b.clone(),
-        }));
-        chunks.push(tail);
+        let mut small = BytesMut::with_capacity(self.small_len[format as usize] + tail.len());
+        let mut chunks = Vec::with_capacity(self.pieces.len() / 2 + 2);
+        for piece in &self.pieces {
+            let piece = match piece {
+                Piece::Header(i) => &headers[*i],
+                Piece::Samples(b) => b,
+            };
+            if piece.len() < GLUE_BELOW {
+                small.extend_from_slice(piece);
+                continue;
+            }
+            if !small.is_empty() {
+                chunks.push(small.split().freeze());
+            }
+            chunks.push(piece.clone());
+        }
+        small.extend_from_slice(&tail);
+        chunks.push(small.freeze());
         chunks
     }
 
@@ -1156,6 +1185,15 @@ mod tests {
             let mut expected = assemble(parts.iter(), format);
             expected.extend_from_slice(&tail(&root_uses(), 7.0, format));
             assert_eq!(concat(&p.body(format, false, 7.0)), expected, "{format:?}");
+        }
+        for format in [Format::Classic, Format::OpenMetrics] {
+            let body = p.body(format, false, 7.0);
+            assert!(
+                body.windows(2)
+                    .all(|w| w[0].len() >= GLUE_BELOW || w[1].len() >= GLUE_BELOW),
+                "small pieces are sent together: {:?}",
+                body.iter().map(Bytes::len).collect::<Vec<_>>()
+            );
         }
         let mut written = Vec::new();
         p.write_classic(&mut written, 7.0).unwrap();
