@@ -12,10 +12,15 @@
 //! Groups:
 //! - `parse/N`, `derive/N`, `render_account/N`: one stage each (throughput: users/s).
 //! - `refresh/N`: CSV bytes -> parse -> derive -> render (account, self-metrics, globals) ->
-//!   `Published::build` (both formats, plain and gzip head): a refresh from bytes to a body
-//!   that scrapes can copy.
-//! - `publish/{build,assemble_classic,gzip_classic}/N`: the rest of a refresh after rendering:
-//!   `Published::build` (both formats), and for one format its two steps.
+//!   `Published::build` (the list of pieces both formats share; gzip is built on first
+//!   request): a refresh from bytes to a body that scrapes can send.
+//! - `publish/{build,first_gzip_classic,assemble_classic,gzip_contiguous}/N`: the rest of a
+//!   refresh after rendering: `Published::build`; the first gzip request of a publication
+//!   (build + compressing the head from the pieces); and for comparison what a contiguous copy
+//!   of one format costs (what a form built by copying on first request would pay) and
+//!   compressing that copy.
+//! - `once/N`: what `--once` does after rendering: `Published::build`, then
+//!   `Published::write_classic` into a sink (no gzip, no OpenMetrics, no copy).
 //! - `refresh_file/N`: the same through the daemon's code path: `refresh::Account::refresh`
 //!   on an offline file target (file read, `spawn_blocking`, stats) then `State::publish`.
 //! - `scrape/*`: `Published::body` for 5,000 users (what a scrape does besides HTTP).
@@ -235,15 +240,24 @@ fn bench_stages(c: &mut Criterion) {
     // Sizes, for the README (stderr: criterion owns stdout).
     for (n, csv) in inputs.iter().filter(|_| bench_mode()) {
         let p = refresh_pipeline(csv, *n);
-        let [plain, _] = p.body(Format::Classic, false, NOW as f64);
-        let [om, _] = p.body(Format::OpenMetrics, false, NOW as f64);
+        let plain: Vec<u8> = p
+            .body(Format::Classic, false, NOW as f64)
+            .iter()
+            .flat_map(|c| c.iter().copied())
+            .collect();
+        let om_len: usize = p
+            .body(Format::OpenMetrics, false, NOW as f64)
+            .iter()
+            .map(|c| c.len())
+            .sum();
         eprintln!(
-            "sizes: users={n} csv_bytes={} classic_bytes={} classic_gzip_bytes={} openmetrics_bytes={} openmetrics_gzip_bytes={} series={}",
+            "sizes: users={n} csv_bytes={} classic_bytes={} classic_gzip_bytes={} openmetrics_bytes={} openmetrics_gzip_bytes={} pieces={} series={}",
             csv.len(),
             plain.len(),
-            p.classic.gzip.compressed_len(),
-            om.len(),
-            p.openmetrics.gzip.compressed_len(),
+            p.gzip_len(Format::Classic),
+            om_len,
+            p.gzip_len(Format::OpenMetrics),
+            p.pieces(),
             plain
                 .split(|b| *b == b'\n')
                 .filter(|l| !l.is_empty() && l[0] != b'#')
@@ -300,8 +314,9 @@ fn bench_stages(c: &mut Criterion) {
     }
     g.finish();
 
-    // Where a refresh's time goes after rendering: `Published::build` (both formats), and
-    // its parts for one format: assembling the families, then the gzip head (deflate + CRC).
+    // Where a refresh's time goes after rendering: `Published::build` (pieces only), the
+    // first gzip request of a publication, and for comparison a contiguous copy of one format
+    // (what a form copied on first request would cost) and the gzip head of that copy.
     let mut g = c.benchmark_group("publish");
     for (n, csv) in &inputs {
         let parts = rendered_parts(csv, *n);
@@ -312,12 +327,37 @@ fn bench_stages(c: &mut Criterion) {
             b.iter(|| Published::build(parts.iter(), Vec::new()))
         });
         g.bench_with_input(
+            BenchmarkId::new("first_gzip_classic", n),
+            &parts,
+            |b, parts| {
+                b.iter(|| Published::build(parts.iter(), Vec::new()).gzip_len(Format::Classic))
+            },
+        );
+        g.bench_with_input(
             BenchmarkId::new("assemble_classic", n),
             &parts,
             |b, parts| b.iter(|| assemble(parts.iter(), Format::Classic)),
         );
-        g.bench_with_input(BenchmarkId::new("gzip_classic", n), &classic, |b, body| {
-            b.iter(|| Precompressed::new(body.as_bytes()))
+        g.bench_with_input(
+            BenchmarkId::new("gzip_contiguous", n),
+            &classic,
+            |b, body| b.iter(|| Precompressed::new([&body[..]])),
+        );
+    }
+    g.finish();
+
+    // `--once` after rendering: build the pieces, write the classic form out.
+    let mut g = c.benchmark_group("once");
+    for (n, csv) in &inputs {
+        let parts = rendered_parts(csv, *n);
+        sample_size(&mut g, *n);
+        g.throughput(Throughput::Elements(*n));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &parts, |b, parts| {
+            b.iter(|| {
+                Published::build(parts.iter(), Vec::new())
+                    .write_classic(&mut std::io::sink(), NOW as f64)
+                    .unwrap()
+            })
         });
     }
     g.finish();
@@ -385,6 +425,8 @@ fn bench_scrape(c: &mut Criterion) {
         ("openmetrics_plain", Format::OpenMetrics, false),
         ("openmetrics_gzip", Format::OpenMetrics, true),
     ] {
+        // The gzip heads are built by the first request: warm them outside the measurement.
+        let _ = published.body(format, gzip, now);
         g.bench_function(BenchmarkId::new(name, SCRAPE_USERS), |b| {
             b.iter(|| published.body(format, black_box(gzip), now))
         });

@@ -128,7 +128,8 @@ proptest! {
         });
         let rendered = render_account(view);
         for format in [Format::Classic, Format::OpenMetrics] {
-            let text = assemble(std::iter::once(&rendered), format);
+            let text = String::from_utf8(assemble(std::iter::once(&rendered), format))
+                .expect("the exposition is UTF-8");
             let dups = duplicate_series(&text);
             prop_assert!(dups.is_empty(), "duplicate series {dups:?} in\n{body}\n{text}");
         }
