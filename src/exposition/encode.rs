@@ -1,0 +1,498 @@
+//! The per-account, per-exporter and self-metric encoders: what each family's samples say.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
+use prometheus_client::metrics::MetricType;
+
+use crate::posture::{AccountData, CONTROLS, Posture, ROOT_CREDENTIALS};
+use crate::report::Row;
+
+use super::*;
+
+/// An account's data as of its last good refresh.
+#[derive(Debug)]
+pub struct AccountView {
+    pub labels: AccountLabels,
+    pub data: AccountData,
+    pub posture: Posture,
+    /// Per-user series on (`--metrics.per-user`).
+    pub per_user: bool,
+}
+
+#[derive(Debug)]
+pub(super) struct AccountCollector(Arc<AccountView>);
+
+impl prometheus_client::collector::Collector for AccountCollector {
+    fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
+        encode_account(&self.0, &mut Out { enc })
+    }
+}
+
+pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
+    let acct = v.labels.as_slice();
+    let root = &v.posture.root;
+    let c = &v.posture.counts;
+    out.gauge(
+        Fam::RootAccessKeysPresent,
+        acct,
+        root.access_keys_present.map(b),
+    )?;
+    out.gauges(
+        Fam::RootAccessKeyActive,
+        root.access_key_active.iter().flat_map(|keys| {
+            [("1", keys[0]), ("2", keys[1])].map(|(k, a)| ((acct, [("key", k)]), b(a)))
+        }),
+    )?;
+    out.gauge(Fam::RootMfaEnabled, acct, root.mfa_enabled.map(b))?;
+    out.gauge(
+        Fam::RootHardwareMfaEnabled,
+        acct,
+        root.hardware_mfa_enabled.map(b),
+    )?;
+    out.gauge(Fam::RootPasswordPresent, acct, root.password_present.map(b))?;
+    out.gauge(
+        Fam::RootCredentialsPresent,
+        acct,
+        root.credentials_present.map(b),
+    )?;
+    out.gauges(
+        Fam::RootSigningCertificateActive,
+        root.signing_certificate_active.iter().flat_map(|certs| {
+            [("1", certs[0]), ("2", certs[1])].map(|(k, a)| ((acct, [("cert", k)]), b(a)))
+        }),
+    )?;
+    out.gauges(
+        Fam::RootLastUsedTimestamp,
+        root.last_used
+            .iter()
+            .map(|(cred, at)| ((acct, [("credential", *cred)]), *at)),
+    )?;
+    debug_assert_eq!(ROOT_CREDENTIALS.len(), 3);
+
+    for (f, n) in [
+        (Fam::Users, Some(c.users)),
+        (
+            Fam::UsersWithMultipleActiveKeys,
+            c.with_multiple_active_keys,
+        ),
+        (Fam::ConsoleUsers, c.console_users),
+        (Fam::ConsoleUsersWithoutMfa, c.console_users_without_mfa),
+        (
+            Fam::ConsoleUsersNeverSignedIn,
+            c.console_users_never_signed_in,
+        ),
+        (
+            Fam::ConsoleUsersWithVirtualMfa,
+            c.console_users_with_virtual_mfa,
+        ),
+        (Fam::ActiveAccessKeys, c.active_access_keys),
+        (
+            Fam::ActiveAccessKeysNeverUsed,
+            c.active_access_keys_never_used,
+        ),
+    ] {
+        out.gauge(f, acct, n)?;
+    }
+
+    if v.per_user {
+        encode_users(v, out)?;
+    }
+
+    if let Some(creds) = crate::posture::service_credentials(&v.data) {
+        let mut counts = std::collections::BTreeMap::<(&str, &str), u64>::new();
+        for c in &creds {
+            *counts
+                .entry((c.service.as_str(), c.status.as_str()))
+                .or_default() += 1;
+        }
+        out.gauges(
+            Fam::ServiceSpecificCredentials,
+            counts.iter().map(|((service, status), n)| {
+                ((acct, [("service", *service), ("status", *status)]), *n)
+            }),
+        )?;
+        if v.per_user {
+            let labels = |c| credential_labels(acct, c);
+            out.gauges(
+                Fam::ServiceCredentialCreated,
+                creds.iter().map(|c| (labels(c), c.created)),
+            )?;
+            out.gauges(
+                Fam::ServiceCredentialExpiration,
+                creds.iter().filter_map(|c| Some((labels(c), c.expires?))),
+            )?;
+        }
+    }
+
+    if let Some(summary) = &v.data.facts.summary {
+        out.gauges(
+            Fam::AccountSummary,
+            summary
+                .0
+                .iter()
+                .map(|(k, n)| ((acct, [("key", k.as_str())]), *n)),
+        )?;
+    }
+    out.gauge(Fam::ReportGenerated, acct, v.data.generated)?;
+    use crate::posture::PolicyState;
+    let policy = match v.data.facts.password_policy {
+        PolicyState::Unknown => None,
+        PolicyState::Absent => Some(None),
+        PolicyState::Present(p) => Some(Some(p)),
+    };
+    out.gauge(
+        Fam::PasswordPolicyPresent,
+        acct,
+        policy.map(|p| b(p.is_some())),
+    )?;
+    let present = policy.flatten();
+    out.gauge(
+        Fam::PasswordPolicyMinimumLength,
+        acct,
+        present.map(|p| p.minimum_length.unwrap_or(0)),
+    )?;
+    out.gauge(
+        Fam::PasswordPolicyReusePrevention,
+        acct,
+        present.map(|p| p.reuse_prevention.unwrap_or(0)),
+    )?;
+    out.gauge(
+        Fam::PasswordPolicyMaxAge,
+        acct,
+        present
+            .and_then(|p| p.max_age_days)
+            .map(|d| d.saturating_mul(86_400)),
+    )?;
+
+    let control_labels = |i: usize| {
+        let c = &CONTROLS[i];
+        (
+            acct,
+            [
+                ("control", c.id),
+                ("cis", c.cis),
+                ("securityhub", c.securityhub),
+            ],
+        )
+    };
+    out.gauges(
+        Fam::ControlFailing,
+        v.posture
+            .verdicts
+            .iter()
+            .map(|x| (control_labels(x.control as usize), b(x.failing))),
+    )?;
+    out.gauges(
+        Fam::ControlFailingResources,
+        v.posture
+            .verdicts
+            .iter()
+            .map(|x| (control_labels(x.control as usize), x.failing_resources)),
+    )
+}
+
+pub(super) fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
+    let acct = v.labels.as_slice();
+    let report = &v.data.report;
+    let users = &report.users;
+    let user = |u: &Row| (acct, [("user", report.name(u))]);
+    let per_key = |u| active_keys(acct, report, u);
+    out.gauges(
+        Fam::UserActiveAccessKeys,
+        users
+            .iter()
+            .filter_map(|u| Some((user(u), u.active_access_keys()? as i64))),
+    )?;
+    out.gauges(
+        Fam::UserPasswordEnabled,
+        users
+            .iter()
+            .filter_map(|u| Some((user(u), b(u.password_enabled?)))),
+    )?;
+    out.gauges(
+        Fam::UserPasswordLastUsed,
+        users
+            .iter()
+            .filter_map(|u| Some((user(u), u.password_last_used?.timestamp()?))),
+    )?;
+    out.gauges(
+        Fam::UserMfaActive,
+        users
+            .iter()
+            .filter_map(|u| Some((user(u), b(u.mfa_active?)))),
+    )?;
+    if let Some(set) = crate::posture::virtual_mfa_users(&v.data) {
+        out.gauges(
+            Fam::UserVirtualMfa,
+            users
+                .iter()
+                .filter(|u| u.password_enabled == Some(true))
+                .map(|u| (user(u), b(set.contains(report.name(u))))),
+        )?;
+    }
+    out.gauges(
+        Fam::UserCreated,
+        users
+            .iter()
+            .filter_map(|u| Some((user(u), u.user_creation_time?.timestamp()?))),
+    )?;
+    out.gauges(
+        Fam::AccessKeyLastRotated,
+        users
+            .iter()
+            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_rotated?.timestamp()?)))),
+    )?;
+    out.gauges(
+        Fam::AccessKeyLastUsed,
+        users
+            .iter()
+            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_used?.timestamp()?)))),
+    )?;
+    out.gauges(
+        Fam::AccessKeyNeverUsed,
+        users.iter().flat_map(|u| {
+            per_key(u).filter_map(|(l, k)| Some((l, b(k.last_used?.timestamp().is_none()))))
+        }),
+    )
+}
+
+pub(super) type CredentialLabels<'a> = (&'a [(&'static str, String)], [(&'static str, &'a str); 3]);
+
+/// `user`, `service`, `credential_id` of a service-specific credential.
+pub(super) fn credential_labels<'a>(
+    acct: &'a [(&'static str, String)],
+    c: &'a crate::posture::ServiceCredential,
+) -> CredentialLabels<'a> {
+    (
+        acct,
+        [
+            ("user", c.user.as_str()),
+            ("service", c.service.as_str()),
+            ("credential_id", c.id.as_str()),
+        ],
+    )
+}
+
+pub(super) type KeyLabels<'a> = (&'a [(&'static str, String)], [(&'static str, &'a str); 2]);
+
+/// The active keys of a user with their `user`/`key` labels.
+pub(super) fn active_keys<'a>(
+    acct: &'a [(&'static str, String)],
+    report: &'a crate::report::CredentialReport,
+    u: &'a Row,
+) -> impl Iterator<Item = (KeyLabels<'a>, &'a crate::report::AccessKey)> + 'a {
+    [("1", &u.access_keys[0]), ("2", &u.access_keys[1])]
+        .into_iter()
+        .filter(|(_, k)| k.active == Some(true))
+        .map(move |(n, k)| ((acct, [("user", report.name(u)), ("key", n)]), k))
+}
+
+/// What a refresh attempt of an account leaves behind, good or bad.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshStats {
+    pub labels: AccountLabels,
+    pub success: bool,
+    pub last_success: Option<f64>,
+    pub duration_seconds: f64,
+    pub successes: u64,
+    pub failures: u64,
+    /// (operation, code) -> count, sorted for a stable exposition.
+    pub aws_errors: std::collections::BTreeMap<(&'static str, String), u64>,
+    /// Report column -> values that fit no known form, over every report parsed.
+    pub unparsed: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl RefreshStats {
+    /// Adds a parsed report's unparsed values (`CredentialReport::unparsed`), once per refresh,
+    /// so `aws_iam_exporter_report_values_unparsed_total` stays monotonic across reports.
+    pub fn count_unparsed(&mut self, unparsed: &std::collections::BTreeMap<&'static str, u64>) {
+        for (column, n) in unparsed {
+            *self.unparsed.entry(column).or_default() += n;
+        }
+    }
+}
+
+impl prometheus_client::collector::Collector for RefreshStatsCollector {
+    fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
+        let s = &self.0;
+        let acct = s.labels.as_slice();
+        let mut out = Out { enc };
+        out.gauge(Fam::RefreshSuccess, acct, Some(b(s.success)))?;
+        out.gauge(Fam::LastRefreshSuccess, acct, s.last_success)?;
+        out.gauge(Fam::RefreshDuration, acct, Some(s.duration_seconds))?;
+        out.counters(
+            Fam::Refreshes,
+            [("success", s.successes), ("failure", s.failures)]
+                .map(|(r, n)| ((acct, [("result", r)]), n)),
+        )?;
+        out.counters(
+            Fam::AwsErrors,
+            s.aws_errors
+                .iter()
+                .map(|((op, code), n)| ((acct, [("operation", *op), ("code", code.as_str())]), *n)),
+        )?;
+        out.counters(
+            Fam::ReportValuesUnparsed,
+            s.unparsed
+                .iter()
+                .map(|(column, n)| ((acct, [("column", *column)]), *n)),
+        )
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct RefreshStatsCollector(RefreshStats);
+
+#[derive(Debug)]
+pub(super) struct GlobalCollector {
+    accounts: usize,
+    discovery: Option<bool>,
+    version: &'static str,
+    revision: &'static str,
+}
+
+impl prometheus_client::collector::Collector for GlobalCollector {
+    fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
+        let mut out = Out { enc };
+        out.gauge(Fam::Accounts, NoLabels, Some(self.accounts as i64))?;
+        out.gauge(Fam::DiscoverySuccess, NoLabels, self.discovery.map(b))?;
+        let fam = Fam::BuildInfo.family();
+        let mut metric = out
+            .enc
+            .encode_descriptor(fam.name, fam.help, None, MetricType::Info)?;
+        metric.encode_info(&[("version", self.version), ("revision", self.revision)])
+    }
+}
+
+/// An empty label set (prometheus-client's `NoLabelSet` cannot be constructed).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NoLabels;
+
+impl EncodeLabelSet for NoLabels {
+    fn encode(
+        &self,
+        _: &mut prometheus_client::encoding::LabelSetEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        Ok(())
+    }
+}
+
+/// Renders an account's data samples (once per successful refresh).
+pub fn render_account(view: Arc<AccountView>) -> Rendered {
+    Rendered::encode(AccountCollector(view))
+}
+
+/// Renders an account's self-metrics (once per refresh attempt).
+pub fn render_stats(stats: RefreshStats) -> Rendered {
+    Rendered::encode(RefreshStatsCollector(stats))
+}
+
+/// The benchmark numbers of every control, once per exporter (no account labels): rendered
+/// once at start and included with the exporter-wide series.
+pub fn render_control_info() -> Rendered {
+    #[derive(Debug)]
+    struct ControlInfo;
+    impl prometheus_client::collector::Collector for ControlInfo {
+        fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+            let fam = Fam::ControlInfo.family();
+            let mut metric = enc.encode_descriptor(fam.name, fam.help, None, MetricType::Info)?;
+            for c in CONTROLS {
+                for (standard, version, id) in c.benchmarks() {
+                    metric.encode_info(&[
+                        ("control", c.id),
+                        ("standard", standard),
+                        ("version", version),
+                        ("id", id),
+                    ])?;
+                }
+            }
+            Ok(())
+        }
+    }
+    Rendered::encode(ControlInfo)
+}
+
+/// The exporter-level refresh's data: the organization's features, the control derived from
+/// them and the errors of its calls.
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationView {
+    /// ListOrganizationsFeatures' answer; `None` when unknown (the gauges are then absent).
+    pub features: Option<crate::fetch::OrganizationFeatures>,
+    /// The `root_credentials_management` verdict with the exporter's own account labels;
+    /// `None` when unknown.
+    pub control: Option<(AccountLabels, crate::posture::Verdict)>,
+    /// (operation, code) -> count, exporter-level: no account labels.
+    pub aws_errors: std::collections::BTreeMap<(&'static str, String), u64>,
+}
+
+#[derive(Debug)]
+pub(super) struct OrganizationCollector(OrganizationView);
+
+impl prometheus_client::collector::Collector for OrganizationCollector {
+    fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
+        let v = &self.0;
+        let mut out = Out { enc };
+        if let Some(f) = &v.features {
+            let org = f.organization_id.as_str();
+            out.gauges(
+                Fam::OrganizationFeatureEnabled,
+                [
+                    ("RootCredentialsManagement", f.root_credentials_management),
+                    ("RootSessions", f.root_sessions),
+                ]
+                .map(|(feature, on)| ([("organization_id", org), ("feature", feature)], b(on))),
+            )?;
+        }
+        if let Some((acct, verdict)) = &v.control {
+            let c = verdict.control.control();
+            let labels = (
+                acct.as_slice(),
+                [
+                    ("control", c.id),
+                    ("cis", c.cis),
+                    ("securityhub", c.securityhub),
+                ],
+            );
+            out.gauge(Fam::ControlFailing, labels, Some(b(verdict.failing)))?;
+            out.gauge(
+                Fam::ControlFailingResources,
+                labels,
+                Some(verdict.failing_resources),
+            )?;
+        }
+        out.counters(
+            Fam::AwsErrors,
+            v.aws_errors
+                .iter()
+                .map(|((op, code), n)| ([("operation", *op), ("code", code.as_str())], *n)),
+        )
+    }
+}
+
+/// Renders the exporter-level part (once per organization refresh).
+pub fn render_organization(view: &OrganizationView) -> Rendered {
+    Rendered::encode(OrganizationCollector(view.clone()))
+}
+
+/// Renders the exporter-wide series.
+pub fn render_global(
+    accounts: usize,
+    discovery: Option<bool>,
+    version: &'static str,
+    revision: &'static str,
+) -> Rendered {
+    Rendered::encode(GlobalCollector {
+        accounts,
+        discovery,
+        version,
+        revision,
+    })
+}
+
+/// One account's root last use, kept for the scrape-time tail.
+#[derive(Debug, Clone)]
+pub struct RootUse {
+    pub labels: AccountLabels,
+    pub at: i64,
+}
