@@ -13,7 +13,6 @@
 //! test prints `skipped: <tool> not found` and returns early, unless
 //! `AWS_IAM_EXPORTER_REQUIRE_TOOLS=1` (set by scripts/test.sh) in which case it
 //! panics.
-#![allow(dead_code)]
 
 pub mod scenario;
 
@@ -26,7 +25,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -298,16 +297,6 @@ pub fn http_post(url: &str, content_type: &str, body: &[u8]) -> std::io::Result<
     )
 }
 
-/// Polls `url` until it answers with `status`; returns false on timeout.
-pub fn wait_http_status(url: &str, status: u16, timeout: Duration) -> bool {
-    poll_until(timeout, || {
-        http_request("GET", url, &[], None, Duration::from_secs(2))
-            .ok()
-            .filter(|r| r.status == status)
-    })
-    .is_some()
-}
-
 // ---------------------------------------------------------------------------
 // Child processes with log capture
 // ---------------------------------------------------------------------------
@@ -353,32 +342,9 @@ impl ServerProcess {
         read_lossy(self.log.path())
     }
 
-    pub fn log_path(&self) -> &Path {
-        self.log.path()
-    }
-
     /// `Some(status)` if it has exited.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
-    }
-
-    /// Sends SIGTERM to the process (not the group).
-    pub fn sigterm(&self) {
-        signal_pid(self.pid(), libc::SIGTERM);
-    }
-
-    /// SIGTERM, wait up to `timeout`, then SIGKILL the group. Returns the exit
-    /// status if it exited by itself in time.
-    pub fn stop(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        if let Some(s) = self.try_wait() {
-            return Some(s);
-        }
-        self.sigterm();
-        let s = wait_timeout(&mut self.child, timeout);
-        if s.is_none() {
-            self.kill();
-        }
-        s
     }
 
     /// SIGKILL to the whole process group, then reap.
@@ -391,17 +357,6 @@ impl ServerProcess {
             signal_group(self.pid(), libc::SIGKILL);
         }
         let _ = self.child.wait();
-    }
-
-    /// Panics with the log tail if the process has exited.
-    pub fn assert_running(&mut self) {
-        if let Some(s) = self.try_wait() {
-            panic!(
-                "{} exited early with {s}; log:\n{}",
-                self.name,
-                tail(&self.log(), 60)
-            );
-        }
     }
 }
 
@@ -490,10 +445,6 @@ impl Moto {
         panic!("moto_server did not start (3 attempts)");
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -507,7 +458,7 @@ impl Moto {
             "text/plain",
             b"",
         )
-        .expect("moto reset");
+        .unwrap_or_else(|e| panic!("moto reset: {e}\n{}", tail(&self.proc_.log(), 40)));
         assert_eq!(r.status, 200, "moto reset: {}", r.text());
     }
 
@@ -522,16 +473,8 @@ impl Moto {
             "text/plain",
             body.as_bytes(),
         )
-        .expect("moto reset-auth");
+        .unwrap_or_else(|e| panic!("moto reset-auth: {e}\n{}", tail(&self.proc_.log(), 40)));
         assert_eq!(r.status, 200, "moto reset-auth: {}", r.text());
-    }
-
-    pub fn log(&self) -> String {
-        self.proc_.log()
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.proc_.pid()
     }
 }
 
@@ -805,11 +748,6 @@ impl Exporter {
         s
     }
 
-    /// Sends any signal to the exporter (e.g. `libc::SIGHUP`).
-    pub fn signal(&self, sig: libc::c_int) {
-        signal_pid(self.pid(), sig);
-    }
-
     /// Scrapes until `name{labels}` satisfies `pred`; returns the value.
     /// Panics (with the last scrape and the log) on timeout.
     pub fn wait_for_metric(
@@ -964,21 +902,6 @@ pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Op
         .map(|s| s.value)
 }
 
-/// Scrapes `url` until `name{labels}` satisfies `pred` (for any HTTP
-/// endpoint: an exporter in another form, a federation endpoint, ...).
-pub fn wait_for_metric(
-    url: &str,
-    name: &str,
-    labels: &[(&str, &str)],
-    timeout: Duration,
-    pred: impl Fn(f64) -> bool,
-) -> Option<f64> {
-    poll_until(timeout, || {
-        let r = http_get(url).ok().filter(|r| r.status == 200)?;
-        metric_value(&r.text(), name, labels).filter(|v| pred(*v))
-    })
-}
-
 // ---------------------------------------------------------------------------
 // Webhook receiver (Alertmanager webhook_configs)
 // ---------------------------------------------------------------------------
@@ -988,7 +911,6 @@ pub fn wait_for_metric(
 pub struct WebhookRequest {
     pub path: String,
     pub received_at: Instant,
-    pub received_at_system: SystemTime,
     pub body: String,
     /// The body parsed as JSON (`Null` if it is not JSON).
     pub json: serde_json::Value,
@@ -1044,7 +966,6 @@ impl Webhook {
                                             rec.lock().unwrap().push(WebhookRequest {
                                                 path,
                                                 received_at: Instant::now(),
-                                                received_at_system: SystemTime::now(),
                                                 body,
                                                 json,
                                             });
@@ -1070,10 +991,6 @@ impl Webhook {
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `http://127.0.0.1:PORT/` (put this in Alertmanager's webhook_configs).
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
@@ -1082,10 +999,6 @@ impl Webhook {
     /// Everything received so far, in arrival order.
     pub fn received(&self) -> Vec<WebhookRequest> {
         self.received.lock().unwrap().clone()
-    }
-
-    pub fn clear(&self) {
-        self.received.lock().unwrap().clear();
     }
 
     /// Waits for a request satisfying `pred` (also among those already
