@@ -19,12 +19,12 @@ pub mod scenario;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::io::Write;
+use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -158,7 +158,7 @@ fn tail(s: &str, lines: usize) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// A tiny blocking HTTP/1.1 client (std only)
+// A blocking HTTP client (hyper-util's legacy client on a shared runtime)
 // ---------------------------------------------------------------------------
 
 /// An HTTP response; header names are lower-cased.
@@ -184,9 +184,39 @@ impl HttpResponse {
     }
 }
 
-/// Sends one request (`Connection: close`) to an `http://host:port/path` URL.
-/// Handles Content-Length, chunked and read-to-EOF bodies. Does not decode
-/// gzip: the body is returned as received.
+type LegacyClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    Full<Bytes>,
+>;
+
+/// The runtime the blocking helpers run their requests on, and the client.
+///
+/// NB: one runtime of its own (one worker thread), shared by every test: the
+/// helpers are called from plain `#[test]`s and from inside `#[tokio::test]`s,
+/// where a nested `block_on` would panic. A request is spawned here and its
+/// answer awaited over a std channel, which blocks only the calling thread.
+fn client() -> &'static (tokio::runtime::Runtime, LegacyClient) {
+    static CLIENT: OnceLock<(tokio::runtime::Runtime, LegacyClient)> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("test-http-client")
+            .enable_all()
+            .build()
+            .expect("client runtime");
+        // No idle connections kept: every request is on a new connection,
+        // which the request also asks the server to close.
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build_http();
+        (rt, client)
+    })
+}
+
+/// Sends one request (`Connection: close`) to an `http://host:port/path` URL,
+/// within `timeout` (connect, send and the whole body). Does not decode gzip:
+/// the body is returned as received.
 pub fn http_request(
     method: &str,
     url: &str,
@@ -194,91 +224,67 @@ pub fn http_request(
     body: Option<&[u8]>,
     timeout: Duration,
 ) -> std::io::Result<HttpResponse> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "only http:// URLs")
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    let invalid = |e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{url}: {e}"))
     };
-    let addr = authority
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other("no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    let mut has_ua = false;
+    if !url.starts_with("http://") {
+        return Err(invalid(&"only http:// URLs"));
+    }
+    let mut req = Request::builder()
+        .method(method)
+        .uri(url)
+        .header(hyper::header::CONNECTION, "close");
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+    {
+        req = req.header(hyper::header::USER_AGENT, "aws-iam-exporter-tests");
+    }
     for (k, v) in headers {
-        has_ua |= k.eq_ignore_ascii_case("user-agent");
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, *v);
     }
-    if !has_ua {
-        req.push_str("User-Agent: aws-iam-exporter-tests\r\n");
+    if body.is_none() && method != "GET" && method != "HEAD" {
+        req = req.header(hyper::header::CONTENT_LENGTH, "0");
     }
-    if let Some(b) = body {
-        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
-    } else if method != "GET" && method != "HEAD" {
-        req.push_str("Content-Length: 0\r\n");
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes())?;
-    if let Some(b) = body {
-        stream.write_all(b)?;
-    }
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_http_response(&raw, method == "HEAD")
-}
+    let req = req
+        .body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))
+        .map_err(|e| invalid(&e))?;
 
-fn parse_http_response(raw: &[u8], head: bool) -> std::io::Result<HttpResponse> {
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head_text = String::from_utf8_lossy(&raw[..end]);
-    let mut lines = head_text.split("\r\n");
-    let status_line = lines.next().ok_or_else(|| bad("empty response"))?;
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("bad status line"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[end + 4..].to_vec();
-    let hdr = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    if head {
-        body.clear();
-    } else if hdr("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-        body = decode_chunked(&body).ok_or_else(|| bad("bad chunked body"))?;
-    } else if let Some(n) = hdr("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.truncate(n);
-    }
+    let (rt, client) = client();
+    let send = client.request(req);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url_owned = url.to_string();
+    rt.spawn(async move {
+        let answer = tokio::time::timeout(timeout, async {
+            let resp = send.await.map_err(std::io::Error::other)?;
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await.map_err(std::io::Error::other)?;
+            Ok::<_, std::io::Error>((parts, body.to_bytes()))
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{url_owned}: no complete answer within {timeout:?}"),
+            ))
+        });
+        let _ = tx.send(answer);
+    });
+    let (parts, body) = rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the client runtime dropped the request"))??;
     Ok(HttpResponse {
-        status,
-        headers,
-        body,
+        status: parts.status.as_u16(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).trim().to_string();
+                (k.as_str().to_string(), v)
+            })
+            .collect(),
+        body: body.to_vec(),
     })
-}
-
-fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_str = std::str::from_utf8(&data[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_str.split(';').next()?.trim(), 16).ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
 }
 
 /// GET with a 10 s timeout.
