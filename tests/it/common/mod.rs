@@ -6,8 +6,10 @@
 //! processes (exporter, moto, Prometheus, Alertmanager) are plain
 //! `std::process` children. So the helpers work from a plain `#[test]` and
 //! from a `#[tokio::test]` alike (use `#[tokio::test]` only when the test
-//! itself calls the AWS SDK). Every server binds 127.0.0.1 on a free port and
-//! every child process is killed by PID when its handle is dropped.
+//! itself calls the AWS SDK). The exporter listens on 127.0.0.1:0 and the
+//! tests read its bound address from its `listening` log line; the other
+//! servers bind 127.0.0.1 on a free port. Every child process is killed by PID
+//! when its handle is dropped.
 //!
 //! Tools: [`require_tool`] finds external programs. When one is missing the
 //! test prints `skipped: <tool> not found` and returns early, unless
@@ -545,7 +547,8 @@ pub struct ExporterOpts {
     /// The binary (default: [`exporter_bin`], the debug build of this run;
     /// e.g. `target/release/aws-iam-exporter` for load tests).
     pub bin: Option<PathBuf>,
-    /// Extra flags (a `--web.listen-address=127.0.0.1:PORT` is always added).
+    /// Extra flags (a `--web.listen-address=127.0.0.1:0` is always added;
+    /// the bound port is read from the `listening` log line).
     pub args: Vec<String>,
     /// AWS_ENDPOINT_URL (moto or the scenario server).
     pub aws_endpoint: Option<String>,
@@ -557,9 +560,15 @@ pub struct ExporterOpts {
 
 /// A running exporter on 127.0.0.1:PORT; stdout/stderr captured to temp
 /// files; killed by PID on drop (its log is printed if the test panicked).
+///
+/// It listens on port 0 and logs `listening address=127.0.0.1:PORT`;
+/// [`Exporter::port`] reads that line on first use (no race for a free
+/// port). Only when the flags hide info logs (`--log.level=warn|error`) is a
+/// free port chosen up front.
 pub struct Exporter {
     child: Child,
-    port: u16,
+    /// The bound port, set once known (up front, or from the log).
+    port: OnceLock<u16>,
     stdout: tempfile::NamedTempFile,
     stderr: tempfile::NamedTempFile,
     exited: Option<ExitStatus>,
@@ -576,7 +585,12 @@ impl Exporter {
     }
 
     pub fn start_with(opts: ExporterOpts) -> Exporter {
-        let port = free_port();
+        let port = OnceLock::new();
+        let listen_port = if hides_info_logs(&opts.args) {
+            *port.get_or_init(free_port)
+        } else {
+            0
+        };
         let stdout = tempfile::Builder::new()
             .prefix("exporter-stdout-")
             .tempfile()
@@ -593,7 +607,7 @@ impl Exporter {
             cmd = c;
         }
         cmd.args(&opts.args)
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--web.listen-address=127.0.0.1:{listen_port}"))
             .stdout(Stdio::from(stdout.reopen().expect("reopen")))
             .stderr(Stdio::from(stderr.reopen().expect("reopen")));
         for (k, v) in &opts.env {
@@ -612,8 +626,29 @@ impl Exporter {
         }
     }
 
+    /// The port it listens on: waits (up to 60 s) for the `listening` log
+    /// line. Panics with the log if the process exits or never logs it.
     pub fn port(&self) -> u16 {
-        self.port
+        *self.port.get_or_init(|| {
+            let found = poll_until(Duration::from_secs(60), || {
+                match listening_port(&self.stderr()) {
+                    Some(port) => Some(Some(port)),
+                    None if pid_exited(self.pid()) => Some(None),
+                    None => None,
+                }
+            });
+            match found {
+                Some(Some(port)) => port,
+                Some(None) => panic!(
+                    "exporter exited before listening\n--- stderr ---\n{}",
+                    tail(&self.stderr(), 80)
+                ),
+                None => panic!(
+                    "exporter logged no `listening address=` line in 60 s\n--- stderr ---\n{}",
+                    tail(&self.stderr(), 80)
+                ),
+            }
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -622,12 +657,12 @@ impl Exporter {
 
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 
     /// `127.0.0.1:PORT` (for Prometheus scrape configs).
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.port())
     }
 
     /// What the exporter wrote to stderr so far (its logs).
@@ -784,6 +819,51 @@ impl Exporter {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// True when `args` set `--log.level` to `warn` or `error`, which hides the
+/// info-level `listening` line.
+fn hides_info_logs(args: &[String]) -> bool {
+    let mut level = None;
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
+        if let Some(v) = a.strip_prefix("--log.level=") {
+            level = Some(v.to_string());
+        } else if a == "--log.level" {
+            level = args.next().cloned();
+        }
+    }
+    matches!(level.as_deref(), Some("warn" | "error"))
+}
+
+/// The port of the exporter's `listening` line, in logfmt
+/// (`address=127.0.0.1:PORT`) or JSON (`"address":"127.0.0.1:PORT"`).
+fn listening_port(log: &str) -> Option<u16> {
+    log.lines()
+        .filter(|l| l.contains("listening"))
+        .find_map(|l| {
+            let (_, rest) = l
+                .split_once("address=")
+                .or_else(|| l.split_once("\"address\":"))?;
+            let addr: String = rest
+                .trim_start_matches('"')
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"' && *c != ',')
+                .collect();
+            addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+        })
+}
+
+/// True once process `pid` (our child) has exited: it is a zombie until
+/// reaped, or gone. Lets `&self` methods notice an early exit.
+fn pid_exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
     }
 }
 
