@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::posture::Thresholds;
 use crate::web::ListenAddress;
@@ -25,6 +25,35 @@ fn duration(s: &str) -> Result<Duration, String> {
         return Err(format!("`{s}`: must be more than zero"));
     }
     Ok(d)
+}
+
+/// `--log.level`: the most verbose level of the exporter's own logs. (No doc comments on the
+/// variants: clap would turn `--help`'s list of values into a table.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    /// The level as a tracing filter directive names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+}
+
+/// `--log.format`: logfmt (the default) or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
 }
 
 /// `:9741` means every interface of both IP families, as in the Go exporters; host names
@@ -89,11 +118,11 @@ pub struct Flags {
     #[arg(long = "metrics.per-user", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub per_user: bool,
     /// Log level: error, warn, info, debug.
-    #[arg(long = "log.level", default_value = "info", value_parser = ["error", "warn", "info", "debug"])]
-    pub log_level: String,
+    #[arg(long = "log.level", value_enum, default_value = "info")]
+    pub log_level: LogLevel,
     /// Log format: logfmt or json.
-    #[arg(long = "log.format", default_value = "logfmt", value_parser = ["logfmt", "json"])]
-    pub log_format: String,
+    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    pub log_format: LogFormat,
     /// YAML file listing accounts (assumed roles) and/or AWS Organizations discovery.
     #[arg(long = "config.file")]
     pub config_file: Option<PathBuf>,
@@ -376,8 +405,8 @@ impl Config {
             report_max_bytes: f.report_max_bytes,
             once: f.once,
             per_user: f.per_user,
-            log_level: f.log_level,
-            log_json: f.log_format == "json",
+            log_level: f.log_level.as_str().to_string(),
+            log_json: f.log_format == LogFormat::Json,
             aws: AwsSettings {
                 region: f.aws_region,
                 timeout: f.aws_timeout,
