@@ -614,8 +614,8 @@ struct GlobalCollector {
 impl prometheus_client::collector::Collector for GlobalCollector {
     fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
         let mut out = Out { enc };
-        out.gauge(Fam::Accounts, NoLabels, Some(self.accounts as i64))?;
-        out.gauge(Fam::DiscoverySuccess, NoLabels, self.discovery.map(b))?;
+        out.gauge(Fam::Accounts, NoLabels {}, Some(self.accounts as i64))?;
+        out.gauge(Fam::DiscoverySuccess, NoLabels {}, self.discovery.map(b))?;
         let fam = Fam::BuildInfo.family();
         let mut metric = out
             .enc
@@ -625,17 +625,8 @@ impl prometheus_client::collector::Collector for GlobalCollector {
 }
 
 /// An empty label set (prometheus-client's `NoLabelSet` cannot be constructed).
-#[derive(Debug, Clone, Copy)]
-struct NoLabels;
-
-impl EncodeLabelSet for NoLabels {
-    fn encode(
-        &self,
-        _: &mut prometheus_client::encoding::LabelSetEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        Ok(())
-    }
-}
+#[derive(Debug, Clone, Copy, EncodeLabelSet)]
+struct NoLabels {}
 
 /// Renders an account's data samples (once per successful refresh).
 pub fn render_account(view: Arc<AccountView>) -> Rendered {
