@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::audit::{AuditSettings, Format};
 use crate::posture::{CIS_VERSIONS, Severity, Thresholds};
@@ -71,6 +71,35 @@ pub(crate) fn cut(value: &str, max: usize) -> String {
     }
 }
 
+/// `--log.level`: the most verbose level of the exporter's own logs. (No doc comments on the
+/// variants: clap would turn `--help`'s list of values into a table.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    /// The level as a tracing filter directive names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+}
+
+/// `--log.format`: logfmt (the default) or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
 /// `:9741` means every interface of both IP families, as in the Go exporters; host names
 /// are resolved when binding ([`crate::web::bind`]).
 fn listen_address(s: &str) -> Result<ListenAddress, String> {
@@ -133,11 +162,16 @@ pub struct Flags {
     #[arg(long = "metrics.per-user", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub per_user: bool,
     /// Log level: error, warn, info, debug [default: info; warn for audit].
-    #[arg(long = "log.level", global = true, value_parser = ["error", "warn", "info", "debug"])]
-    pub log_level: Option<String>,
+    #[arg(long = "log.level", global = true, value_enum)]
+    pub log_level: Option<LogLevel>,
     /// Log format: logfmt or json.
-    #[arg(long = "log.format", global = true, default_value = "logfmt", value_parser = ["logfmt", "json"])]
-    pub log_format: String,
+    #[arg(
+        long = "log.format",
+        global = true,
+        value_enum,
+        default_value = "logfmt"
+    )]
+    pub log_format: LogFormat,
     /// YAML file listing accounts (assumed roles) and/or AWS Organizations discovery.
     #[arg(long = "config.file", global = true)]
     pub config_file: Option<PathBuf>,
@@ -492,8 +526,10 @@ impl Config {
             once: f.once,
             per_user: f.per_user,
             // A person reading an audit wants the table, not the progress of the refresh.
-            log_level: f.log_level.unwrap_or_else(|| default_level.to_owned()),
-            log_json: f.log_format == "json",
+            log_level: f
+                .log_level
+                .map_or_else(|| default_level.to_owned(), |l| l.as_str().to_owned()),
+            log_json: f.log_format == LogFormat::Json,
             aws: AwsSettings {
                 region: f.aws_region,
                 timeout: f.aws_timeout,

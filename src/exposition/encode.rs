@@ -355,8 +355,8 @@ pub(super) struct GlobalCollector {
 impl prometheus_client::collector::Collector for GlobalCollector {
     fn encode(&self, enc: DescriptorEncoder) -> std::fmt::Result {
         let mut out = Out { enc };
-        out.gauge(Fam::Accounts, NoLabels, Some(self.accounts as i64))?;
-        out.gauge(Fam::DiscoverySuccess, NoLabels, self.discovery.map(b))?;
+        out.gauge(Fam::Accounts, NoLabels {}, Some(self.accounts as i64))?;
+        out.gauge(Fam::DiscoverySuccess, NoLabels {}, self.discovery.map(b))?;
         let fam = Fam::BuildInfo.family();
         let mut metric = out
             .enc
@@ -366,17 +366,8 @@ impl prometheus_client::collector::Collector for GlobalCollector {
 }
 
 /// An empty label set (prometheus-client's `NoLabelSet` cannot be constructed).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct NoLabels;
-
-impl EncodeLabelSet for NoLabels {
-    fn encode(
-        &self,
-        _: &mut prometheus_client::encoding::LabelSetEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        Ok(())
-    }
-}
+#[derive(Debug, Clone, Copy, EncodeLabelSet)]
+pub(super) struct NoLabels {}
 
 /// Renders an account's data samples (once per successful refresh).
 pub fn render_account(view: Arc<AccountView>) -> Rendered {

@@ -197,6 +197,31 @@ fn a_virtual_mfa_device_assigned_to_root_means_no_hardware_mfa() {
 }
 
 #[test]
+fn service_specific_credentials_of_all_users_are_counted_by_service_and_status_over_pages() {
+    let s = Scenario::start();
+    s.set_service_credentials(vec![
+        ServiceCredentialRow::bedrock("alice", "ACCAALICE1", 10),
+        ServiceCredentialRow::bedrock("bob", "ACCABOB1", 400),
+        ServiceCredentialRow::bedrock("carol", "ACCACAROL1", 1),
+    ]);
+    s.with(|a| a.service_credentials_page_size = Some(2));
+    let m = once_ok(&s, &[]);
+    let bedrock_active = [
+        ACCT,
+        ("service", "bedrock.amazonaws.com"),
+        ("status", "active"),
+    ];
+    assert_eq!(
+        val(&m, "aws_iam_service_specific_credentials", &bedrock_active),
+        3.0
+    );
+    assert!(
+        s.calls("ListServiceSpecificCredentials") >= 2,
+        "three credentials at two a page take two calls"
+    );
+}
+
+#[test]
 fn no_password_policy_is_an_answer_that_fails_the_policy_controls_not_an_error() {
     let s = Scenario::start();
     s.set_password_policy(None);

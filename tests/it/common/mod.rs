@@ -6,27 +6,28 @@
 //! processes (exporter, moto, Prometheus, Alertmanager) are plain
 //! `std::process` children. So the helpers work from a plain `#[test]` and
 //! from a `#[tokio::test]` alike (use `#[tokio::test]` only when the test
-//! itself calls the AWS SDK). Every server binds 127.0.0.1 on a free port and
-//! every child process is killed by PID when its handle is dropped.
+//! itself calls the AWS SDK). The exporter listens on 127.0.0.1:0 and the
+//! tests read its bound address from its `listening` log line; the other
+//! servers bind 127.0.0.1 on a free port. Every child process is killed by PID
+//! when its handle is dropped.
 //!
 //! Tools: [`require_tool`] finds external programs. When one is missing the
 //! test prints `skipped: <tool> not found` and returns early, unless
 //! `AWS_IAM_EXPORTER_REQUIRE_TOOLS=1` (set by scripts/test.sh) in which case it
 //! panics.
-#![allow(dead_code)]
 
 pub mod scenario;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::io::Write;
+use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -159,7 +160,7 @@ fn tail(s: &str, lines: usize) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// A tiny blocking HTTP/1.1 client (std only)
+// A blocking HTTP client (hyper-util's legacy client on a shared runtime)
 // ---------------------------------------------------------------------------
 
 /// An HTTP response; header names are lower-cased.
@@ -185,9 +186,39 @@ impl HttpResponse {
     }
 }
 
-/// Sends one request (`Connection: close`) to an `http://host:port/path` URL.
-/// Handles Content-Length, chunked and read-to-EOF bodies. Does not decode
-/// gzip: the body is returned as received.
+type LegacyClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    Full<Bytes>,
+>;
+
+/// The runtime the blocking helpers run their requests on, and the client.
+///
+/// NB: one runtime of its own (one worker thread), shared by every test: the
+/// helpers are called from plain `#[test]`s and from inside `#[tokio::test]`s,
+/// where a nested `block_on` would panic. A request is spawned here and its
+/// answer awaited over a std channel, which blocks only the calling thread.
+fn client() -> &'static (tokio::runtime::Runtime, LegacyClient) {
+    static CLIENT: OnceLock<(tokio::runtime::Runtime, LegacyClient)> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("test-http-client")
+            .enable_all()
+            .build()
+            .expect("client runtime");
+        // No idle connections kept: every request is on a new connection,
+        // which the request also asks the server to close.
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build_http();
+        (rt, client)
+    })
+}
+
+/// Sends one request (`Connection: close`) to an `http://host:port/path` URL,
+/// within `timeout` (connect, send and the whole body). Does not decode gzip:
+/// the body is returned as received.
 pub fn http_request(
     method: &str,
     url: &str,
@@ -195,91 +226,67 @@ pub fn http_request(
     body: Option<&[u8]>,
     timeout: Duration,
 ) -> std::io::Result<HttpResponse> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "only http:// URLs")
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    let invalid = |e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{url}: {e}"))
     };
-    let addr = authority
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other("no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    let mut has_ua = false;
+    if !url.starts_with("http://") {
+        return Err(invalid(&"only http:// URLs"));
+    }
+    let mut req = Request::builder()
+        .method(method)
+        .uri(url)
+        .header(hyper::header::CONNECTION, "close");
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+    {
+        req = req.header(hyper::header::USER_AGENT, "aws-iam-exporter-tests");
+    }
     for (k, v) in headers {
-        has_ua |= k.eq_ignore_ascii_case("user-agent");
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, *v);
     }
-    if !has_ua {
-        req.push_str("User-Agent: aws-iam-exporter-tests\r\n");
+    if body.is_none() && method != "GET" && method != "HEAD" {
+        req = req.header(hyper::header::CONTENT_LENGTH, "0");
     }
-    if let Some(b) = body {
-        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
-    } else if method != "GET" && method != "HEAD" {
-        req.push_str("Content-Length: 0\r\n");
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes())?;
-    if let Some(b) = body {
-        stream.write_all(b)?;
-    }
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_http_response(&raw, method == "HEAD")
-}
+    let req = req
+        .body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))
+        .map_err(|e| invalid(&e))?;
 
-fn parse_http_response(raw: &[u8], head: bool) -> std::io::Result<HttpResponse> {
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head_text = String::from_utf8_lossy(&raw[..end]);
-    let mut lines = head_text.split("\r\n");
-    let status_line = lines.next().ok_or_else(|| bad("empty response"))?;
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("bad status line"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[end + 4..].to_vec();
-    let hdr = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    if head {
-        body.clear();
-    } else if hdr("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-        body = decode_chunked(&body).ok_or_else(|| bad("bad chunked body"))?;
-    } else if let Some(n) = hdr("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.truncate(n);
-    }
+    let (rt, client) = client();
+    let send = client.request(req);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url_owned = url.to_string();
+    rt.spawn(async move {
+        let answer = tokio::time::timeout(timeout, async {
+            let resp = send.await.map_err(std::io::Error::other)?;
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await.map_err(std::io::Error::other)?;
+            Ok::<_, std::io::Error>((parts, body.to_bytes()))
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{url_owned}: no complete answer within {timeout:?}"),
+            ))
+        });
+        let _ = tx.send(answer);
+    });
+    let (parts, body) = rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the client runtime dropped the request"))??;
     Ok(HttpResponse {
-        status,
-        headers,
-        body,
+        status: parts.status.as_u16(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).trim().to_string();
+                (k.as_str().to_string(), v)
+            })
+            .collect(),
+        body: body.to_vec(),
     })
-}
-
-fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_str = std::str::from_utf8(&data[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_str.split(';').next()?.trim(), 16).ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
 }
 
 /// GET with a 10 s timeout.
@@ -296,16 +303,6 @@ pub fn http_post(url: &str, content_type: &str, body: &[u8]) -> std::io::Result<
         Some(body),
         Duration::from_secs(10),
     )
-}
-
-/// Polls `url` until it answers with `status`; returns false on timeout.
-pub fn wait_http_status(url: &str, status: u16, timeout: Duration) -> bool {
-    poll_until(timeout, || {
-        http_request("GET", url, &[], None, Duration::from_secs(2))
-            .ok()
-            .filter(|r| r.status == status)
-    })
-    .is_some()
 }
 
 // ---------------------------------------------------------------------------
@@ -353,32 +350,9 @@ impl ServerProcess {
         read_lossy(self.log.path())
     }
 
-    pub fn log_path(&self) -> &Path {
-        self.log.path()
-    }
-
     /// `Some(status)` if it has exited.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
-    }
-
-    /// Sends SIGTERM to the process (not the group).
-    pub fn sigterm(&self) {
-        signal_pid(self.pid(), libc::SIGTERM);
-    }
-
-    /// SIGTERM, wait up to `timeout`, then SIGKILL the group. Returns the exit
-    /// status if it exited by itself in time.
-    pub fn stop(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        if let Some(s) = self.try_wait() {
-            return Some(s);
-        }
-        self.sigterm();
-        let s = wait_timeout(&mut self.child, timeout);
-        if s.is_none() {
-            self.kill();
-        }
-        s
     }
 
     /// SIGKILL to the whole process group, then reap.
@@ -391,17 +365,6 @@ impl ServerProcess {
             signal_group(self.pid(), libc::SIGKILL);
         }
         let _ = self.child.wait();
-    }
-
-    /// Panics with the log tail if the process has exited.
-    pub fn assert_running(&mut self) {
-        if let Some(s) = self.try_wait() {
-            panic!(
-                "{} exited early with {s}; log:\n{}",
-                self.name,
-                tail(&self.log(), 60)
-            );
-        }
     }
 }
 
@@ -490,10 +453,6 @@ impl Moto {
         panic!("moto_server did not start (3 attempts)");
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -507,7 +466,7 @@ impl Moto {
             "text/plain",
             b"",
         )
-        .expect("moto reset");
+        .unwrap_or_else(|e| panic!("moto reset: {e}\n{}", tail(&self.proc_.log(), 40)));
         assert_eq!(r.status, 200, "moto reset: {}", r.text());
     }
 
@@ -522,16 +481,8 @@ impl Moto {
             "text/plain",
             body.as_bytes(),
         )
-        .expect("moto reset-auth");
+        .unwrap_or_else(|e| panic!("moto reset-auth: {e}\n{}", tail(&self.proc_.log(), 40)));
         assert_eq!(r.status, 200, "moto reset-auth: {}", r.text());
-    }
-
-    pub fn log(&self) -> String {
-        self.proc_.log()
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.proc_.pid()
     }
 }
 
@@ -596,7 +547,8 @@ pub struct ExporterOpts {
     /// The binary (default: [`exporter_bin`], the debug build of this run;
     /// e.g. `target/release/aws-iam-exporter` for load tests).
     pub bin: Option<PathBuf>,
-    /// Extra flags (a `--web.listen-address=127.0.0.1:PORT` is always added).
+    /// Extra flags (a `--web.listen-address=127.0.0.1:0` is always added;
+    /// the bound port is read from the `listening` log line).
     pub args: Vec<String>,
     /// AWS_ENDPOINT_URL (moto or the scenario server).
     pub aws_endpoint: Option<String>,
@@ -608,9 +560,15 @@ pub struct ExporterOpts {
 
 /// A running exporter on 127.0.0.1:PORT; stdout/stderr captured to temp
 /// files; killed by PID on drop (its log is printed if the test panicked).
+///
+/// It listens on port 0 and logs `listening address=127.0.0.1:PORT`;
+/// [`Exporter::port`] reads that line on first use (no race for a free
+/// port). Only when the flags hide info logs (`--log.level=warn|error`) is a
+/// free port chosen up front.
 pub struct Exporter {
     child: Child,
-    port: u16,
+    /// The bound port, set once known (up front, or from the log).
+    port: OnceLock<u16>,
     stdout: tempfile::NamedTempFile,
     stderr: tempfile::NamedTempFile,
     exited: Option<ExitStatus>,
@@ -627,7 +585,12 @@ impl Exporter {
     }
 
     pub fn start_with(opts: ExporterOpts) -> Exporter {
-        let port = free_port();
+        let port = OnceLock::new();
+        let listen_port = if hides_info_logs(&opts.args) {
+            *port.get_or_init(free_port)
+        } else {
+            0
+        };
         let stdout = tempfile::Builder::new()
             .prefix("exporter-stdout-")
             .tempfile()
@@ -644,7 +607,7 @@ impl Exporter {
             cmd = c;
         }
         cmd.args(&opts.args)
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--web.listen-address=127.0.0.1:{listen_port}"))
             .stdout(Stdio::from(stdout.reopen().expect("reopen")))
             .stderr(Stdio::from(stderr.reopen().expect("reopen")));
         for (k, v) in &opts.env {
@@ -663,8 +626,29 @@ impl Exporter {
         }
     }
 
+    /// The port it listens on: waits (up to 60 s) for the `listening` log
+    /// line. Panics with the log if the process exits or never logs it.
     pub fn port(&self) -> u16 {
-        self.port
+        *self.port.get_or_init(|| {
+            let found = poll_until(Duration::from_secs(60), || {
+                match listening_port(&self.stderr()) {
+                    Some(port) => Some(Some(port)),
+                    None if pid_exited(self.pid()) => Some(None),
+                    None => None,
+                }
+            });
+            match found {
+                Some(Some(port)) => port,
+                Some(None) => panic!(
+                    "exporter exited before listening\n--- stderr ---\n{}",
+                    tail(&self.stderr(), 80)
+                ),
+                None => panic!(
+                    "exporter logged no `listening address=` line in 60 s\n--- stderr ---\n{}",
+                    tail(&self.stderr(), 80)
+                ),
+            }
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -673,12 +657,12 @@ impl Exporter {
 
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 
     /// `127.0.0.1:PORT` (for Prometheus scrape configs).
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.port())
     }
 
     /// What the exporter wrote to stderr so far (its logs).
@@ -805,11 +789,6 @@ impl Exporter {
         s
     }
 
-    /// Sends any signal to the exporter (e.g. `libc::SIGHUP`).
-    pub fn signal(&self, sig: libc::c_int) {
-        signal_pid(self.pid(), sig);
-    }
-
     /// Scrapes until `name{labels}` satisfies `pred`; returns the value.
     /// Panics (with the last scrape and the log) on timeout.
     pub fn wait_for_metric(
@@ -840,6 +819,51 @@ impl Exporter {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// True when `args` set `--log.level` to `warn` or `error`, which hides the
+/// info-level `listening` line.
+fn hides_info_logs(args: &[String]) -> bool {
+    let mut level = None;
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
+        if let Some(v) = a.strip_prefix("--log.level=") {
+            level = Some(v.to_string());
+        } else if a == "--log.level" {
+            level = args.next().cloned();
+        }
+    }
+    matches!(level.as_deref(), Some("warn" | "error"))
+}
+
+/// The port of the exporter's `listening` line, in logfmt
+/// (`address=127.0.0.1:PORT`) or JSON (`"address":"127.0.0.1:PORT"`).
+fn listening_port(log: &str) -> Option<u16> {
+    log.lines()
+        .filter(|l| l.contains("listening"))
+        .find_map(|l| {
+            let (_, rest) = l
+                .split_once("address=")
+                .or_else(|| l.split_once("\"address\":"))?;
+            let addr: String = rest
+                .trim_start_matches('"')
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"' && *c != ',')
+                .collect();
+            addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+        })
+}
+
+/// True once process `pid` (our child) has exited: it is a zombie until
+/// reaped, or gone. Lets `&self` methods notice an early exit.
+fn pid_exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
     }
 }
 
@@ -964,21 +988,6 @@ pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Op
         .map(|s| s.value)
 }
 
-/// Scrapes `url` until `name{labels}` satisfies `pred` (for any HTTP
-/// endpoint: an exporter in another form, a federation endpoint, ...).
-pub fn wait_for_metric(
-    url: &str,
-    name: &str,
-    labels: &[(&str, &str)],
-    timeout: Duration,
-    pred: impl Fn(f64) -> bool,
-) -> Option<f64> {
-    poll_until(timeout, || {
-        let r = http_get(url).ok().filter(|r| r.status == 200)?;
-        metric_value(&r.text(), name, labels).filter(|v| pred(*v))
-    })
-}
-
 // ---------------------------------------------------------------------------
 // Webhook receiver (Alertmanager webhook_configs)
 // ---------------------------------------------------------------------------
@@ -988,7 +997,6 @@ pub fn wait_for_metric(
 pub struct WebhookRequest {
     pub path: String,
     pub received_at: Instant,
-    pub received_at_system: SystemTime,
     pub body: String,
     /// The body parsed as JSON (`Null` if it is not JSON).
     pub json: serde_json::Value,
@@ -1044,7 +1052,6 @@ impl Webhook {
                                             rec.lock().unwrap().push(WebhookRequest {
                                                 path,
                                                 received_at: Instant::now(),
-                                                received_at_system: SystemTime::now(),
                                                 body,
                                                 json,
                                             });
@@ -1070,10 +1077,6 @@ impl Webhook {
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `http://127.0.0.1:PORT/` (put this in Alertmanager's webhook_configs).
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
@@ -1082,10 +1085,6 @@ impl Webhook {
     /// Everything received so far, in arrival order.
     pub fn received(&self) -> Vec<WebhookRequest> {
         self.received.lock().unwrap().clone()
-    }
-
-    pub fn clear(&self) {
-        self.received.lock().unwrap().clear();
     }
 
     /// Waits for a request satisfying `pred` (also among those already

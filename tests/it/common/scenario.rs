@@ -27,13 +27,12 @@
 //! GetCredentialReport, GetAccountPasswordPolicy, ListVirtualMFADevices
 //! (AssignmentStatus, MaxItems/Marker paging); sts GetCallerIdentity,
 //! AssumeRole. Anything else answers 400 InvalidAction.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -266,17 +265,6 @@ impl UserRow {
         self.key1_last_rotated = Some(rotated);
         self
     }
-    /// Inactive key 2.
-    pub fn key2_inactive(mut self, rotated: OffsetDateTime) -> Self {
-        self.key2_active = false;
-        self.key2_last_rotated = Some(rotated);
-        self
-    }
-    pub fn cert1(mut self, active: bool, rotated: OffsetDateTime) -> Self {
-        self.cert1_active = active;
-        self.cert1_last_rotated = Some(rotated);
-        self
-    }
 }
 
 struct Fmt {
@@ -397,10 +385,6 @@ impl ReportBuilder {
     }
     pub fn users(mut self, us: impl IntoIterator<Item = UserRow>) -> Self {
         self.users.extend(us);
-        self
-    }
-    pub fn raw_line(mut self, line: &str) -> Self {
-        self.raw_lines.push(line.to_string());
         self
     }
     pub fn time_style(mut self, s: TimeStyle) -> Self {
@@ -767,21 +751,17 @@ pub struct OrganizationFeatures {
 /// A request the server received.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
-    pub at: Instant,
-    pub account_id: String,
     pub action: String,
     pub params: BTreeMap<String, String>,
     /// Access key id from the Authorization header (if signed).
     pub access_key_id: Option<String>,
     /// Service from the credential scope (`iam`, `sts`).
     pub service: Option<String>,
-    pub user_agent: Option<String>,
 }
 
 /// The state of one account.
 #[derive(Debug, Clone)]
 pub struct AccountState {
-    pub account_id: String,
     /// GetCallerIdentity's Arn for the account's own (non-assumed) credentials.
     pub caller_arn: String,
     pub caller_user_id: String,
@@ -823,7 +803,6 @@ pub struct AccountState {
 impl AccountState {
     pub fn new(account_id: &str) -> AccountState {
         AccountState {
-            account_id: account_id.to_string(),
             caller_arn: format!("arn:aws:iam::{account_id}:user/exporter"),
             caller_user_id: "AIDAEXPORTEREXAMPLE1".into(),
             summary: default_summary(0),
@@ -941,12 +920,6 @@ impl ScenarioState {
             .entry(id.to_string())
             .or_insert_with(|| AccountState::new(id))
     }
-
-    /// The default account.
-    pub fn default_mut(&mut self) -> &mut AccountState {
-        let id = self.default_account.clone();
-        self.account_mut(&id)
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -961,10 +934,6 @@ pub struct AccountHandle {
 }
 
 impl AccountHandle {
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// Runs `f` on this account's state under the lock.
     pub fn with<R>(&self, f: impl FnOnce(&mut AccountState) -> R) -> R {
         let mut st = self.state.lock().unwrap();
@@ -979,10 +948,6 @@ impl AccountHandle {
             a.report_generated = now();
         });
     }
-    /// Removes the report (GetCredentialReport → ReportNotPresent).
-    pub fn clear_report(&self) {
-        self.with(|a| a.report_csv = None);
-    }
     pub fn set_report_generated(&self, t: OffsetDateTime) {
         self.with(|a| a.report_generated = t);
     }
@@ -994,11 +959,6 @@ impl AccountHandle {
     pub fn set_summary(&self, key: &str, value: i64) {
         self.with(|a| {
             a.summary.insert(key.to_string(), value);
-        });
-    }
-    pub fn remove_summary(&self, key: &str) {
-        self.with(|a| {
-            a.summary.remove(key);
         });
     }
     pub fn set_summary_map(&self, map: BTreeMap<String, i64>) {
@@ -1085,6 +1045,17 @@ impl std::ops::Deref for Scenario {
 }
 
 impl Scenario {
+    /// Calls of `action` summed over all accounts.
+    pub fn calls_all_accounts(&self, action: &str) -> u64 {
+        self.state
+            .lock()
+            .unwrap()
+            .accounts
+            .values()
+            .map(|a| a.calls.get(action).copied().unwrap_or(0))
+            .sum()
+    }
+
     /// Starts a server for [`DEFAULT_ACCOUNT`] on 127.0.0.1:free port.
     pub fn start() -> Scenario {
         Self::start_for(DEFAULT_ACCOUNT)
@@ -1152,10 +1123,6 @@ impl Scenario {
         format!("http://{}", self.addr)
     }
 
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// A handle on account `id` (created with defaults if new; AssumeRole
     /// into it then succeeds).
     pub fn account(&self, id: &str) -> AccountHandle {
@@ -1166,25 +1133,9 @@ impl Scenario {
         }
     }
 
-    /// The whole state under the lock (don't hold it across waits).
-    pub fn state(&self) -> MutexGuard<'_, ScenarioState> {
-        self.state.lock().unwrap()
-    }
-
     /// Every request received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.lock().unwrap().requests.clone()
-    }
-
-    /// Calls of `action` summed over all accounts.
-    pub fn calls_all_accounts(&self, action: &str) -> u64 {
-        self.state
-            .lock()
-            .unwrap()
-            .accounts
-            .values()
-            .map(|a| a.calls.get(action).copied().unwrap_or(0))
-            .sum()
     }
 
     /// Waits until `action` was called at least `n` times on the default
@@ -1405,12 +1356,8 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (akid, service) = access_key_from_auth(auth);
-    let ua = headers
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
 
-    let plan = plan_response(&state, params, akid, service, ua);
+    let plan = plan_response(&state, params, akid, service);
     match plan {
         Plan::Respond(r) => Ok(r),
         Plan::HangThen(d, f) => {
@@ -1425,7 +1372,6 @@ fn plan_response(
     params: BTreeMap<String, String>,
     akid: Option<String>,
     service: Option<String>,
-    ua: Option<String>,
 ) -> Plan {
     let action = params.get("Action").cloned().unwrap_or_default();
     let version = params.get("Version").cloned().unwrap_or_default();
@@ -1445,13 +1391,10 @@ fn plan_response(
         st.requests.remove(0);
     }
     st.requests.push(RecordedRequest {
-        at: Instant::now(),
-        account_id: account_id.clone(),
         action: action.clone(),
         params: params.clone(),
         access_key_id: akid.clone(),
         service: service.clone(),
-        user_agent: ua,
     });
 
     if action.is_empty() {
