@@ -233,10 +233,13 @@ async fn account_task<A: Refresh>(
             _ = cancel.cancelled() => break,
             p = limit.clone().acquire_owned() => p,
         };
+        // NB: boxed, so that the refresh's state (the SDK calls' futures, tens of KiB) exists
+        // only while it runs, not for the life of every account's task.
+        let refresh = Box::pin(account.refresh());
         tokio::select! {
             // Shutdown abandons an in-flight refresh: its result would never be served.
             _ = cancel.cancelled() => break,
-            _ = account.refresh() => {}
+            _ = refresh => {}
         }
         drop(permit);
         next = slot.next_after(started);
