@@ -57,40 +57,6 @@ fn golden(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures/audit").join(name)
 }
 
-/// Compares `got` with the golden file, or rewrites it with `UPDATE_GOLDEN=1`.
-fn assert_golden(name: &str, got: &str) {
-    let path = golden(name);
-    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, got).unwrap();
-        eprintln!("rewrote {}", path.display());
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (create it with UPDATE_GOLDEN=1 cargo test --test it audit::)",
-            path.display()
-        )
-    });
-    if got != want {
-        let diff: Vec<String> = want
-            .lines()
-            .filter(|l| !got.lines().any(|g| g == *l))
-            .map(|l| format!("- {l}"))
-            .chain(
-                got.lines()
-                    .filter(|l| !want.lines().any(|w| w == *l))
-                    .map(|l| format!("+ {l}")),
-            )
-            .collect();
-        panic!(
-            "audit output differs from {} (UPDATE_GOLDEN=1 to accept):\n{}\n--- got ---\n{got}",
-            path.display(),
-            diff.join("\n")
-        );
-    }
-}
-
 #[test]
 fn the_table_of_the_sample_matches_the_golden_file() {
     let o = sample(&[]);
@@ -98,7 +64,7 @@ fn the_table_of_the_sample_matches_the_golden_file() {
     assert_eq!(stderr_of(&o), "", "no log lines at the default level");
     let table = stdout_of(&o);
     assert!(!table.contains('\x1b'), "piped: no colour\n{table}");
-    assert_golden("sample.table.txt", &table);
+    assert_golden(&golden("sample.table.txt"), &table, "audit::");
 }
 
 #[test]
@@ -119,7 +85,7 @@ fn the_json_of_the_sample_matches_the_golden_file() {
     let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(v["now"], NOW);
     assert_eq!(v["accounts"][0]["key"], "examples/credential-report.csv");
-    assert_golden("sample.json", &text);
+    assert_golden(&golden("sample.json"), &text, "audit::");
 }
 
 #[test]

@@ -666,34 +666,7 @@ fn bad_reports_exit_1_with_a_message_naming_the_problem() {
 fn once_output_of_the_full_fixture_matches_the_golden_file() {
     let got = normalise(&once("full.csv", Some("full.summary.json"), &[]), &[]);
     let golden = fixture("full.expected.prom");
-    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
-        std::fs::write(&golden, &got).unwrap();
-        eprintln!("rewrote {}", golden.display());
-        return;
-    }
-    let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (create it with UPDATE_GOLDEN=1 cargo test --test it cli::)",
-            golden.display()
-        )
-    });
-    if got != want {
-        let diff: Vec<String> = want
-            .lines()
-            .filter(|l| !got.lines().any(|g| g == *l))
-            .map(|l| format!("- {l}"))
-            .chain(
-                got.lines()
-                    .filter(|l| !want.lines().any(|w| w == *l))
-                    .map(|l| format!("+ {l}")),
-            )
-            .collect();
-        panic!(
-            "--once output differs from {} (UPDATE_GOLDEN=1 to accept):\n{}",
-            golden.display(),
-            diff.join("\n")
-        );
-    }
+    assert_golden(&golden, &got, "cli::");
 }
 
 /// The promtool test that proves every root alert quiet for a credential-less root must be fed
@@ -756,38 +729,7 @@ fn once_output_passes_promtool_check_metrics() {
         return;
     };
     for (report, summary) in [("full.csv", Some("full.summary.json")), ("full.json", None)] {
-        let text = once(report, summary, &[]);
-        let mut child = std::process::Command::new(&promtool)
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn promtool");
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(text.as_bytes()).unwrap();
-        }
-        let o = child.wait_with_output().unwrap();
-        // The one accepted finding: `aws_iam_account_summary{key}` is a contract name (it mirrors
-        // GetAccountSummary), and Debian's promtool 2.42 flags the word `summary` in any metric
-        // name, whatever its type (here a gauge). Every other finding fails the test.
-        const ACCEPTED: &str =
-            "aws_iam_account_summary metric name should not include type 'summary'";
-        let findings: Vec<String> = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .chain(String::from_utf8_lossy(&o.stderr).lines())
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && *l != ACCEPTED)
-            .map(str::to_owned)
-            .collect();
-        assert!(
-            findings.is_empty() && (o.status.success() || o.status.code() == Some(3)),
-            "promtool check metrics on {report}: {:?}\n{}",
-            o.status,
-            findings.join("\n")
-        );
+        assert_promtool_check_metrics_clean(&promtool, &once(report, summary, &[]), report);
     }
 }
 

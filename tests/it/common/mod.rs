@@ -1153,3 +1153,73 @@ pub fn aws_errors_beyond_moto_gaps(exposition: &str) -> Vec<Sample> {
         })
         .collect()
 }
+
+/// Compares `got` with the golden file at `path`, printing the lines that differ; with
+/// `UPDATE_GOLDEN=1` it rewrites the file instead. `module` is the test module that rewrites it
+/// (for the hint: `cargo test --test it MODULE`).
+pub fn assert_golden(path: &Path, got: &str, module: &str) {
+    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, got).unwrap();
+        eprintln!("rewrote {}", path.display());
+        return;
+    }
+    let want = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (create it with UPDATE_GOLDEN=1 cargo test --test it {module})",
+            path.display()
+        )
+    });
+    if got != want {
+        let diff: Vec<String> = want
+            .lines()
+            .filter(|l| !got.lines().any(|g| g == *l))
+            .map(|l| format!("- {l}"))
+            .chain(
+                got.lines()
+                    .filter(|l| !want.lines().any(|w| w == *l))
+                    .map(|l| format!("+ {l}")),
+            )
+            .collect();
+        panic!(
+            "output differs from {} (UPDATE_GOLDEN=1 to accept):\n{}\n--- got ---\n{got}",
+            path.display(),
+            diff.join("\n")
+        );
+    }
+}
+
+/// Asserts that `promtool check metrics` finds nothing in `text` (named `what` in the failure)
+/// but the one accepted finding: `aws_iam_account_summary{key}` is a contract name (it mirrors
+/// GetAccountSummary), and Debian's promtool 2.42 flags the word `summary` in any metric name,
+/// whatever its type (here a gauge). Every other finding fails.
+pub fn assert_promtool_check_metrics_clean(promtool: &Path, text: &str, what: &str) {
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    const ACCEPTED: &str = "aws_iam_account_summary metric name should not include type 'summary'";
+    let findings: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&o.stderr).lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != ACCEPTED)
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        findings.is_empty() && (o.status.success() || o.status.code() == Some(3)),
+        "promtool check metrics on {what}: {:?}\n{}",
+        o.status,
+        findings.join("\n")
+    );
+}
