@@ -371,7 +371,7 @@ where
     }
     // `--once` also asks the organization's features (once, not per account); `audit` does not.
     let organization = match with_organization {
-        true => fleet.organization(),
+        true => fleet.organization().map(Organization::quiet),
         false => None,
     };
     let organization = tokio::spawn(async move {

@@ -35,6 +35,8 @@ pub struct Organization {
     /// loudly only when it changes.
     log: OutcomeLog,
     identity_log: OutcomeLog,
+    /// `--once`: the outcome is in the output (or absent); stderr is for the one error line.
+    quiet: bool,
 }
 
 impl Refresh for Organization {
@@ -54,7 +56,14 @@ impl Organization {
             view: OrganizationView::default(),
             log: OutcomeLog::default(),
             identity_log: OutcomeLog::default(),
+            quiet: false,
         }
+    }
+
+    /// Logs nothing above debug (for `--once`, whose stderr carries at most one error line).
+    pub fn quiet(mut self) -> Organization {
+        self.quiet = true;
+        self
     }
 
     /// Asks once and writes the exporter-level part. Never fails: whatever AWS answers, the
@@ -83,7 +92,7 @@ impl Organization {
                     self.view.features = None;
                     self.view.control = None;
                 }
-                if self.log.changed(&e.code.label()) {
+                if self.log.changed(&e.code.label()) && !self.quiet {
                     tracing::warn!(operation = %e.operation, code = %e.code.label(), message = %e.message, "centralized root access is unknown (aws_iam_organization_feature_enabled and the root_credentials_management control are absent); asked again every interval, logged again when the answer changes");
                 } else {
                     tracing::debug!(operation = %e.operation, code = %e.code.label(), "centralized root access still unknown");
@@ -98,7 +107,7 @@ impl Organization {
             match self.own.caller_account().await {
                 Ok(id) => self.account_id = Some(id),
                 Err(e) => {
-                    if self.identity_log.changed(&e.code.label()) {
+                    if self.identity_log.changed(&e.code.label()) && !self.quiet {
                         tracing::warn!(operation = %e.operation, code = %e.code.label(), message = %e.message, "the exporter's own account is unknown; the root_credentials_management control is absent until it is");
                     } else {
                         tracing::debug!(operation = %e.operation, code = %e.code.label(), "the exporter's own account is still unknown");

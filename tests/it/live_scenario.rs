@@ -435,6 +435,22 @@ fn persistent_server_errors_keep_the_last_good_data_and_recovery_is_automatic() 
 }
 
 #[test]
+fn once_on_a_denied_account_prints_one_error_line_even_when_the_organization_call_is_refused_too() {
+    let s = Scenario::start();
+    s.deny("GetAccountSummary");
+    s.set_organization_features(None);
+    let o = once(&s, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("level=info")).collect();
+    assert_eq!(lines.len(), 1, "one line:\n{err}");
+    assert!(
+        lines[0].starts_with("aws-iam-exporter: error: GetAccountSummary: AccessDenied"),
+        "{err}"
+    );
+}
+
+#[test]
 fn access_denied_on_get_credential_report_names_the_operation_the_code_and_the_permission() {
     let s = Scenario::start();
     s.deny("GetCredentialReport");
