@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fetch::{ErrorCode, Facts, FetchError, Fetched, Operation};
 use crate::posture::{PolicyState, Summary};
-use crate::report::decode_document;
+use crate::report::decode_document_owned;
 
 /// The offline source: a report file and optionally a summary file.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ const MAX_SUMMARY_BYTES: usize = 1 << 20;
 impl FileSource {
     pub fn fetch(&self) -> Result<Fetched, FetchError> {
         let bytes = read_limited(&self.report, self.max_bytes)?;
-        let report = decode_document(&bytes, self.max_bytes).map_err(|e| {
+        let report = decode_document_owned(bytes, self.max_bytes).map_err(|e| {
             FetchError::new(
                 Operation::ReadFile,
                 ErrorCode::BadReport,

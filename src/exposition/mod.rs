@@ -159,9 +159,18 @@ pub struct Rendered {
 impl Rendered {
     /// Encodes with prometheus-client and indexes the output by family.
     fn encode(collector: impl prometheus_client::collector::Collector) -> Rendered {
+        Rendered::encode_with_capacity(collector, 0)
+    }
+
+    /// [`Rendered::encode`] into a buffer of `capacity` bytes: a good guess spares the copies
+    /// and page faults of a buffer that doubles its way up to megabytes.
+    fn encode_with_capacity(
+        collector: impl prometheus_client::collector::Collector,
+        capacity: usize,
+    ) -> Rendered {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(collector));
-        let mut text = String::new();
+        let mut text = String::with_capacity(capacity);
         // Writing to a String cannot fail; an Err would only come from our own collector.
         let _ = prometheus_client::encoding::text::encode_registry(&mut text, &registry);
         let spans = index_families(&text);

@@ -194,13 +194,22 @@ pub struct ReportDocument {
 /// first is JSON; a body of base64 characters only is base64 (a CSV header always has a comma,
 /// base64 never does); anything else is CSV.
 pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
+    decode_document_owned(bytes.to_vec(), limit)
+}
+
+/// [`decode_document`] of bytes the caller owns: a CSV file (the common case) is kept as it is
+/// read, not copied.
+pub fn decode_document_owned(
+    mut bytes: Vec<u8>,
+    limit: usize,
+) -> Result<ReportDocument, ParseError> {
     if bytes.len() > limit {
         return Err(ParseError::TooLarge {
             size: bytes.len(),
             limit,
         });
     }
-    let body = strip_bom(bytes);
+    let body = strip_bom(&bytes);
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         None => Err(ParseError::Empty),
@@ -209,10 +218,14 @@ pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, Par
             csv: decode_base64(body, limit)?,
             generated: None,
         }),
-        Some(_) => Ok(ReportDocument {
-            csv: body.to_vec(),
-            generated: None,
-        }),
+        Some(_) => {
+            let bom = bytes.len() - body.len();
+            bytes.drain(..bom);
+            Ok(ReportDocument {
+                csv: bytes,
+                generated: None,
+            })
+        }
     }
 }
 

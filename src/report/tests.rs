@@ -446,3 +446,16 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn an_owned_csv_document_is_kept_as_read_and_loses_only_its_bom() {
+    let csv = b"user,arn\nalice,arn:aws:iam::123456789012:user/alice\n".to_vec();
+    let read = csv.clone();
+    let at = read.as_ptr();
+    let doc = decode_document_owned(read, 1 << 20).unwrap();
+    assert_eq!(doc.csv, csv);
+    assert_eq!(doc.csv.as_ptr(), at, "no copy of a plain CSV file");
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend_from_slice(&csv);
+    assert_eq!(decode_document_owned(with_bom, 1 << 20).unwrap().csv, csv);
+}
