@@ -1038,7 +1038,7 @@ async fn tls_and_basic_auth_guard_metrics_and_no_secret_reaches_the_log() {
         std::net::TcpStream::connect(("127.0.0.1", port)).ok()
     });
     if listening.is_none() {
-        e.assert_running_or_panic();
+        e.assert_running("waiting for it to listen");
         panic!("exporter not listening on {port}");
     }
 
@@ -1116,18 +1116,6 @@ async fn tls_and_basic_auth_guard_metrics_and_no_secret_reaches_the_log() {
         !log.contains(&token),
         "Authorization header in the log:\n{log}"
     );
-}
-
-trait AssertRunning {
-    fn assert_running_or_panic(&mut self);
-}
-
-impl AssertRunning for Exporter {
-    fn assert_running_or_panic(&mut self) {
-        if let Some(s) = self.try_wait() {
-            panic!("exporter exited with {s}\n{}", self.stderr());
-        }
-    }
 }
 
 /// Starts the daemon on `listen` and returns it with the address its "listening" line gives.

@@ -93,7 +93,7 @@ fn wait_scrape(exporter: &mut Exporter, what: &str, pred: impl Fn(&str) -> bool)
     let deadline = Instant::now() + WAIT;
     let mut last = String::new();
     loop {
-        exporter.assert_running_for(what);
+        exporter.assert_running(what);
         let r = exporter.request("/metrics", &[]);
         if r.status == 200 {
             last = r.text();
@@ -122,21 +122,6 @@ fn wait_all_fresh(exporter: &mut Exporter, ids: &[&str]) -> String {
         let ok = refresh_success(s);
         ids.iter().all(|id| ok.get(*id) == Some(&1.0))
     })
-}
-
-trait RunningCheck {
-    fn assert_running_for(&mut self, what: &str);
-}
-
-impl RunningCheck for Exporter {
-    fn assert_running_for(&mut self, what: &str) {
-        if let Some(status) = self.try_wait() {
-            panic!(
-                "exporter exited ({status}) while waiting for {what}\n--- stderr ---\n{}",
-                self.stderr()
-            );
-        }
-    }
 }
 
 fn start_exporter(endpoint: &str, config: &Path, extra: &[&str]) -> Exporter {
@@ -995,7 +980,7 @@ fn scale_run(
     let limit = Duration::from_secs(60 + accounts as u64);
     let deadline = started + limit;
     let all_fresh = loop {
-        exp.assert_running_for("all accounts fresh");
+        exp.assert_running("all accounts fresh");
         if let Ok(r) = http_request(
             "GET",
             &format!("{}/metrics", exp.base_url()),

@@ -682,6 +682,13 @@ impl Exporter {
         self.exited
     }
 
+    /// Panics with the exporter's logs if it has exited (`what`: what the test was doing).
+    pub fn assert_running(&mut self, what: &str) {
+        if self.try_wait().is_some() {
+            self.panic_exited(what);
+        }
+    }
+
     fn panic_exited(&mut self, what: &str) -> ! {
         let s = self.try_wait();
         panic!(
