@@ -11,7 +11,7 @@ use crate::offline::FileSource;
 use crate::organization::Organization;
 use crate::refresh::{Account, RefreshSettings, Source, Target};
 use crate::schedule::{self, Fleet, Plan, Refresh};
-use crate::snapshot::State;
+use crate::snapshot::{ExporterPart, State};
 
 /// How to reach one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +267,7 @@ pub async fn run(
     cancel: tokio_util::sync::CancellationToken,
 ) {
     // The benchmark numbers, once per exporter (as in `once`).
-    state.set_static_parts(vec![render_control_info()]);
+    state.set_exporter_part(ExporterPart::ControlInfo, render_control_info());
     let publisher = tokio::spawn(publish_loop(state.clone(), cancel.clone()));
     let fleet = Arc::new(ConfigFleet::new(config, state.clone()).await);
     let plan = fleet.plan();
@@ -302,7 +302,7 @@ async fn publish_loop(state: Arc<State>, cancel: tokio_util::sync::CancellationT
 /// (one line).
 pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
     let state = Arc::new(State::default());
-    state.set_static_parts(vec![render_control_info()]);
+    state.set_exporter_part(ExporterPart::ControlInfo, render_control_info());
     let outcomes = each_once(config, state.clone(), true, |mut account| async move {
         account.refresh_once().await
     })

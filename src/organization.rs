@@ -17,7 +17,7 @@ use crate::exposition::{OrganizationView, render_organization};
 use crate::fetch::{ErrorCode, FetchError};
 use crate::posture::{Thresholds, organization_verdict};
 use crate::schedule::Refresh;
-use crate::snapshot::State;
+use crate::snapshot::{ExporterPart, State};
 
 /// The organization's refresh state across intervals (its error counters live here).
 #[derive(Debug)]
@@ -99,7 +99,8 @@ impl Organization {
                 }
             }
         }
-        self.state.set_organization(render_organization(&self.view));
+        self.state
+            .set_exporter_part(ExporterPart::Organization, render_organization(&self.view));
     }
 
     async fn account_id(&mut self) -> Option<String> {

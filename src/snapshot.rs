@@ -29,6 +29,16 @@ pub struct Slot {
     pub root_use: Option<RootUse>,
 }
 
+/// The exporter-level parts of the exposition (not accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExporterPart {
+    /// `aws_iam_organization_feature_enabled`, the `root_credentials_management` control and
+    /// the errors of ListOrganizationsFeatures.
+    Organization,
+    /// `aws_iam_control_info`: rendered once per process.
+    ControlInfo,
+}
+
 /// Outcome of the last account discovery, for `aws_iam_exporter_account_discovery_success`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Discovery {
@@ -46,12 +56,11 @@ pub struct State {
     /// NB: std lock, held only to replace a slot or to clone the slots' `Arc`s for a
     /// publication; never across an `.await` and never while assembling.
     slots: Mutex<BTreeMap<String, Slot>>,
-    /// Parts rendered once per exporter rather than per account (e.g. control metadata).
-    static_parts: RwLock<Vec<Arc<Rendered>>>,
-    /// The exporter-level refresh's part (centralized root access, asked once per interval):
-    /// not an account, so neither counted in `aws_iam_exporter_accounts` nor in readiness.
-    /// NB: std lock, held only to swap or clone the `Arc`.
-    organization: RwLock<Option<Arc<Rendered>>>,
+    /// Exporter-level parts by name (control metadata; the organization's centralized root
+    /// access, asked once per interval): not accounts, so neither counted in
+    /// `aws_iam_exporter_accounts` nor in readiness.
+    /// NB: std lock, held only to swap or clone the `Arc`s.
+    exporter_parts: RwLock<BTreeMap<ExporterPart, Arc<Rendered>>>,
     ready: AtomicBool,
     discovery: AtomicU8,
     /// Woken when a slot changed; the publisher coalesces wake-ups.
@@ -63,8 +72,7 @@ impl Default for State {
         State {
             published: RwLock::new(Arc::new(Published::build(std::iter::empty(), Vec::new()))),
             slots: Mutex::new(BTreeMap::new()),
-            static_parts: RwLock::new(Vec::new()),
-            organization: RwLock::new(None),
+            exporter_parts: RwLock::new(BTreeMap::new()),
             ready: AtomicBool::new(false),
             discovery: AtomicU8::new(Discovery::None as u8),
             changed: Notify::new(),
@@ -137,23 +145,13 @@ impl State {
         }
     }
 
-    /// Sets the parts rendered once per exporter, published with every account's.
-    pub fn set_static_parts(&self, parts: Vec<Rendered>) {
-        let parts = parts.into_iter().map(Arc::new).collect();
-        match self.static_parts.write() {
-            Ok(mut p) => *p = parts,
-            Err(poisoned) => *poisoned.into_inner() = parts,
-        }
-        self.changed.notify_one();
-    }
-
-    /// Sets the exporter-level part (organization features, their control and errors).
-    pub fn set_organization(&self, part: Rendered) {
-        let part = Some(Arc::new(part));
-        match self.organization.write() {
-            Ok(mut p) => *p = part,
-            Err(poisoned) => *poisoned.into_inner() = part,
-        }
+    /// Sets (replaces) an exporter-level part, published with every account's.
+    pub fn set_exporter_part(&self, which: ExporterPart, part: Rendered) {
+        let part = Arc::new(part);
+        match self.exporter_parts.write() {
+            Ok(mut p) => p.insert(which, part),
+            Err(poisoned) => poisoned.into_inner().insert(which, part),
+        };
         self.changed.notify_one();
     }
 
@@ -178,19 +176,14 @@ impl State {
         };
         let (accounts, has_data) = accounts;
         let global = render_global(accounts, self.discovery(), VERSION, REVISION);
-        let static_parts = match self.static_parts.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let organization = match self.organization.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+        let exporter_parts: Vec<Arc<Rendered>> = match self.exporter_parts.read() {
+            Ok(p) => p.values().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
         };
         let all = parts
             .iter()
+            .chain(exporter_parts.iter())
             .map(Arc::as_ref)
-            .chain(organization.iter().map(Arc::as_ref))
-            .chain(static_parts.iter().map(Arc::as_ref))
             .chain(std::iter::once(&global));
         let next = Arc::new(Published::build(all, root_uses));
         match self.published.write() {
@@ -224,16 +217,17 @@ mod tests {
     #[test]
     fn the_organization_part_is_published_but_is_no_account_and_does_not_make_ready() {
         let state = State::default();
-        state.set_organization(crate::exposition::render_organization(
-            &crate::exposition::OrganizationView {
+        state.set_exporter_part(
+            ExporterPart::Organization,
+            crate::exposition::render_organization(&crate::exposition::OrganizationView {
                 features: Some(crate::fetch::OrganizationFeatures {
                     organization_id: "o-a1b2c3d4e5".into(),
                     root_credentials_management: true,
                     root_sessions: false,
                 }),
                 ..Default::default()
-            },
-        ));
+            }),
+        );
         state.publish();
         let text = state.published().classic_text(0.0);
         assert!(text.contains("aws_iam_exporter_accounts{} 0\n"), "{text}");
