@@ -6,7 +6,6 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::MetricType;
 
 use crate::posture::{AccountData, CONTROLS, Posture, ROOT_CREDENTIALS};
-use crate::report::Row;
 
 use super::*;
 
@@ -95,9 +94,7 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
         out.gauge(f, acct, n)?;
     }
 
-    if v.per_user {
-        encode_users(v, out)?;
-    }
+    // The per-user families are written by `users::TextWriter` (see `render_account`).
 
     if let Some(creds) = crate::posture::service_credentials(&v.data) {
         let mut counts = std::collections::BTreeMap::<(&str, &str), u64>::new();
@@ -192,71 +189,6 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
     )
 }
 
-pub(super) fn encode_users(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Result {
-    let acct = v.labels.as_slice();
-    let report = &v.data.report;
-    let users = &report.users;
-    let user = |u: &Row| (acct, [("user", report.name(u))]);
-    let per_key = |u| active_keys(acct, report, u);
-    out.gauges(
-        Fam::UserActiveAccessKeys,
-        users
-            .iter()
-            .filter_map(|u| Some((user(u), u.active_access_keys()? as i64))),
-    )?;
-    out.gauges(
-        Fam::UserPasswordEnabled,
-        users
-            .iter()
-            .filter_map(|u| Some((user(u), b(u.password_enabled?)))),
-    )?;
-    out.gauges(
-        Fam::UserPasswordLastUsed,
-        users
-            .iter()
-            .filter_map(|u| Some((user(u), u.password_last_used?.timestamp()?))),
-    )?;
-    out.gauges(
-        Fam::UserMfaActive,
-        users
-            .iter()
-            .filter_map(|u| Some((user(u), b(u.mfa_active?)))),
-    )?;
-    if let Some(set) = crate::posture::virtual_mfa_users(&v.data) {
-        out.gauges(
-            Fam::UserVirtualMfa,
-            users
-                .iter()
-                .filter(|u| u.password_enabled == Some(true))
-                .map(|u| (user(u), b(set.contains(report.name(u))))),
-        )?;
-    }
-    out.gauges(
-        Fam::UserCreated,
-        users
-            .iter()
-            .filter_map(|u| Some((user(u), u.user_creation_time?.timestamp()?))),
-    )?;
-    out.gauges(
-        Fam::AccessKeyLastRotated,
-        users
-            .iter()
-            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_rotated?.timestamp()?)))),
-    )?;
-    out.gauges(
-        Fam::AccessKeyLastUsed,
-        users
-            .iter()
-            .flat_map(|u| per_key(u).filter_map(|(l, k)| Some((l, k.last_used?.timestamp()?)))),
-    )?;
-    out.gauges(
-        Fam::AccessKeyNeverUsed,
-        users.iter().flat_map(|u| {
-            per_key(u).filter_map(|(l, k)| Some((l, b(k.last_used?.timestamp().is_none()))))
-        }),
-    )
-}
-
 pub(super) type CredentialLabels<'a> = (&'a [(&'static str, String)], [(&'static str, &'a str); 3]);
 
 /// `user`, `service`, `credential_id` of a service-specific credential.
@@ -272,20 +204,6 @@ pub(super) fn credential_labels<'a>(
             ("credential_id", c.id.as_str()),
         ],
     )
-}
-
-pub(super) type KeyLabels<'a> = (&'a [(&'static str, String)], [(&'static str, &'a str); 2]);
-
-/// The active keys of a user with their `user`/`key` labels.
-pub(super) fn active_keys<'a>(
-    acct: &'a [(&'static str, String)],
-    report: &'a crate::report::CredentialReport,
-    u: &'a Row,
-) -> impl Iterator<Item = (KeyLabels<'a>, &'a crate::report::AccessKey)> + 'a {
-    [("1", &u.access_keys[0]), ("2", &u.access_keys[1])]
-        .into_iter()
-        .filter(|(_, k)| k.active == Some(true))
-        .map(move |(n, k)| ((acct, [("user", report.name(u)), ("key", n)]), k))
 }
 
 /// What a refresh attempt of an account leaves behind, good or bad.
@@ -369,14 +287,20 @@ impl prometheus_client::collector::Collector for GlobalCollector {
 #[derive(Debug, Clone, Copy, EncodeLabelSet)]
 pub(super) struct NoLabels {}
 
-/// Renders an account's data samples (once per successful refresh).
+/// Renders an account's data samples (once per successful refresh): prometheus-client writes
+/// the account-level families, [`users::TextWriter`] appends the per-user ones.
 pub fn render_account(view: Arc<AccountView>) -> Rendered {
     // About 680 bytes of samples per user with per-user series (measured on generated reports),
     // a few KiB per account without.
     const PER_USER: usize = 720;
     let users = view.data.report.users.len();
     let capacity = 16 * 1024 + if view.per_user { users * PER_USER } else { 0 };
-    Rendered::encode_with_capacity(AccountCollector(view), capacity)
+    let per_user = view.per_user.then(|| view.clone());
+    Rendered::encode_then(AccountCollector(view), capacity, |text, spans| {
+        if let Some(v) = per_user {
+            users::encode_users(&v, &mut users::TextWriter::new(&v, text, spans));
+        }
+    })
 }
 
 /// Renders an account's self-metrics (once per refresh attempt).

@@ -159,21 +159,24 @@ pub struct Rendered {
 impl Rendered {
     /// Encodes with prometheus-client and indexes the output by family.
     fn encode(collector: impl prometheus_client::collector::Collector) -> Rendered {
-        Rendered::encode_with_capacity(collector, 0)
+        Rendered::encode_then(collector, 0, |_, _| {})
     }
 
-    /// [`Rendered::encode`] into a buffer of `capacity` bytes: a good guess spares the copies
-    /// and page faults of a buffer that doubles its way up to megabytes.
-    fn encode_with_capacity(
+    /// [`Rendered::encode`] into a buffer of `capacity` bytes (a good guess spares the copies
+    /// and page faults of a buffer that doubles its way up to megabytes), then `append` adds
+    /// families of its own to the text and records their spans.
+    fn encode_then(
         collector: impl prometheus_client::collector::Collector,
         capacity: usize,
+        append: impl FnOnce(&mut String, &mut [Range<usize>]),
     ) -> Rendered {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(collector));
         let mut text = String::with_capacity(capacity);
         // Writing to a String cannot fail; an Err would only come from our own collector.
         let _ = prometheus_client::encoding::text::encode_registry(&mut text, &registry);
-        let spans = index_families(&text);
+        let mut spans = index_families(&text);
+        append(&mut text, &mut spans);
         // No copy: `Bytes` takes the String's buffer.
         Rendered {
             text: Bytes::from(text),
@@ -306,6 +309,7 @@ fn b(v: bool) -> i64 {
 
 mod encode;
 mod published;
+mod users;
 
 pub use encode::*;
 pub use published::*;

@@ -94,6 +94,24 @@ fn times_with_z_and_with_offset_are_the_same_instant() {
 }
 
 #[test]
+fn aws_dates_read_to_the_second_including_leap_days_and_the_epoch() {
+    // AWS's own form, from the IAM user guide's sample report.
+    assert_eq!(parse_time("2014-04-21T08:42:00+00:00"), Some(1398069720));
+    assert_eq!(parse_time("1970-01-01T00:00:00+00:00"), Some(0));
+    assert_eq!(parse_time("1969-12-31T23:59:59Z"), Some(-1));
+    assert_eq!(parse_time("2024-02-29T12:00:00Z"), Some(1709208000));
+    assert_eq!(parse_time("2000-02-29T00:00:00Z"), Some(951782400));
+    assert_eq!(parse_time("2023-02-29T00:00:00Z"), None, "not a leap year");
+    assert_eq!(parse_time("1900-02-29T00:00:00Z"), None, "not a leap year");
+    assert_eq!(parse_time("2024-04-31T00:00:00Z"), None);
+    assert_eq!(parse_time("2024-13-01T00:00:00Z"), None);
+    assert_eq!(parse_time("2024-01-01T24:00:00Z"), None);
+    // Beyond AWS's form, `time` reads what RFC 3339 allows.
+    assert_eq!(parse_time("2024-01-01T00:00:00.5Z"), Some(1704067200));
+    assert_eq!(parse_time("2024-01-01T01:00:00+01:00"), Some(1704067200));
+}
+
+#[test]
 fn booleans_are_read_in_any_case() {
     let r = parse(csv(&[ALICE]).as_bytes()).unwrap();
     assert_eq!(r.users[0].access_keys[1].active, Some(true));
@@ -439,6 +457,67 @@ mod properties {
             let _ = parse(body.as_bytes());
         }
 
+        /// The fast path agrees with `time`'s RFC 3339 parser on every date-like string, valid
+        /// or not: day 0, February 29 of non-leap years, hour 24, second 60, other offsets.
+        #[test]
+        fn times_read_as_the_rfc3339_parser_reads_them(
+            year in 0u32..10_000, month in 0u32..14, day in 0u32..33,
+            hour in 0u32..26, minute in 0u32..62, second in 0u32..62,
+            zone in prop::sample::select(vec!["Z", "+00:00", "z", "-00:00", "+01:30", "+00:0", ""]),
+        ) {
+            let s = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{zone}");
+            let expected = time::OffsetDateTime::parse(&s, &Rfc3339).ok().map(|t| t.unix_timestamp());
+            prop_assert_eq!(parse_time(&s), expected, "{}", s);
+        }
+
+        #[test]
+        fn any_short_string_reads_as_the_rfc3339_parser_reads_it(s in "[0-9T:+Z. -]{15,30}") {
+            let expected = time::OffsetDateTime::parse(&s, &Rfc3339).ok().map(|t| t.unix_timestamp());
+            prop_assert_eq!(parse_time(&s), expected, "{}", s);
+        }
+
+        /// Lines are split on commas, quoted fields included: the result, errors and line
+        /// numbers included, is the csv crate's, whatever the blank lines, field counts, quotes
+        /// (well formed or not) and values.
+        #[test]
+        fn plain_reports_read_as_the_csv_crate_reads_them(
+            header in prop::sample::select(vec![super::HEADER, "user", "user,arn", "arn,user,password_enabled", "user,user", "arn"]),
+            lines in proptest::collection::vec(
+                proptest::collection::vec(prop::sample::select(vec![
+                    "", " ", "alice", "bob ", "<root_account>", "true", "FALSE", "N/A", "x",
+                    "not_supported", "2024-01-01T00:00:00+00:00", "2024-02-30T00:00:00Z",
+                    "arn:aws:iam::123456789012:user/a", "arn:aws:iam::210987654321:root", "é",
+                    "\"smith,john\"", "\"quoted\"", "\"\"", "\"a\"\"b\"", " \"a\"", "a\"b",
+                    "\"a\"b", "\"open", "close\"", "\"two\nlines\"", "\"arn:aws:iam::123456789012:user/x,y\"",
+                ]), 0..24),
+                0..8),
+            leading_blank in 0usize..3,
+            trailing_newline in any::<bool>(),
+        ) {
+            let mut body = "\n".repeat(leading_blank) + header;
+            for fields in &lines {
+                body.push('\n');
+                body.push_str(&fields.join(","));
+            }
+            if trailing_newline {
+                body.push('\n');
+            }
+            let by_csv = read_csv(body.as_bytes()).map(|(r, odd)| settle(r, odd));
+            prop_assert_eq!(parse(body.as_bytes()), by_csv, "{:?}", body);
+        }
+
+        /// The account of an ARN as a plain `splitn` reads it.
+        #[test]
+        fn account_of_arn_reads_as_splitting_on_colons(arn in "(arn|ar|arn:)?(:|aws|aws-cn|iam|[0-9]{11,13}|x/y|:)*") {
+            let mut parts = arn.splitn(6, ':');
+            let expected = match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some("arn"), Some(_), Some("iam"), Some(_), Some(account))
+                    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) => Some(account),
+                _ => None,
+            };
+            prop_assert_eq!(account_of_arn(&arn), expected);
+        }
+
         #[test]
         fn arbitrary_json_content_never_panics(content in "\\PC{0,200}", time in "\\PC{0,40}") {
             let json = serde_json::json!({"Content": content, "GeneratedTime": time}).to_string();
@@ -458,4 +537,25 @@ fn an_owned_csv_document_is_kept_as_read_and_loses_only_its_bom() {
     let mut with_bom = b"\xEF\xBB\xBF".to_vec();
     with_bom.extend_from_slice(&csv);
     assert_eq!(decode_document_owned(with_bom, 1 << 20).unwrap().csv, csv);
+}
+
+#[test]
+fn reports_as_aws_writes_them_are_split_without_the_csv_state_machine() {
+    let body = format!(
+        "{HEADER}\n{}\n",
+        ALICE.replacen("alice", "\"smith,alice\"", 1)
+    );
+    let (report, _) = read_plain(&body).expect("split line by line").unwrap();
+    assert_eq!(report.name(&report.users[0]), "smith,alice");
+    let mut fields = Vec::new();
+    assert!(split_line("\"a,b\",,c,\"\"", &mut fields));
+    assert_eq!(fields, ["a,b", "", "c", ""]);
+    // What only the csv crate reads: escaped quotes, quotes inside a field, a field over lines.
+    for line in ["\"a\"\"b\",c", "a\"b,c", "\"a\"b,c", "\"open,c"] {
+        assert!(!split_line(line, &mut Vec::new()), "{line}");
+    }
+    let escaped = "user,arn\n\"o\"\"brien\",arn:aws:iam::123456789012:user/x\n";
+    assert!(read_plain(escaped).is_none());
+    let report = parse(escaped.as_bytes()).unwrap();
+    assert_eq!(report.name(&report.users[0]), "o\"brien");
 }
