@@ -18,7 +18,9 @@
 #      gzip decodes to the plain body apart from the scrape-time age) and reads VmRSS
 #      ("served", 2 s later);
 #   5. with --refreshes R: waits for R more refreshes, scrapes the four forms after each;
-#   6. prints one markdown row: users, series, body sizes, RSS ready, RSS served, peak (VmHWM).
+#   6. prints one markdown row: users, series, body sizes, the last refresh's duration, CPU
+#      seconds per interval (one refresh and the four scrapes, averaged over the R refreshes;
+#      utime + stime from /proc), RSS ready, RSS served, RSS after R refreshes, peak (VmHWM).
 # The exporter is killed by PID on exit.
 #
 # Environment: EXPORTER_BIN (default target/release/aws-iam-exporter), PYTHON (default python3).
@@ -79,7 +81,11 @@ URL=http://127.0.0.1:$PORT
 PID=$!
 
 kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$PID/status"; }
+TICKS=$(getconf CLK_TCK)
+# CPU seconds of the exporter so far (utime + stime; the command name has no spaces).
+cpu_s() { awk -v t="$TICKS" '{printf "%.3f", ($14 + $15) / t}' "/proc/$PID/stat"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+mib1() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 refreshes() { grep -c 'refresh succeeded' "$WORK/exporter.log" || true; }
 
 for _ in $(seq 600); do
@@ -105,6 +111,7 @@ scrape_all
 sleep 2
 RSS_SERVED=$(kib VmRSS)
 RSS_LAST=$RSS_SERVED
+CPU_SERVED=$(cpu_s)
 for ((i = 0; i < REFRESHES; i++)); do
   before=$(refreshes)
   for _ in $(seq 1200); do
@@ -118,11 +125,17 @@ for ((i = 0; i < REFRESHES; i++)); do
   RSS_LAST=$(kib VmRSS)
 done
 HWM=$(kib VmHWM)
+CPU_PER_INTERVAL=-
+if ((REFRESHES > 0)); then
+  CPU_PER_INTERVAL=$(awk -v a="$CPU_SERVED" -v b="$(cpu_s)" -v n="$REFRESHES" 'BEGIN { printf "%.3f s", (b - a) / n }')
+fi
+REFRESH_S=$(grep -o 'duration_seconds=[0-9.]*' "$WORK/exporter.log" | tail -1 | cut -d= -f2)
+REFRESH_S=$(awk -v s="${REFRESH_S:-0}" 'BEGIN { printf "%.0f ms", s * 1000 }')
 series=$(grep -vc '^#' "$WORK/classic.prom")
 plain=$(wc -c <"$WORK/classic.prom")
 gz=$(curl -fsS --max-time 60 -H 'Accept-Encoding: gzip' "$URL/metrics" | wc -c)
 
-printf '| %s | %s | %s MiB / %s MiB | %s MiB | %s MiB | %s MiB | %s MiB |\n' "$USERS" "$series" \
-  "$(mib $((plain / 1024)))" "$(mib $((gz / 1024)))" "$(mib "$RSS_READY")" "$(mib "$RSS_SERVED")" \
-  "$(mib "$RSS_LAST")" "$(mib "$HWM")"
-log "columns: users | series | body plain / gzip | RSS ready | RSS after the four forms | RSS after $REFRESHES more refresh(es) | peak (VmHWM)"
+printf '| %s | %s | %s MiB / %s MiB | %s | %s | %s MiB | %s MiB | %s MiB | %s MiB |\n' "$USERS" "$series" \
+  "$(mib1 "$plain")" "$(mib1 "$gz")" "$REFRESH_S" "$CPU_PER_INTERVAL" \
+  "$(mib "$RSS_READY")" "$(mib "$RSS_SERVED")" "$(mib "$RSS_LAST")" "$(mib "$HWM")"
+log "columns: users | series | body plain / gzip | refresh | CPU per interval (refresh + four scrapes) | RSS ready | RSS after the four forms | RSS after $REFRESHES more refresh(es) | peak (VmHWM)"
