@@ -191,7 +191,7 @@ impl ConfigFleet {
             } => (
                 Some(account_id.clone()),
                 name.clone(),
-                Source::Aws(self.aws_or_panic().assume(role).await),
+                Source::Aws(self.aws_or_panic().assume(role)),
             ),
         };
         let target = Target {

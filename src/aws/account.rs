@@ -9,21 +9,28 @@
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType};
 
+use super::assume::Assumed;
 use super::error::from_sdk;
 use crate::fetch::{ErrorCode, ErrorLog, Facts, FetchError, Fetched, Operation, ServiceCredential};
 use crate::posture::{PasswordPolicy, PolicyState, Summary};
 use crate::report::ReportDocument;
 
+/// The process's clients, shared by every account.
+#[derive(Debug, Clone)]
+pub(super) struct Clients {
+    pub(super) iam: aws_sdk_iam::Client,
+    /// AssumeRole, and the rare sts:GetCallerIdentity (a report without ARNs).
+    pub(super) sts: aws_sdk_sts::Client,
+}
+
 /// The IAM side of one account.
 #[derive(Debug, Clone)]
 pub struct AccountClient {
-    iam: aws_sdk_iam::Client,
-    /// For the rare sts:GetCallerIdentity (a report without ARNs): the STS client is built
-    /// then, not kept per account.
-    config: std::sync::Arc<SdkConfig>,
+    clients: Clients,
+    /// The role entered for every call; `None`: the exporter's own credentials.
+    assumed: Option<Assumed>,
     report_timeout: std::time::Duration,
     /// First wait between polls of a report being generated; doubles up to 16x.
     poll_interval: Duration,
@@ -37,13 +44,32 @@ enum NotReady {
 }
 
 impl AccountClient {
-    pub(crate) fn new(config: &SdkConfig, report_timeout: Duration) -> AccountClient {
+    pub(super) fn new(
+        clients: Clients,
+        assumed: Option<Assumed>,
+        report_timeout: Duration,
+    ) -> AccountClient {
         AccountClient {
-            iam: aws_sdk_iam::Client::new(config),
-            config: std::sync::Arc::new(config.clone()),
+            clients,
+            assumed,
             report_timeout,
             poll_interval: Duration::from_millis(500),
         }
+    }
+
+    /// The configuration override of this account's IAM calls: its role's credentials, or
+    /// nothing (the shared client's own credentials).
+    fn iam(&self) -> aws_sdk_iam::config::Builder {
+        self.assumed
+            .as_ref()
+            .map_or_else(aws_sdk_iam::config::Builder::default, Assumed::iam)
+    }
+
+    /// [`AccountClient::iam`] for STS calls.
+    fn sts(&self) -> aws_sdk_sts::config::Builder {
+        self.assumed
+            .as_ref()
+            .map_or_else(aws_sdk_sts::config::Builder::default, Assumed::sts)
     }
 
     /// Fetches everything of one refresh. The summary and the report are required; the other
@@ -84,8 +110,11 @@ impl AccountClient {
 
     async fn summary(&self) -> Result<Summary, FetchError> {
         let out = self
+            .clients
             .iam
             .get_account_summary()
+            .customize()
+            .config_override(self.iam())
             .send()
             .await
             .map_err(|e| from_sdk(Operation::GetAccountSummary, &e))?;
@@ -132,7 +161,15 @@ impl AccountClient {
     /// True when a report is complete and can be downloaded.
     async fn generate(&self, errors: &mut ErrorLog) -> Result<bool, FetchError> {
         const OP: Operation = Operation::GenerateCredentialReport;
-        let out = match self.iam.generate_credential_report().send().await {
+        let out = match self
+            .clients
+            .iam
+            .generate_credential_report()
+            .customize()
+            .config_override(self.iam())
+            .send()
+            .await
+        {
             Ok(out) => out,
             // Too many Generate calls: the limit clears with time, like a report in progress.
             Err(e)
@@ -157,7 +194,15 @@ impl AccountClient {
 
     async fn download(&self) -> Result<ReportDocument, NotReady> {
         const OP: Operation = Operation::GetCredentialReport;
-        let out = match self.iam.get_credential_report().send().await {
+        let out = match self
+            .clients
+            .iam
+            .get_credential_report()
+            .customize()
+            .config_override(self.iam())
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 let regenerate = e.as_service_error().is_some_and(|s| {
@@ -195,7 +240,15 @@ impl AccountClient {
     }
 
     async fn password_policy(&self) -> Result<PolicyState, FetchError> {
-        match self.iam.get_account_password_policy().send().await {
+        match self
+            .clients
+            .iam
+            .get_account_password_policy()
+            .customize()
+            .config_override(self.iam())
+            .send()
+            .await
+        {
             Ok(out) => Ok(match out.password_policy() {
                 Some(p) => PolicyState::Present(PasswordPolicy {
                     minimum_length: p.minimum_password_length().map(i64::from),
@@ -223,11 +276,14 @@ impl AccountClient {
         let mut users = Vec::new();
         loop {
             let out = self
+                .clients
                 .iam
                 .list_virtual_mfa_devices()
                 .assignment_status(AssignmentStatusType::Assigned)
                 .max_items(1000)
                 .set_marker(marker.take())
+                .customize()
+                .config_override(self.iam())
                 .send()
                 .await
                 .map_err(|e| from_sdk(Operation::ListVirtualMfaDevices, &e))?;
@@ -256,11 +312,14 @@ impl AccountClient {
         let mut found = Vec::new();
         loop {
             let out = self
+                .clients
                 .iam
                 .list_service_specific_credentials()
                 .all_users(true)
                 .max_items(1000)
                 .set_marker(marker.take())
+                .customize()
+                .config_override(self.iam())
                 .send()
                 .await
                 .map_err(|e| from_sdk(Operation::ListServiceSpecificCredentials, &e))?;
@@ -287,8 +346,12 @@ impl AccountClient {
     /// The account of the credentials in use (sts:GetCallerIdentity needs no permission).
     pub async fn caller_account(&self) -> Result<String, FetchError> {
         const OP: Operation = Operation::GetCallerIdentity;
-        let out = aws_sdk_sts::Client::new(&self.config)
+        let out = self
+            .clients
+            .sts
             .get_caller_identity()
+            .customize()
+            .config_override(self.sts())
             .send()
             .await
             .map_err(|e| from_sdk(OP, &e))?;

@@ -2,16 +2,21 @@
 //! names `aws_sdk_*` or `aws_config`; it hands the rest of the exporter its own types
 //! ([`crate::fetch`]).
 //!
-//! One [`Aws`] per process holds the base SDK configuration and one HTTP client (connection
-//! pool, TLS configuration, resolver) shared by every account's clients: a client per account
-//! would each load the trust roots and keep a pool of its own.
+//! One [`Aws`] per process holds the base SDK configuration, one HTTP client (connection
+//! pool, TLS configuration, resolver) and one IAM and one STS client, shared by every account:
+//! an assumed-role account adds only its role's credentials provider and identity cache
+//! (`assume.rs`), given to each call as a configuration override. Clients per account would
+//! each hold their configuration and runtime plugins (about 31 KiB per account), and with an
+//! HTTP client each, load the trust roots and keep a pool of their own.
 //!
 //! - `account.rs`: one account's IAM calls (report, summary, policy, MFA devices, service
 //!   credentials).
+//! - `assume.rs`: sts:AssumeRole as a credentials provider, one per account.
 //! - `discovery.rs`: Organizations accounts.
 //! - `error.rs`: SDK errors -> [`FetchError`], by type.
 
 mod account;
+mod assume;
 mod discovery;
 mod error;
 
@@ -39,6 +44,9 @@ pub struct Role {
 #[derive(Debug, Clone)]
 pub struct Aws {
     base: SdkConfig,
+    /// The clients of every account (reference-counted: a clone is a pointer), with the
+    /// exporter's own credentials unless a call overrides them.
+    clients: account::Clients,
     report_timeout: Duration,
 }
 
@@ -60,6 +68,10 @@ impl Aws {
             .load()
             .await;
         Aws {
+            clients: account::Clients {
+                iam: aws_sdk_iam::Client::new(&base),
+                sts: aws_sdk_sts::Client::new(&base),
+            },
             base,
             report_timeout: settings.report_timeout,
         }
@@ -67,27 +79,14 @@ impl Aws {
 
     /// The account of the exporter's own credentials.
     pub fn own_account(&self) -> AccountClient {
-        AccountClient::new(&self.base, self.report_timeout)
+        AccountClient::new(self.clients.clone(), None, self.report_timeout)
     }
 
-    /// An account reached by assuming `role` with the exporter's credentials; aws-config
-    /// caches the role's credentials and refreshes them before they expire.
-    pub async fn assume(&self, role: &Role) -> AccountClient {
-        let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.arn)
-            .session_name("aws-iam-exporter")
-            .configure(&self.base);
-        if let Some(id) = &role.external_id {
-            provider = provider.external_id(id);
-        }
-        let provider = provider.build().await;
-        let config = self
-            .base
-            .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
-            .build();
-        AccountClient::new(&config, self.report_timeout)
+    /// An account reached by assuming `role` with the exporter's credentials; the account's
+    /// identity cache keeps the role's credentials and refreshes them before they expire.
+    pub fn assume(&self, role: &Role) -> AccountClient {
+        let assumed = assume::Assumed::new(self.clients.sts.clone(), role.clone());
+        AccountClient::new(self.clients.clone(), Some(assumed), self.report_timeout)
     }
 
     /// Every ACTIVE account of the organization, and the management account's id.
@@ -102,8 +101,9 @@ impl Aws {
     /// administrator. Any other caller gets an error, and the features stay unknown.
     pub async fn organization_features(&self) -> Result<OrganizationFeatures, FetchError> {
         const OP: Operation = Operation::ListOrganizationsFeatures;
-        let iam = aws_sdk_iam::Client::new(&self.base);
-        let out = iam
+        let out = self
+            .clients
+            .iam
             .list_organizations_features()
             .send()
             .await

@@ -524,6 +524,82 @@ fn a_role_that_cannot_be_assumed_fails_alone() {
     );
 }
 
+/// Every account shares one STS and one IAM client; what an account keeps of its own is its
+/// role's credentials and their cache. So: one AssumeRole per account for the hour the
+/// session lasts, however many refreshes and IAM calls, with the role's external id, and every
+/// IAM call signed with its own account's session (never another's, never the base key).
+#[test]
+fn each_account_assumes_its_role_once_and_signs_every_call_with_its_own_session() {
+    let s = Scenario::start();
+    let alpha = seed_scenario_account(&s, "111111111111", 1);
+    let beta = seed_scenario_account(&s, "222222222222", 2);
+    let mut exp = start_exporter(&s.endpoint(), &fixture("roles.yml"), &[]);
+    wait_all_fresh(&mut exp, &["111111111111", "222222222222"]);
+    // Three refreshes of each account (six IAM calls each): the credentials must be reused.
+    for a in [&alpha, &beta] {
+        assert!(
+            poll_until(WAIT, || (a.calls("GetAccountSummary") >= 3).then_some(())).is_some(),
+            "three refreshes\n{}",
+            exp.stderr()
+        );
+    }
+
+    let requests = s.requests();
+    let assumed: Vec<&RecordedRequest> = requests
+        .iter()
+        .filter(|r| r.action == "AssumeRole")
+        .collect();
+    let param = |r: &RecordedRequest, k: &str| r.params.get(k).cloned();
+    let by_role: BTreeMap<String, (usize, Option<String>, Option<String>)> =
+        assumed.iter().fold(BTreeMap::new(), |mut m, r| {
+            let e = m
+                .entry(param(r, "RoleArn").unwrap_or_default())
+                .or_insert((0, None, None));
+            e.0 += 1;
+            e.1 = param(r, "ExternalId");
+            e.2 = param(r, "RoleSessionName");
+            m
+        });
+    let session = Some("aws-iam-exporter".to_string());
+    assert_eq!(
+        by_role,
+        BTreeMap::from([
+            (
+                "arn:aws:iam::111111111111:role/IamExporter".to_string(),
+                (1, None, session.clone())
+            ),
+            (
+                "arn:aws:iam::222222222222:role/IamExporter".to_string(),
+                (1, Some("alpha-beta-external-id".to_string()), session)
+            ),
+        ])
+    );
+    // AssumeRole itself is signed with the exporter's own credentials.
+    let base_keys: BTreeSet<Option<String>> =
+        assumed.iter().map(|r| r.access_key_id.clone()).collect();
+    assert_eq!(base_keys.len(), 1, "{base_keys:?}");
+
+    // Two sessions sign the accounts' IAM calls, one per account, and each call lands in its
+    // account: nothing in the base credentials' own account, and every account's users are its
+    // own. (ListOrganizationsFeatures is the exporter's own call, with its own credentials.)
+    let iam_keys: BTreeSet<Option<String>> = requests
+        .iter()
+        .filter(|r| r.service.as_deref() == Some("iam") && r.action != "ListOrganizationsFeatures")
+        .map(|r| r.access_key_id.clone())
+        .collect();
+    assert_eq!(iam_keys.len(), 2, "{iam_keys:?}");
+    assert!(iam_keys.is_disjoint(&base_keys));
+    assert_eq!(s.calls("GetAccountSummary"), 0);
+    let scrape = exp.scrape();
+    for (id, users) in [("111111111111", 1.0), ("222222222222", 2.0)] {
+        assert_eq!(
+            metric_value(&scrape, "aws_iam_users", &[("account_id", id)]),
+            Some(users),
+            "{id}"
+        );
+    }
+}
+
 /// The same on moto with IAM auth enforced (MOTO-NOTES recipe): the exporter's own user may
 /// assume every role except 333333333333's (explicit Deny). moto's auth errors are not in a
 /// shape the SDK parses, so only the isolation is asserted here, not the error code.
