@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Scale test of multi-account mode (issue 6): N accounts (default 200) on the in-process IAM
 # scenario server, refreshed with --refresh.concurrency 8 and 16. Prints a table: time until
-# every account has aws_iam_exporter_refresh_success 1, the exporter's peak RSS (VmHWM), the
-# scrape size (plain and gzip) and scrape time. Everything runs on 127.0.0.1, no AWS.
+# every account has aws_iam_exporter_refresh_success 1, the exporter's CPU seconds until then
+# (start-up and one refresh of every account: what each interval costs), its peak RSS (VmHWM)
+# and RSS, the scrape size (plain and gzip) and scrape time. Everything runs on 127.0.0.1, no AWS.
 #
 # It is the test `scale_accounts_all_refresh` in tests/it/multi_account.rs with
 # AWS_IAM_EXPORTER_SCALE=1 (without it, `cargo test` runs a quick 20-account version).

@@ -30,5 +30,9 @@ pub mod schedule;
 pub mod snapshot;
 pub mod web;
 
+/// glibc's mmap threshold, fixed by `main` at start: allocations this large or larger are
+/// mappings of their own, returned to the system when freed (see `fix_malloc_mmap_threshold`).
+pub const MALLOC_MMAP_THRESHOLD: usize = 1 << 20;
+
 #[cfg(test)]
 mod properties;

@@ -81,7 +81,10 @@ fn main() -> ExitCode {
 fn fix_malloc_mmap_threshold() {
     // SAFETY: mallopt only sets an allocator parameter; it runs before any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(
+            libc::M_MMAP_THRESHOLD,
+            aws_iam_exporter::MALLOC_MMAP_THRESHOLD as libc::c_int,
+        );
     }
 }
 

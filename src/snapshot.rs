@@ -176,16 +176,20 @@ impl State {
         };
         let (accounts, has_data) = accounts;
         let global = render_global(accounts, self.discovery(), VERSION, REVISION);
-        let exporter_parts: Vec<Arc<Rendered>> = match self.exporter_parts.read() {
+        let mut exporter_parts: Vec<Arc<Rendered>> = match self.exporter_parts.read() {
             Ok(p) => p.values().cloned().collect(),
             Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
         };
-        let all = parts
-            .iter()
-            .chain(exporter_parts.iter())
-            .map(Arc::as_ref)
-            .chain(std::iter::once(&global));
-        let next = Arc::new(Published::build(all, root_uses));
+        exporter_parts.push(Arc::new(global));
+        // Groups of accounts that did not change are taken from the current publication.
+        let previous = self.published();
+        let next = Arc::new(Published::build_after(
+            &parts,
+            &exporter_parts,
+            root_uses,
+            Some(&previous),
+        ));
+        drop(previous);
         match self.published.write() {
             Ok(mut p) => *p = next,
             Err(poisoned) => *poisoned.into_inner() = next,

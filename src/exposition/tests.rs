@@ -424,6 +424,68 @@ fn both_formats_equal_the_contiguous_assembled_form_byte_for_byte() {
     assert_eq!(p.gzip_builds(), 0, "plain bodies compress nothing");
 }
 
+/// `n` small accounts' data and self-metrics, as the snapshot keeps them.
+fn small_account_parts(n: usize) -> Vec<Arc<Rendered>> {
+    (0..n)
+        .flat_map(|i| {
+            let account = format!("{:012}", 100_000_000_000u64 + i as u64);
+            [
+                Arc::new(render_account(big_view(2, &account))),
+                Arc::new(render_stats(RefreshStats {
+                    labels: vec![("account_id", account)],
+                    success: true,
+                    ..RefreshStats::default()
+                })),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn a_publication_regroups_only_the_accounts_that_changed() {
+    let mut accounts = small_account_parts(100);
+    let exporter = |n| vec![Arc::new(render_global(n, Some(true), "0.1.0", "abc"))];
+    let first = Published::build_after(&accounts, &exporter(100), vec![], None);
+    // 200 parts: 4 groups of accounts and the exporter's.
+    let unchanged = Published::build_after(&accounts, &exporter(100), vec![], Some(&first));
+    assert_eq!(unchanged.groups_shared_with(&first), 4);
+
+    // One account refreshes (its data and stats are new parts): its group alone is rebuilt.
+    let refreshed = small_account_parts(100);
+    accounts[70] = refreshed[70].clone();
+    accounts[71] = refreshed[71].clone();
+    let next = Published::build_after(&accounts, &exporter(100), root_uses(), Some(&first));
+    assert_eq!(next.groups_shared_with(&first), 3);
+    let all: Vec<Rendered> = accounts
+        .iter()
+        .chain(&exporter(100))
+        .map(|p| Rendered::clone(p))
+        .collect();
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let mut expected = assemble(all.iter(), format);
+        expected.extend_from_slice(&tail(&root_uses(), 7.0, format));
+        assert_eq!(
+            concat(&next.body(format, false, 7.0)),
+            expected,
+            "{format:?}"
+        );
+    }
+
+    // An account goes away: the groups after it shift and are rebuilt, and the body is right.
+    accounts.drain(10..12);
+    let fewer = Published::build_after(&accounts, &exporter(99), vec![], Some(&next));
+    assert_eq!(fewer.groups_shared_with(&next), 0);
+    let all: Vec<Rendered> = accounts
+        .iter()
+        .chain(&exporter(99))
+        .map(|p| Rendered::clone(p))
+        .collect();
+    assert_eq!(
+        fewer.classic_text(0.0).into_bytes(),
+        assemble(all.iter(), Format::Classic)
+    );
+}
+
 #[test]
 fn large_families_are_shared_with_the_rendered_parts_not_copied() {
     let parts = many_parts();

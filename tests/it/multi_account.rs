@@ -992,9 +992,23 @@ fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// CPU seconds a process has used (utime + stime of /proc/PID/stat, in USER_HZ ticks, which
+/// Linux fixes at 100 for userspace).
+fn proc_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 struct ScaleResult {
     concurrency: usize,
     all_fresh: Duration,
+    /// CPU seconds of the exporter until every account had data: start-up and one refresh of
+    /// every account, what each refresh interval costs afterwards.
+    cpu_first_round: f64,
     hwm_kib: u64,
     rss_kib: u64,
     scrape_bytes: usize,
@@ -1055,7 +1069,7 @@ fn scale_run(
     exp.wait_listening(Duration::from_secs(30));
     let limit = Duration::from_secs(60 + accounts as u64);
     let deadline = started + limit;
-    let all_fresh = loop {
+    let (all_fresh, cpu_first_round) = loop {
         exp.assert_running("all accounts fresh");
         if let Ok(r) = http_request(
             "GET",
@@ -1067,7 +1081,10 @@ fn scale_run(
         {
             let ok = refresh_success(&r.text());
             if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
-                break started.elapsed();
+                break (
+                    started.elapsed(),
+                    proc_cpu_seconds(exp.pid()).unwrap_or(0.0),
+                );
             }
         }
         assert!(
@@ -1106,6 +1123,7 @@ fn scale_run(
     ScaleResult {
         concurrency,
         all_fresh,
+        cpu_first_round,
         hwm_kib: proc_status_kib(pid, "VmHWM").unwrap_or(0),
         rss_kib: proc_status_kib(pid, "VmRSS").unwrap_or(0),
         scrape_bytes: body.len(),
@@ -1150,14 +1168,15 @@ fn scale_accounts_all_refresh() {
         latency.as_millis()
     );
     println!(
-        "| concurrency | all accounts refresh_success=1 | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
+        "| concurrency | all accounts refresh_success=1 | CPU until then (start + one refresh each) | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in &results {
         println!(
-            "| {} | {:.1} s | {:.1} MiB | {:.1} MiB | {:.0} KiB | {:.0} KiB | {} | {:.1} / {:.1} ms |",
+            "| {} | {:.1} s | {:.2} s | {:.1} MiB | {:.1} MiB | {:.0} KiB | {:.0} KiB | {} | {:.1} / {:.1} ms |",
             r.concurrency,
             r.all_fresh.as_secs_f64(),
+            r.cpu_first_round,
             r.hwm_kib as f64 / 1024.0,
             r.rss_kib as f64 / 1024.0,
             r.scrape_bytes as f64 / 1024.0,
