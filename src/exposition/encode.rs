@@ -290,13 +290,12 @@ pub(super) struct NoLabels {}
 /// Renders an account's data samples (once per successful refresh): prometheus-client writes
 /// the account-level families, [`users::TextWriter`] appends the per-user ones.
 pub fn render_account(view: Arc<AccountView>) -> Rendered {
-    // About 680 bytes of samples per user with per-user series (measured on generated reports),
-    // a few KiB per account without.
+    // About 680 bytes of per-user samples per user (measured on generated reports).
     const PER_USER: usize = 720;
     let users = view.data.report.users.len();
-    let capacity = 16 * 1024 + if view.per_user { users * PER_USER } else { 0 };
+    let appended = if view.per_user { users * PER_USER } else { 0 };
     let per_user = view.per_user.then(|| view.clone());
-    Rendered::encode_then(AccountCollector(view), capacity, |text, spans| {
+    Rendered::encode_then(AccountCollector(view), appended, |text, spans| {
         if let Some(v) = per_user {
             users::encode_users(&v, &mut users::TextWriter::new(&v, text, spans));
         }

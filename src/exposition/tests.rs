@@ -560,3 +560,20 @@ impl AccountView {
         }
     }
 }
+
+#[test]
+fn rendered_parts_hold_their_samples_only() {
+    for part in [
+        render_account(big_view(3, "123456789012")),
+        render_account(big_view(300, "123456789012")),
+        render_stats(RefreshStats::default()),
+    ] {
+        let text = std::str::from_utf8(&part.text).unwrap();
+        assert!(
+            !text.contains("# HELP") && !text.contains("# TYPE"),
+            "{text}"
+        );
+        let samples: usize = (0..FAMILIES.len()).map(|f| part.samples(f).len()).sum();
+        assert_eq!(samples, part.len(), "every byte is some family's sample");
+    }
+}
