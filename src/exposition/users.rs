@@ -104,14 +104,14 @@ pub(super) fn encode_users(v: &AccountView, out: &mut impl UserFamilies) {
 
 /// Appends sample lines to a part's text and records each family's span.
 pub(super) struct TextWriter<'t> {
-    pub text: &'t mut String,
-    pub spans: &'t mut [Range<usize>],
+    text: &'t mut String,
+    spans: &'t mut [Range<usize>],
     /// The account's labels as they appear between the braces, escaped:
     /// `account_id="123456789012",account_name="prod"`.
-    pub account: String,
+    account: String,
     /// Whether any user name needs escaping; IAM names never do, so this is looked up once
     /// per account, not once per line.
-    pub escape_users: bool,
+    escape_users: bool,
 }
 
 impl<'t> TextWriter<'t> {
