@@ -2,7 +2,7 @@
 # Scale test of multi-account mode (issue 6): N accounts (default 200) on the in-process IAM
 # scenario server, refreshed with --refresh.concurrency 8 and 16. Prints a table: time until
 # every account has aws_iam_exporter_refresh_success 1, the exporter's CPU seconds until then
-# (start-up and one refresh of every account: what each interval costs), its peak RSS (VmHWM)
+# (start-up and one refresh of every account), its peak RSS (VmHWM)
 # and RSS, the scrape size (plain and gzip) and scrape time. Everything runs on 127.0.0.1, no AWS.
 #
 # It is the test `scale_accounts_all_refresh` in tests/it/multi_account.rs with
@@ -15,6 +15,10 @@
 #   AWS_IAM_EXPORTER_SCALE_LATENCY_MS=50   delay of every IAM answer (AWS is not instant)
 #   AWS_IAM_EXPORTER_SCALE_INTERVAL=1s     --refresh.interval (1s: all accounts due at once, non-stop refreshing)
 #   AWS_IAM_EXPORTER_SCALE_BIN=PATH        exporter binary (default: the release build of this run)
+#   AWS_IAM_EXPORTER_SCALE_STEADY_SECS=0   also measure the steady state: the exporter's CPU over
+#                                          this many seconds, from half an interval after the
+#                                          first round (when refreshes come at their slots; one
+#                                          scrape every 15 s), scaled to one interval
 #   SCALE_TEST_PROFILE=debug               build the test harness in debug instead (faster to
 #                                          build; then set AWS_IAM_EXPORTER_SCALE_BIN to a
 #                                          release binary, e.g. after `cargo build --release`)

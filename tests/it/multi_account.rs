@@ -1009,6 +1009,9 @@ struct ScaleResult {
     /// CPU seconds of the exporter until every account had data: start-up and one refresh of
     /// every account, what each refresh interval costs afterwards.
     cpu_first_round: f64,
+    /// With `AWS_IAM_EXPORTER_SCALE_STEADY_SECS`: CPU seconds over that window after the first
+    /// round, scaled to one refresh interval.
+    cpu_per_interval: Option<f64>,
     hwm_kib: u64,
     rss_kib: u64,
     scrape_bytes: usize,
@@ -1095,6 +1098,29 @@ fn scale_run(
         std::thread::sleep(Duration::from_millis(100));
     };
 
+    // Optionally, the steady state: CPU over a window once later refreshes come at their slots
+    // spread over the interval (the first of them half an interval after the first round),
+    // with one scrape every 15 s as Prometheus would, scaled to one interval.
+    let window = Duration::from_secs(env_usize("AWS_IAM_EXPORTER_SCALE_STEADY_SECS", 0) as u64);
+    let cpu_per_interval = (!window.is_zero()).then(|| {
+        let interval = humantime::parse_duration(interval).expect("a duration");
+        let scrape_until = |until: Instant| {
+            while Instant::now() < until {
+                assert_eq!(exp.request("/metrics", &[]).status, 200);
+                std::thread::sleep(
+                    until
+                        .saturating_duration_since(Instant::now())
+                        .min(Duration::from_secs(15)),
+                );
+            }
+        };
+        scrape_until(Instant::now() + interval / 2);
+        let start = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
+        scrape_until(Instant::now() + window);
+        let used = proc_cpu_seconds(exp.pid()).unwrap_or(0.0) - start;
+        used * interval.as_secs_f64() / window.as_secs_f64()
+    });
+
     // Scrapes while the accounts keep refreshing (every 1s).
     let mut times = Vec::new();
     let mut body = String::new();
@@ -1124,6 +1150,7 @@ fn scale_run(
         concurrency,
         all_fresh,
         cpu_first_round,
+        cpu_per_interval,
         hwm_kib: proc_status_kib(pid, "VmHWM").unwrap_or(0),
         rss_kib: proc_status_kib(pid, "VmRSS").unwrap_or(0),
         scrape_bytes: body.len(),
@@ -1168,15 +1195,17 @@ fn scale_accounts_all_refresh() {
         latency.as_millis()
     );
     println!(
-        "| concurrency | all accounts refresh_success=1 | CPU until then (start + one refresh each) | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
+        "| concurrency | all accounts refresh_success=1 | CPU until then (start + one refresh each) | CPU per interval, steady | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &results {
         println!(
-            "| {} | {:.1} s | {:.2} s | {:.1} MiB | {:.1} MiB | {:.0} KiB | {:.0} KiB | {} | {:.1} / {:.1} ms |",
+            "| {} | {:.1} s | {:.2} s | {} | {:.1} MiB | {:.1} MiB | {:.0} KiB | {:.0} KiB | {} | {:.1} / {:.1} ms |",
             r.concurrency,
             r.all_fresh.as_secs_f64(),
             r.cpu_first_round,
+            r.cpu_per_interval
+                .map_or_else(|| "-".to_owned(), |c| format!("{c:.2} s")),
             r.hwm_kib as f64 / 1024.0,
             r.rss_kib as f64 / 1024.0,
             r.scrape_bytes as f64 / 1024.0,
