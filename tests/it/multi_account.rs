@@ -1007,7 +1007,7 @@ struct ScaleResult {
     concurrency: usize,
     all_fresh: Duration,
     /// CPU seconds of the exporter until every account had data: start-up and one refresh of
-    /// every account, what each refresh interval costs afterwards.
+    /// every account.
     cpu_first_round: f64,
     /// With `AWS_IAM_EXPORTER_SCALE_STEADY_SECS`: CPU seconds over that window after the first
     /// round, scaled to one refresh interval.
