@@ -2,9 +2,9 @@
 //!
 //! Last stage of the pipeline. Samples are encoded by prometheus-client (OpenMetrics text) once
 //! per account per refresh and kept grouped by metric family; the per-user families, nearly all
-//! the bytes of a large account, are written in the same bytes by `users.rs`, faster. A scrape body is made of those
-//! groups under one header per family, so many accounts still give one contiguous family
-//! each (both formats require it). The sample lines of gauges and counters are the same in
+//! the bytes of a large account, are written in the same bytes by `users.rs`, faster. A scrape
+//! body is made of those groups under one header per family, so many accounts still give one
+//! contiguous family each (both formats require it). The sample lines of gauges and counters are the same in
 //! OpenMetrics and in the classic 0.0.4 text format; only the headers differ (`# TYPE x counter`
 //! vs `# TYPE x_total counter`, `info` vs `gauge`, `# EOF`). So the classic form is the same
 //! samples under classic headers, written here from the same family table: no second encoder,

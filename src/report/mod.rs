@@ -428,12 +428,10 @@ impl Layout {
     }
 }
 
-/// A data row: split on commas (a report without quotes), checked as UTF-8 as a whole (one
-/// pass), or, when some field is not, as bytes checked field by field so that only the odd
-/// field is unknown.
+/// A data row: split line by line ([`read_plain`]), or read by the csv crate as bytes, checked
+/// as UTF-8 field by field so that only an odd field is unknown.
 enum Record<'r> {
     Plain(&'r [&'r str]),
-    Text(&'r csv::StringRecord),
     Bytes(&'r csv::ByteRecord),
 }
 
@@ -441,7 +439,6 @@ impl Record<'_> {
     fn len(&self) -> usize {
         match self {
             Record::Plain(r) => r.len(),
-            Record::Text(r) => r.len(),
             Record::Bytes(r) => r.len(),
         }
     }
@@ -468,7 +465,6 @@ impl Fields<'_> {
         };
         let text = match &self.record {
             Record::Plain(r) => r.get(pos).copied().ok_or_else(too_few)?,
-            Record::Text(r) => r.get(pos).ok_or_else(too_few)?,
             Record::Bytes(r) => std::str::from_utf8(r.get(pos).ok_or_else(too_few)?)
                 .map_err(|_| self.bad(col, "not UTF-8".into()))?,
         };
@@ -614,13 +610,9 @@ fn settle(mut report: CredentialReport, mut odd: Unparsed) -> CredentialReport {
     report
 }
 
-fn count_lines(text: &[u8]) -> usize {
-    memchr::memchr_iter(b'\n', text).count()
-}
-
 /// Sized from the line count: no regrowth (copies, page faults) of the rows and names.
 fn report_for(body: &[u8]) -> CredentialReport {
-    let lines = count_lines(body);
+    let lines = memchr::memchr_iter(b'\n', body).count();
     CredentialReport {
         users: Vec::with_capacity(lines),
         names: String::with_capacity(lines * 24),
@@ -732,27 +724,12 @@ fn read_csv(body: &[u8]) -> Result<(CredentialReport, Unparsed), ParseError> {
             Err(e) => return Err(ParseError::NotCsv(e.to_string())),
         }
         let line = record.position().map_or(0, |p| p.line());
-        record = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
-            Ok(text) => {
-                let fields = Fields {
-                    record: Record::Text(&text),
-                    layout: &layout,
-                    line,
-                };
-                parse_row(&fields, &mut report, &mut odd)?;
-                text.into_byte_record()
-            }
-            Err(e) => {
-                let bytes = e.into_byte_record();
-                let fields = Fields {
-                    record: Record::Bytes(&bytes),
-                    layout: &layout,
-                    line,
-                };
-                parse_row(&fields, &mut report, &mut odd)?;
-                bytes
-            }
+        let fields = Fields {
+            record: Record::Bytes(&record),
+            layout: &layout,
+            line,
         };
+        parse_row(&fields, &mut report, &mut odd)?;
     }
     Ok((report, odd))
 }

@@ -718,12 +718,8 @@ fn moto_a_denied_role_fails_alone_under_auth_enforcement() {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Centralized root access: one call per interval, not per account
-// ---------------------------------------------------------------------------
-
-#[test]
-fn list_organizations_features_is_called_once_per_interval_whatever_the_number_of_accounts() {
+/// The `ten-accounts.yml` fixture and the ids of its ten roles.
+fn ten_accounts() -> (PathBuf, Vec<String>) {
     let config = fixture("ten-accounts.yml");
     let text = std::fs::read_to_string(&config).unwrap();
     let ids: Vec<String> = text
@@ -732,6 +728,16 @@ fn list_organizations_features_is_called_once_per_interval_whatever_the_number_o
         .map(|r| r[..12].to_string())
         .collect();
     assert_eq!(ids.len(), 10);
+    (config, ids)
+}
+
+// ---------------------------------------------------------------------------
+// Centralized root access: one call per interval, not per account
+// ---------------------------------------------------------------------------
+
+#[test]
+fn list_organizations_features_is_called_once_per_interval_whatever_the_number_of_accounts() {
+    let (config, ids) = ten_accounts();
     let s = Scenario::start();
     for id in &ids {
         seed_scenario_account(&s, id, 1);
@@ -810,14 +816,7 @@ fn list_organizations_features_is_called_once_per_interval_whatever_the_number_o
 
 #[test]
 fn sharding_covers_every_account_exactly_once() {
-    let config = fixture("ten-accounts.yml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let ids: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("- role_arn: arn:aws:iam::"))
-        .map(|r| r[..12].to_string())
-        .collect();
-    assert_eq!(ids.len(), 10);
+    let (config, ids) = ten_accounts();
 
     let s = Scenario::start();
     for (i, id) in ids.iter().enumerate() {
