@@ -5,7 +5,7 @@
 # (start-up and one refresh of every account), its peak RSS (VmHWM)
 # and RSS, the scrape size (plain and gzip) and scrape time. Everything runs on 127.0.0.1, no AWS.
 #
-# It is the test `scale_accounts_all_refresh` in tests/it/multi_account.rs with
+# It is the test `scale_accounts_all_refresh` in tests/it/multi_account/scale.rs with
 # AWS_IAM_EXPORTER_SCALE=1 (without it, `cargo test` runs a quick 20-account version).
 # Built with --release (exporter and scenario server), so the numbers are release numbers.
 #

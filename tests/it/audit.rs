@@ -293,17 +293,7 @@ fn every_account_of_the_config_file_gets_a_section_and_one_that_fails_exits_2() 
         ("333333333333", 3),
     ] {
         let a = s.account(id);
-        a.set_report(
-            ReportBuilder::new(id)
-                .root(RootRow::default())
-                .users((0..users).map(|i| {
-                    UserRow::new(&format!("u{i}"))
-                        .created(days_ago(400))
-                        .key1(days_ago(200), Some(days_ago(1)))
-                }))
-                .csv(),
-        );
-        a.set_summary("Users", users as i64);
+        a.seed_users(users, days_ago(400), days_ago(200));
         if id == "333333333333" {
             a.deny_assume_role("arn:aws:iam::333333333333:role/IamExporter");
         }

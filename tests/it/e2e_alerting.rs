@@ -21,7 +21,7 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,8 @@ const ACCOUNT: &str = DEFAULT_ACCOUNT;
 const ALERT: &str = "AwsIamRootAccessKeyPresent";
 const JOB: &str = "aws-iam-exporter";
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long Prometheus and Alertmanager may take to answer `/-/ready`.
+const SERVER_START: Duration = Duration::from_secs(30);
 
 fn rules_file() -> PathBuf {
     repo_root().join("alerts/aws-iam-exporter.rules.yml")
@@ -87,39 +89,6 @@ fn report() -> String {
                 .key1(days_ago(30), None),
         )
         .csv()
-}
-
-/// A server process that answers 200 on `ready_path` once up; retried on a
-/// fresh port if it dies (e.g. the port was taken between `free_port` and bind).
-fn start_server(
-    bin: &Path,
-    ready_path: &str,
-    args: impl Fn(u16) -> Vec<String>,
-) -> (ServerProcess, u16) {
-    for _attempt in 0..3 {
-        let port = free_port();
-        let mut p = spawn_server(bin, &args(port));
-        let url = format!("http://127.0.0.1:{port}{ready_path}");
-        let up = poll_until(Duration::from_secs(30), || {
-            if p.try_wait().is_some() {
-                return Some(false);
-            }
-            http_request("GET", &url, &[], None, Duration::from_secs(2))
-                .ok()
-                .filter(|r| r.status == 200)
-                .map(|_| true)
-        });
-        if up == Some(true) {
-            return (p, port);
-        }
-        eprintln!(
-            "{} did not come up on port {port}; log:\n{}",
-            bin.display(),
-            p.log()
-        );
-        p.kill();
-    }
-    panic!("{} did not start (3 attempts)", bin.display());
 }
 
 /// GET a Prometheus / Alertmanager JSON API.
@@ -335,14 +304,17 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
     );
     let am_data = tmp.path().join("alertmanager-data");
     std::fs::create_dir_all(&am_data).expect("mkdir");
-    let (_alertmanager, am_port) = start_server(&alertmanager_bin, "/-/ready", |port| {
-        vec![
-            format!("--config.file={}", am_config.display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".into(),
-            format!("--storage.path={}", am_data.display()),
-            "--log.level=debug".into(),
-        ]
+    let (_alertmanager, am_port) = start_server("alertmanager", "/-/ready", SERVER_START, |port| {
+        command(
+            &alertmanager_bin,
+            &[
+                format!("--config.file={}", am_config.display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                "--cluster.listen-address=".into(),
+                format!("--storage.path={}", am_data.display()),
+                "--log.level=debug".into(),
+            ],
+        )
     });
     let am = format!("http://127.0.0.1:{am_port}");
 
@@ -361,12 +333,15 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
     );
     let prom_data = tmp.path().join("prometheus-data");
     std::fs::create_dir_all(&prom_data).expect("mkdir");
-    let (_prometheus, prom_port) = start_server(&prometheus_bin, "/-/ready", |port| {
-        vec![
-            format!("--config.file={}", prom_config.display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            format!("--storage.tsdb.path={}", prom_data.display()),
-        ]
+    let (_prometheus, prom_port) = start_server("prometheus", "/-/ready", SERVER_START, |port| {
+        command(
+            &prometheus_bin,
+            &[
+                format!("--config.file={}", prom_config.display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                format!("--storage.tsdb.path={}", prom_data.display()),
+            ],
+        )
     });
     let prom = format!("http://127.0.0.1:{prom_port}");
 

@@ -13,31 +13,18 @@ use crate::common;
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_sdk_iam::config::Credentials;
 use common::*;
 
 const ACCOUNT: &str = "123456789012";
 const ACCT: (&str, &str) = ("account_id", ACCOUNT);
 
 async fn iam_client(endpoint: &str, access_key: &str, secret: &str) -> aws_sdk_iam::Client {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(access_key, secret, None, None, "tests"))
-        .load()
-        .await;
-    aws_sdk_iam::Client::new(&conf)
+    aws_sdk_iam::Client::new(&sdk_config(endpoint, static_credentials(access_key, secret)).await)
 }
 
 /// Runs blocking test helpers (exporter waits, scrapes) off the async workers.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
-}
-
-fn val(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    metric_value(text, name, labels)
-        .unwrap_or_else(|| panic!("no sample {name}{labels:?} in:\n{text}"))
 }
 
 /// Creates an access key; returns (id, secret).

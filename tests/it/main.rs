@@ -7,6 +7,7 @@ mod common;
 
 mod audit;
 mod cli;
+mod credentials;
 mod e2e_alerting;
 mod live_moto;
 mod live_scenario;

@@ -1,4 +1,4 @@
-//! Proves that the test IAM scenario server (tests/it/common/scenario.rs) speaks
+//! Proves that the test IAM scenario server (tests/it/common/scenario/) speaks
 //! the AWS Query protocol well enough for the real aws-sdk-iam / aws-sdk-sts
 //! to parse every answer, errors included; and that moto starts and serves
 //! the calls the exporter makes.
@@ -7,7 +7,6 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
@@ -15,6 +14,7 @@ use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType, SummaryKeyType};
 use base64::Engine as _;
 
 use common::scenario::*;
+use common::{assumed_credentials, sdk_loader, static_credentials, testing_credentials};
 
 const ACCOUNT: &str = DEFAULT_ACCOUNT;
 
@@ -24,10 +24,7 @@ async fn sdk_config_with(
     attempt_timeout: Duration,
     creds: aws_sdk_iam::config::Credentials,
 ) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(creds)
+    sdk_loader(endpoint, creds)
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(max_attempts)
@@ -43,16 +40,34 @@ async fn sdk_config_with(
         .await
 }
 
-fn test_creds() -> aws_sdk_iam::config::Credentials {
-    aws_sdk_iam::config::Credentials::new("testing", "testing", None, None, "tests")
-}
-
 async fn clients(endpoint: &str, max_attempts: u32) -> (aws_sdk_iam::Client, aws_sdk_sts::Client) {
-    let conf = sdk_config_with(endpoint, max_attempts, Duration::from_secs(5), test_creds()).await;
+    let conf = sdk_config_with(
+        endpoint,
+        max_attempts,
+        Duration::from_secs(5),
+        testing_credentials(),
+    )
+    .await;
     (
         aws_sdk_iam::Client::new(&conf),
         aws_sdk_sts::Client::new(&conf),
     )
+}
+
+/// An IAM client with the `testing` key, `max_attempts` and `attempt_timeout`.
+async fn iam_with(
+    endpoint: &str,
+    max_attempts: u32,
+    attempt_timeout: Duration,
+) -> aws_sdk_iam::Client {
+    let conf = sdk_config_with(
+        endpoint,
+        max_attempts,
+        attempt_timeout,
+        testing_credentials(),
+    )
+    .await;
+    aws_sdk_iam::Client::new(&conf)
 }
 
 /// (HTTP status, `<Code>` from the raw body) of an error moto's auth layer
@@ -332,14 +347,13 @@ async fn sts_caller_identity_and_assume_role() {
     );
 
     // The assumed credentials act on account B.
-    let creds = aws_sdk_iam::config::Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_string()),
-        None,
-        "assumed",
-    );
-    let conf_b = sdk_config_with(&s.endpoint(), 1, Duration::from_secs(5), creds).await;
+    let conf_b = sdk_config_with(
+        &s.endpoint(),
+        1,
+        Duration::from_secs(5),
+        assumed_credentials(&out),
+    )
+    .await;
     let iam_b = aws_sdk_iam::Client::new(&conf_b);
     let sts_b = aws_sdk_sts::Client::new(&conf_b);
     let users_b = iam_b.get_account_summary().send().await.unwrap();
@@ -470,8 +484,7 @@ async fn throttling_and_server_errors_are_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hang_triggers_the_attempt_timeout() {
     let s = Scenario::start();
-    let conf = sdk_config_with(&s.endpoint(), 1, Duration::from_millis(300), test_creds()).await;
-    let iam = aws_sdk_iam::Client::new(&conf);
+    let iam = iam_with(&s.endpoint(), 1, Duration::from_millis(300)).await;
     s.push_faults("GetAccountSummary", Fault::hang(Duration::from_secs(3)), 1);
     let t = Instant::now();
     let err = iam.get_account_summary().send().await.unwrap_err();
@@ -481,8 +494,7 @@ async fn hang_triggers_the_attempt_timeout() {
     iam.get_account_summary().send().await.unwrap();
 
     // With retries, a hung first attempt is retried and the second succeeds.
-    let conf = sdk_config_with(&s.endpoint(), 2, Duration::from_millis(300), test_creds()).await;
-    let iam = aws_sdk_iam::Client::new(&conf);
+    let iam = iam_with(&s.endpoint(), 2, Duration::from_millis(300)).await;
     s.reset_calls();
     s.push_faults("GetAccountSummary", Fault::hang(Duration::from_secs(3)), 1);
     iam.get_account_summary().send().await.unwrap();
@@ -667,13 +679,7 @@ async fn moto_auth_enforcement_recipe() {
     assert_eq!(moto_auth_error(&err), (403, "InvalidClientTokenId".into()));
     assert_eq!(ProvideErrorMetadata::code(&err), None);
 
-    let creds = aws_sdk_iam::config::Credentials::new(
-        key.access_key_id(),
-        key.secret_access_key(),
-        None,
-        None,
-        "moto-user",
-    );
+    let creds = static_credentials(key.access_key_id(), key.secret_access_key());
     let conf = sdk_config_with(&moto.endpoint(), 1, Duration::from_secs(5), creds).await;
     let iam_u = aws_sdk_iam::Client::new(&conf);
     let sts_u = aws_sdk_sts::Client::new(&conf);

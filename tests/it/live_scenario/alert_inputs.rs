@@ -1,0 +1,76 @@
+//! The promtool tests of the credential alerts are fed the series the exporter emits.
+
+use super::*;
+
+/// The series the credential alerts read, as `--once` emits them.
+fn credential_alert_inputs(m: &str) -> std::collections::BTreeSet<String> {
+    const CONTROLS: [&str; 3] = [
+        "bedrock_long_term_api_key",
+        "service_credential_rotation",
+        "root_credentials_management",
+    ];
+    m.lines()
+        .filter(|l| {
+            l.starts_with("aws_iam_organization_feature_enabled{")
+                || ((l.starts_with("aws_iam_control_failing{")
+                    || l.starts_with("aws_iam_control_failing_resources{"))
+                    && CONTROLS
+                        .iter()
+                        .any(|c| l.contains(&format!("control=\"{c}\""))))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_credential_alert_tests_are_fed_the_series_the_exporter_emits() {
+    const FILE: &str = "alerts/tests/credentials.test.yml";
+    // Firing: a long-term Bedrock key, a 120-day-old CodeCommit credential, and an
+    // organization with privileged root sessions but no centralized root credentials.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![
+        ServiceCredentialRow::bedrock("bedrock-dev", "ACCABEDROCKACTIVE0001", 10),
+        credential(
+            "codecommit.amazonaws.com",
+            "anika",
+            "ACCACODECOMMITOLD0001",
+            "Active",
+            120,
+        ),
+    ]);
+    s.set_organization_features(org_features(&["RootSessions"]));
+    let out = once_ok(&s, &[]);
+    if let Some(promtool) = require_tool("PROMTOOL", &["promtool"]) {
+        assert_promtool_check_metrics_clean(&promtool, &out, "the credential scenario");
+    }
+    let firing = credential_alert_inputs(&out);
+    assert_eq!(firing.len(), 8, "{firing:#?}");
+    assert_eq!(
+        promtool_test_inputs(
+            FILE,
+            "exporter output: Bedrock key, stale credential, centralized root access off"
+        ),
+        firing,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+
+    // Healthy: a fresh CodeCommit credential, both features on.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![credential(
+        "codecommit.amazonaws.com",
+        "anika",
+        "ACCACODECOMMITNEW0001",
+        "Active",
+        5,
+    )]);
+    s.set_organization_features(org_features(&["RootCredentialsManagement", "RootSessions"]));
+    let healthy = credential_alert_inputs(&once_ok(&s, &[]));
+    assert_eq!(
+        promtool_test_inputs(
+            FILE,
+            "exporter output: healthy credentials and organization"
+        ),
+        healthy,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+}

@@ -1,0 +1,63 @@
+//! Scale and limits: constant calls per refresh, and a report over the size limit.
+
+use super::*;
+
+#[test]
+fn calls_per_refresh_are_the_same_for_10_and_500_users() {
+    let calls = |users: usize| {
+        let s = Scenario::start();
+        s.set_report(report_with_users(RootRow::default(), users));
+        s.set_summary("Users", users as i64);
+        let m = once_ok(&s, &[]);
+        assert_eq!(val(&m, "aws_iam_users", &[ACCT]), users as f64);
+        s.all_calls()
+    };
+    let small = calls(10);
+    let large = calls(500);
+    assert_eq!(small, large);
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("GenerateCredentialReport", 1),
+        ("GetAccountPasswordPolicy", 1),
+        ("GetAccountSummary", 1),
+        ("GetCredentialReport", 1),
+        ("ListServiceSpecificCredentials", 1),
+        ("ListVirtualMFADevices", 1),
+        // Exporter-level, not per account: centralized root access, and the exporter's own
+        // account for its control's account_id.
+        ("ListOrganizationsFeatures", 1),
+        ("GetCallerIdentity", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(small, expected);
+}
+
+#[test]
+fn a_report_over_max_bytes_fails_the_refresh_naming_the_limit_and_keeps_the_last_good_data() {
+    let s = Scenario::start();
+    s.set_report(report_with_users(RootRow::default(), 2));
+    let mut e = daemon(&s, &["--credential-report.max-bytes=4096"]);
+    e.wait_ready(Duration::from_secs(10));
+    e.wait_for_metric("aws_iam_users", &[ACCT], Duration::from_secs(5), |v| {
+        v == 2.0
+    });
+
+    let big = report_with_users(RootRow::default(), 60);
+    assert!(big.len() > 4096, "{}", big.len());
+    s.set_report(big);
+    e.wait_for_metric(
+        "aws_iam_exporter_refresh_success",
+        &[ACCT],
+        Duration::from_secs(10),
+        |v| v == 0.0,
+    );
+    let m = e.scrape();
+    assert_eq!(val(&m, "aws_iam_users", &[ACCT]), 2.0, "last good data");
+    let log = e.stderr();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("level=error") && l.contains("over the limit of 4096 bytes")),
+        "{log}"
+    );
+}

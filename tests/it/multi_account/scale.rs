@@ -1,0 +1,244 @@
+//! Scale (scenario server): every account refreshes; with AWS_IAM_EXPORTER_SCALE=1, 200 accounts
+//! and a table.
+
+use super::*;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|r| r.trim_start_matches(':').split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// CPU seconds a process has used (utime + stime of /proc/PID/stat, in USER_HZ ticks, which
+/// Linux fixes at 100 for userspace).
+fn proc_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
+struct ScaleResult {
+    concurrency: usize,
+    all_fresh: Duration,
+    /// CPU seconds of the exporter until every account had data: start-up and one refresh of
+    /// every account.
+    cpu_first_round: f64,
+    /// With `AWS_IAM_EXPORTER_SCALE_STEADY_SECS`: CPU seconds over that window after the first
+    /// round, scaled to one refresh interval.
+    cpu_per_interval: Option<f64>,
+    hwm_kib: u64,
+    rss_kib: u64,
+    scrape_bytes: usize,
+    scrape_gzip_bytes: usize,
+    scrape_lines: usize,
+    scrape_ms_median: f64,
+    scrape_ms_max: f64,
+}
+
+fn scale_run(
+    accounts: usize,
+    users: usize,
+    latency: Duration,
+    interval: &str,
+    concurrency: usize,
+) -> ScaleResult {
+    let s = Scenario::start();
+    let ids: Vec<String> = (0..accounts)
+        .map(|i| format!("{:012}", 500_000_000_000u64 + i as u64 * 7_919))
+        .collect();
+    let mut yaml = String::from("accounts:\n");
+    for (i, id) in ids.iter().enumerate() {
+        let a = seed_scenario_account(&s, id, users);
+        if !latency.is_zero() {
+            // Every IAM call of the account answers after `latency` (AWS is not instant).
+            for action in [
+                "GetAccountSummary",
+                "GenerateCredentialReport",
+                "GetCredentialReport",
+                "GetAccountPasswordPolicy",
+                "ListVirtualMFADevices",
+                "ListServiceSpecificCredentials",
+            ] {
+                a.push_faults(action, Fault::hang(latency), 100);
+            }
+        }
+        yaml.push_str(&format!(
+            "  - role_arn: arn:aws:iam::{id}:role/IamExporter\n    name: scale-{i}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_file(dir.path(), "scale.yml", &yaml);
+
+    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
+    let started = Instant::now();
+    let mut exp = Exporter::start_with(ExporterOpts {
+        bin,
+        args: vec![
+            format!("--config.file={}", cfg.display()),
+            format!("--refresh.interval={interval}"),
+            format!("--refresh.concurrency={concurrency}"),
+            "--aws.max-attempts=1".into(),
+            "--log.level=warn".into(),
+        ],
+        aws_endpoint: Some(s.endpoint()),
+        ..Default::default()
+    });
+    exp.wait_listening(Duration::from_secs(30));
+    let limit = Duration::from_secs(60 + accounts as u64);
+    let deadline = started + limit;
+    let (all_fresh, cpu_first_round) = loop {
+        exp.assert_running("all accounts fresh");
+        if let Ok(r) = http_request(
+            "GET",
+            &format!("{}/metrics", exp.base_url()),
+            &[],
+            None,
+            Duration::from_secs(30),
+        ) && r.status == 200
+        {
+            let ok = refresh_success(&r.text());
+            if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
+                break (
+                    started.elapsed(),
+                    proc_cpu_seconds(exp.pid()).unwrap_or(0.0),
+                );
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all {accounts} accounts refreshed within {limit:?}\n{}",
+            exp.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    // Optionally, the steady state: CPU over a window once later refreshes come at their slots
+    // spread over the interval (the first of them half an interval after the first round),
+    // with one scrape every 15 s as Prometheus would, scaled to one interval.
+    let window = Duration::from_secs(env_usize("AWS_IAM_EXPORTER_SCALE_STEADY_SECS", 0) as u64);
+    let cpu_per_interval = (!window.is_zero()).then(|| {
+        let interval = humantime::parse_duration(interval).expect("a duration");
+        let scrape_until = |until: Instant| {
+            while Instant::now() < until {
+                assert_eq!(exp.request("/metrics", &[]).status, 200);
+                std::thread::sleep(
+                    until
+                        .saturating_duration_since(Instant::now())
+                        .min(Duration::from_secs(15)),
+                );
+            }
+        };
+        scrape_until(Instant::now() + interval / 2);
+        let start = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
+        scrape_until(Instant::now() + window);
+        let used = proc_cpu_seconds(exp.pid()).unwrap_or(0.0) - start;
+        used * interval.as_secs_f64() / window.as_secs_f64()
+    });
+
+    // Scrapes while the accounts keep refreshing (every 1s).
+    let mut times = Vec::new();
+    let mut body = String::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let r = exp.request("/metrics", &[]);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(r.status, 200);
+        body = r.text();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let gz = exp.request("/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    times.sort_by(f64::total_cmp);
+    let ok = refresh_success(&body);
+    assert_eq!(ok.len(), accounts, "every account has its series");
+    assert_eq!(accounts_gauge(&body), Some(accounts as f64));
+    for id in &ids {
+        assert_eq!(
+            metric_value(&body, "aws_iam_users", &[("account_id", id)]),
+            Some(users as f64),
+            "{id}"
+        );
+    }
+    let pid = exp.pid();
+    ScaleResult {
+        concurrency,
+        all_fresh,
+        cpu_first_round,
+        cpu_per_interval,
+        hwm_kib: proc_status_kib(pid, "VmHWM").unwrap_or(0),
+        rss_kib: proc_status_kib(pid, "VmRSS").unwrap_or(0),
+        scrape_bytes: body.len(),
+        scrape_gzip_bytes: gz.body.len(),
+        scrape_lines: body.lines().filter(|l| !l.starts_with('#')).count(),
+        scrape_ms_median: times[times.len() / 2],
+        scrape_ms_max: times[times.len() - 1],
+    }
+}
+
+#[test]
+fn scale_accounts_all_refresh() {
+    let full = matches!(
+        std::env::var("AWS_IAM_EXPORTER_SCALE").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    );
+    let accounts = env_usize(
+        "AWS_IAM_EXPORTER_SCALE_ACCOUNTS",
+        if full { 200 } else { 20 },
+    );
+    let users = env_usize("AWS_IAM_EXPORTER_SCALE_USERS", 20);
+    let latency = Duration::from_millis(env_usize("AWS_IAM_EXPORTER_SCALE_LATENCY_MS", 50) as u64);
+    // 1s: every account is due at once, so the time to all-fresh measures throughput (not the
+    // spreading of first refreshes over the interval) and the exporter refreshes non-stop.
+    let interval =
+        std::env::var("AWS_IAM_EXPORTER_SCALE_INTERVAL").unwrap_or_else(|_| "1s".to_string());
+    let mut results = Vec::new();
+    for concurrency in [8, 16] {
+        results.push(scale_run(accounts, users, latency, &interval, concurrency));
+    }
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let bin = std::env::var("AWS_IAM_EXPORTER_SCALE_BIN")
+        .unwrap_or_else(|_| exporter_bin().display().to_string());
+    println!();
+    println!(
+        "scale: {accounts} accounts x {users} users (per-user series on), {} ms per IAM call, \
+         --refresh.interval {interval}, scenario server in the test process ({build} test build), exporter {bin}",
+        latency.as_millis()
+    );
+    println!(
+        "| concurrency | all accounts refresh_success=1 | CPU until then (start + one refresh each) | CPU per interval, steady | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in &results {
+        println!(
+            "| {} | {:.1} s | {:.2} s | {} | {:.1} MiB | {:.1} MiB | {:.0} KiB | {:.0} KiB | {} | {:.1} / {:.1} ms |",
+            r.concurrency,
+            r.all_fresh.as_secs_f64(),
+            r.cpu_first_round,
+            r.cpu_per_interval
+                .map_or_else(|| "-".to_owned(), |c| format!("{c:.2} s")),
+            r.hwm_kib as f64 / 1024.0,
+            r.rss_kib as f64 / 1024.0,
+            r.scrape_bytes as f64 / 1024.0,
+            r.scrape_gzip_bytes as f64 / 1024.0,
+            r.scrape_lines,
+            r.scrape_ms_median,
+            r.scrape_ms_max,
+        );
+    }
+}
