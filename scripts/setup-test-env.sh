@@ -59,7 +59,7 @@ apt_install() {
   fi
   if [[ $(id -u) != 0 ]] || ! have apt-get; then
     log "WARNING: missing ${pkgs[*]} and not root (or no apt-get): install them yourself;"
-    log "         tests that need them are skipped unless AWS_IAM_EXPORTER_REQUIRE_TOOLS=1"
+    log "         tests that need them fail (AWS_IAM_EXPORTER_SKIP_MISSING_TOOLS=1 skips them)"
     not_installed+=("Debian packages ${pkgs[*]} (or their equivalents): not root, or no apt-get")
     return 0
   fi
@@ -167,7 +167,7 @@ else
 fi
 
 if ((${#not_installed[@]})); then
-  log "NOT INSTALLED (install these yourself; the stages that need them will fail or skip):"
+  log "NOT INSTALLED (install these yourself; the tests and stages that need them fail):"
   for item in "${not_installed[@]}"; do log "  - $item"; done
 fi
 

@@ -224,7 +224,10 @@ fn once_and_the_plain_help_are_unchanged_by_the_subcommand() {
 fn no_color_turns_the_colour_of_a_terminal_off() {
     // Piped, the table has no colour either way; with a terminal, colour unless NO_COLOR.
     let Some(coloured) = on_a_terminal(&[]) else {
-        eprintln!("skipped: no pseudo-terminal");
+        missing_prerequisite(
+            "a pseudo-terminal",
+            "openpty(3) failed: is /dev/pts mounted?",
+        );
         return;
     };
     assert!(coloured.contains("\x1b[1;31mFAIL\x1b[0m"), "{coloured:?}");

@@ -1,7 +1,7 @@
 //! Test support shared by the integration test modules, one file per concern:
 //!
-//! - `tools`: finding moto, Prometheus, Alertmanager, promtool (a missing one skips the test
-//!   unless `AWS_IAM_EXPORTER_REQUIRE_TOOLS=1`);
+//! - `tools`: finding moto, Prometheus, Alertmanager, promtool; a missing one fails the test
+//!   unless `AWS_IAM_EXPORTER_SKIP_MISSING_TOOLS=1`;
 //! - `process`: free ports, polling, signals, server processes with captured logs;
 //! - `http`: a blocking HTTP client; `serve`: an HTTP server inside the test process;
 //! - `exporter`: the exporter binary, its test environment, a running [`Exporter`];

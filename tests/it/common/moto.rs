@@ -17,7 +17,8 @@ pub struct Moto {
 
 impl Moto {
     /// Starts moto (`$MOTO_SERVER`, else the repo's pinned `.venv/bin/moto_server`, else
-    /// `moto_server` on PATH). `None` when skipped (see [`require_tool`]).
+    /// `moto_server` on PATH). When it is missing the test fails; `None` only when skipping
+    /// was asked for (see [`require_tool`]).
     pub fn start() -> Option<Moto> {
         Self::start_with_env(&[])
     }

@@ -1,18 +1,33 @@
 //! The external programs the tests run (moto, Prometheus, Alertmanager, promtool, python3) and
-//! what happens when one is missing: the test prints `skipped: <tool> not found` and returns
-//! early, unless `AWS_IAM_EXPORTER_REQUIRE_TOOLS=1` (set by scripts/test.sh), in which case it
-//! panics.
+//! what happens when one is missing: the test FAILS, with a message saying how to install it,
+//! unless `AWS_IAM_EXPORTER_SKIP_MISSING_TOOLS=1` asks to skip it. A plain `cargo test` on a
+//! machine without the tools therefore fails loudly instead of passing tests that did not run.
 
 use std::path::{Path, PathBuf};
 
-/// Environment variable that turns "tool missing: skip" into a panic.
-pub const REQUIRE_TOOLS_ENV: &str = "AWS_IAM_EXPORTER_REQUIRE_TOOLS";
+/// Environment variable that turns "tool missing: the test fails" into "the test is skipped".
+pub const SKIP_MISSING_TOOLS_ENV: &str = "AWS_IAM_EXPORTER_SKIP_MISSING_TOOLS";
 
-fn tools_required() -> bool {
+/// True when [`SKIP_MISSING_TOOLS_ENV`] asks to skip tests whose tools are missing.
+fn skip_allowed() -> bool {
     matches!(
-        std::env::var(REQUIRE_TOOLS_ENV).as_deref(),
+        std::env::var(SKIP_MISSING_TOOLS_ENV).as_deref(),
         Ok("1") | Ok("true") | Ok("yes")
     )
+}
+
+/// A test cannot run because `what` is missing (`hint`: how to provide it). Panics, with how
+/// to install the tools or how to skip, unless skipping was asked for; then it prints
+/// `skipped: ...` and returns, and the caller returns too.
+pub fn missing_prerequisite(what: &str, hint: &str) {
+    if !skip_allowed() {
+        panic!(
+            "{what} not found ({hint}). Install the test tools with `bash scripts/setup-test-env.sh` \
+             (or run everything with `bash scripts/test.sh`, which does it first), or set \
+             {SKIP_MISSING_TOOLS_ENV}=1 to skip the tests that need it"
+        );
+    }
+    eprintln!("skipped: {what} not found ({hint}; {SKIP_MISSING_TOOLS_ENV}=1 is set)");
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {
@@ -36,8 +51,8 @@ fn is_executable(p: &Path) -> bool {
 /// Finds an external tool: first the path (or name) in `env_var`, then each of
 /// `fallback_names` (a bare name is looked up in PATH, a path is taken as is).
 ///
-/// When it is missing: panics if `AWS_IAM_EXPORTER_REQUIRE_TOOLS=1`, otherwise
-/// prints `skipped: <tool> not found` and returns `None`, so the caller does
+/// When it is missing the test fails (see [`missing_prerequisite`]); `None` only when
+/// `AWS_IAM_EXPORTER_SKIP_MISSING_TOOLS=1` asks to skip, so the caller does
 /// `let Some(bin) = require_tool("PROMETHEUS_BIN", &["prometheus"]) else { return };`
 pub fn require_tool(env_var: &str, fallback_names: &[&str]) -> Option<PathBuf> {
     if let Some(v) = std::env::var_os(env_var).filter(|v| !v.is_empty()) {
@@ -52,14 +67,14 @@ pub fn require_tool(env_var: &str, fallback_names: &[&str]) -> Option<PathBuf> {
             return Some(p);
         }
     }
-    let tool = fallback_names.first().copied().unwrap_or(env_var);
-    if tools_required() {
-        panic!(
-            "required tool {tool} not found (set {env_var} or put it on PATH); \
-             run scripts/test.sh, which installs it via scripts/setup-test-env.sh \
-             ({REQUIRE_TOOLS_ENV}=1 is set, so the test may not skip)"
-        );
-    }
-    eprintln!("skipped: {tool} not found (set {env_var}, or run scripts/test.sh)");
+    let tool = fallback_names
+        .first()
+        .and_then(|n| Path::new(n).file_name())
+        .map_or_else(|| env_var.to_string(), |n| n.to_string_lossy().into_owned());
+    let looked = fallback_names.join(", ");
+    missing_prerequisite(
+        &tool,
+        &format!("looked at ${env_var} and {looked}; set {env_var}, or put it on PATH"),
+    );
     None
 }
