@@ -5,6 +5,7 @@
 //! The clock is fixed with `AWS_IAM_EXPORTER_NOW=2026-12-01T00:00:00Z`, so "N days" is stable.
 //! The golden files are `tests/fixtures/audit/sample.{table.txt,json}`;
 //! `UPDATE_GOLDEN=1 cargo test --test it audit::` rewrites them; README.md shows the table.
+//! The formats for pipelines (OCSF, JUnit, CSV) are tested in `audit_formats`.
 
 use crate::common;
 
@@ -14,8 +15,8 @@ use std::process::{Command, Output};
 use common::scenario::*;
 use common::*;
 
-const NOW: &str = "2026-12-01T00:00:00Z";
-const SAMPLE: [&str; 4] = [
+pub(super) const NOW: &str = "2026-12-01T00:00:00Z";
+pub(super) const SAMPLE: [&str; 4] = [
     "--credential-report.file",
     "examples/credential-report.csv",
     "--account-summary.file",
@@ -24,7 +25,7 @@ const SAMPLE: [&str; 4] = [
 
 /// The exporter with the fixed clock, run from the repository root (so the report's key, its
 /// relative path, is the same on every machine), colour not disabled by the environment.
-fn audit_cmd(endpoint: Option<&str>, args: &[&str]) -> Command {
+pub(super) fn audit_cmd(endpoint: Option<&str>, args: &[&str]) -> Command {
     let mut cmd = exporter_cmd(endpoint);
     cmd.current_dir(repo_root())
         .env("AWS_IAM_EXPORTER_NOW", NOW)
@@ -34,26 +35,26 @@ fn audit_cmd(endpoint: Option<&str>, args: &[&str]) -> Command {
     cmd
 }
 
-fn audit(args: &[&str]) -> Output {
+pub(super) fn audit(args: &[&str]) -> Output {
     audit_cmd(None, args)
         .output()
         .expect("run aws-iam-exporter audit")
 }
 
-fn sample(extra: &[&str]) -> Output {
+pub(super) fn sample(extra: &[&str]) -> Output {
     let args: Vec<&str> = SAMPLE.iter().chain(extra).copied().collect();
     audit(&args)
 }
 
-fn stdout_of(o: &Output) -> String {
+pub(super) fn stdout_of(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
 }
 
-fn stderr_of(o: &Output) -> String {
+pub(super) fn stderr_of(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn golden(name: &str) -> PathBuf {
+pub(super) fn golden(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures/audit").join(name)
 }
 
