@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 
-use super::fields::days_since;
-use super::{Audit, AuditSettings, Status, cis_id, rfc3339};
+use super::fields::{days_since, per_finding};
+use super::{Audit, AuditSettings, cis_id, rfc3339};
 
 /// One row. Empty fields are unknown or do not apply (csv writes `None` as an empty field).
 #[derive(Serialize)]
@@ -65,12 +65,12 @@ pub fn csv(audit: &Audit<'_>, settings: &AuditSettings) -> String {
                 never_used: None,
                 days: None,
             };
-            // NB: writing these rows into a Vec cannot fail (no I/O, no nested containers).
-            if r.status != Status::Fail {
-                let _ = w.serialize(&control);
-                continue;
-            }
-            for f in &r.offenders {
+            for offender in per_finding(r) {
+                let Some(f) = offender else {
+                    // NB: writing rows into a Vec cannot fail (no I/O, no nested containers).
+                    let _ = w.serialize(&control);
+                    continue;
+                };
                 let _ = w.serialize(Row {
                     user: f.user,
                     credential: f.credential.as_str(),
@@ -108,10 +108,7 @@ mod tests {
         let want: usize = a.accounts[0]
             .controls
             .iter()
-            .map(|r| match r.status {
-                Status::Fail => r.offenders.len(),
-                _ => 1,
-            })
+            .map(|r| per_finding(r).count())
             .sum();
         assert_eq!(lines.len(), 1 + want);
         assert_eq!(

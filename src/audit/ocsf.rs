@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::fields::UNKNOWN_REASON;
+use super::fields::{UNKNOWN_REASON, per_finding};
 use super::{AccountAudit, Audit, ControlResult, JsonOffender, Status, rfc3339};
 use crate::posture::{Credential, Finding, Severity};
 use crate::report::ROOT_USER;
@@ -384,12 +384,12 @@ pub fn ocsf(audit: &Audit<'_>) -> String {
     for account in &audit.accounts {
         let ctx = AccountContext::new(account);
         for r in &account.controls {
-            let subjects: Vec<Subject<'_, '_>> = match r.status {
-                Status::Fail => r.offenders.iter().map(Subject::Offender).collect(),
-                Status::Pass => vec![Subject::Pass],
-                Status::Unknown => vec![Subject::Unknown],
-            };
-            for subject in subjects {
+            for offender in per_finding(r) {
+                let subject = match (offender, r.status) {
+                    (Some(f), _) => Subject::Offender(f),
+                    (None, Status::Pass) => Subject::Pass,
+                    (None, _) => Subject::Unknown,
+                };
                 let rec = record(&ctx, r, now, &time_dt, subject);
                 // NB: serialising these structs cannot fail (string keys, no custom Serialize).
                 out.push_str(&serde_json::to_string(&rec).unwrap_or_default());
@@ -420,12 +420,13 @@ mod tests {
         let want: usize = a.accounts[0]
             .controls
             .iter()
-            .map(|r| match r.status {
-                Status::Fail => r.offenders.len(),
-                _ => 1,
-            })
+            .map(|r| per_finding(r).count())
             .sum();
         assert_eq!(recs.len(), want);
+        assert!(
+            want > a.accounts[0].controls.len(),
+            "some control has several offenders"
+        );
         let uids: std::collections::HashSet<&str> = recs
             .iter()
             .map(|r| r["finding_info"]["uid"].as_str().unwrap())

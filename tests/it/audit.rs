@@ -1,6 +1,6 @@
 //! `aws-iam-exporter audit`: the table and the JSON of the sample in `examples/` against golden
-//! files, the exit status (`--fail-on`, unreadable input, bad flags), colour only on a terminal
-//! and never with `NO_COLOR`, and one section per account of `--config.file`.
+//! files, the exit status in every `--format` (`--fail-on`, unreadable input, bad flags), colour
+//! only on a terminal and never with `NO_COLOR`, and one section per account of `--config.file`.
 //!
 //! The clock is fixed with `AWS_IAM_EXPORTER_NOW=2026-12-01T00:00:00Z`, so "N days" is stable.
 //! The golden files are `tests/fixtures/audit/sample.{table.txt,json}`;
@@ -15,8 +15,10 @@ use std::process::{Command, Output};
 use common::scenario::*;
 use common::*;
 
-pub(super) const NOW: &str = "2026-12-01T00:00:00Z";
-pub(super) const SAMPLE: [&str; 4] = [
+const NOW: &str = "2026-12-01T00:00:00Z";
+/// Every `--format`: the exit status and the error lines are the same in each.
+const FORMATS: [&str; 5] = ["table", "json", "ocsf", "junit", "csv"];
+const SAMPLE: [&str; 4] = [
     "--credential-report.file",
     "examples/credential-report.csv",
     "--account-summary.file",
@@ -35,7 +37,7 @@ pub(super) fn audit_cmd(endpoint: Option<&str>, args: &[&str]) -> Command {
     cmd
 }
 
-pub(super) fn audit(args: &[&str]) -> Output {
+fn audit(args: &[&str]) -> Output {
     audit_cmd(None, args)
         .output()
         .expect("run aws-iam-exporter audit")
@@ -115,7 +117,7 @@ fn the_exit_status_is_1_when_a_control_fails_at_or_above_fail_on() {
             .copied()
             .chain(["--fail-on", fail_on])
             .collect();
-        for format in ["table", "json"] {
+        for format in FORMATS {
             let mut args = args.clone();
             args.extend(["--format", format]);
             let o = audit(&args);
@@ -160,7 +162,7 @@ fn unreadable_input_and_bad_flags_exit_2_with_one_error_line() {
         ),
     ];
     for (args, names) in cases {
-        for format in ["table", "json"] {
+        for format in FORMATS {
             let mut args = args.to_vec();
             if !args.contains(&"--format") {
                 args.extend(["--format", format]);

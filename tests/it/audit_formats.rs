@@ -1,21 +1,18 @@
 //! `audit --format ocsf|junit|csv`: the sample's output against golden files
 //! (`tests/fixtures/audit/sample.{ocsf.jsonl,junit.xml,csv}`, rewritten by
-//! `UPDATE_GOLDEN=1 cargo test --test it audit_formats::`), the exit status and error lines the
-//! same in every format, and each format read back by the library a pipeline would use
-//! (`tests/it/audit_formats.py`, run with the test venv's Python): every OCSF record of a
-//! multi-account audit into py-ocsf-models' `DetectionFinding`, the JUnit XML with
-//! `junitparser`, the CSV with Python's `csv`.
+//! `UPDATE_GOLDEN=1 cargo test --test it audit_formats::`), and each format read back by the
+//! library a pipeline would use (`tests/it/audit_formats.py`, run with the test venv's Python):
+//! every OCSF record of a multi-account audit into py-ocsf-models' `DetectionFinding`, the
+//! JUnit XML with `junitparser`, the CSV with Python's `csv`. The exit status and the error
+//! lines of every format are tested in `audit`.
 
-use crate::audit::{SAMPLE, audit, audit_cmd, golden, sample, stderr_of, stdout_of};
+use crate::audit::{audit_cmd, golden, sample, stderr_of, stdout_of};
 use crate::common;
 
 use std::process::Output;
 
 use common::scenario::*;
 use common::*;
-
-/// Every `--format`.
-const FORMATS: [&str; 5] = ["table", "json", "ocsf", "junit", "csv"];
 
 /// The test venv's Python (scripts/setup-test-env.sh installs py-ocsf-models and junitparser
 /// there); `None` when skipped (see [`require_tool`]).
@@ -62,47 +59,6 @@ fn the_ocsf_junit_and_csv_of_the_sample_match_the_golden_files() {
             "{format}: no log lines at the default level"
         );
         assert_golden(&golden(file), &stdout_of(&o), "audit_formats::");
-    }
-}
-
-#[test]
-fn every_format_exits_as_fail_on_says_and_unreadable_input_is_one_line_on_stderr() {
-    let quiet = [
-        "--credential-report.file",
-        "tests/fixtures/reports/credentialless-root.csv",
-        "--account-summary.file",
-        "tests/fixtures/reports/credentialless-root.summary.json",
-    ];
-    let cases: &[(&[&str], &str, i32)] = &[
-        (&SAMPLE, "critical", 1),
-        (&SAMPLE, "never", 0),
-        (&quiet, "high", 0),
-        (&quiet, "medium", 1),
-        (&quiet, "never", 0),
-    ];
-    for format in FORMATS {
-        for (source, fail_on, code) in cases {
-            let mut args: Vec<&str> = source.to_vec();
-            args.extend(["--fail-on", fail_on, "--format", format]);
-            let o = audit(&args);
-            assert_eq!(o.status.code(), Some(*code), "{args:?}\n{}", stderr_of(&o));
-            assert!(!o.stdout.is_empty(), "{args:?}");
-            assert_eq!(stderr_of(&o), "", "{args:?}");
-        }
-        let o = audit(&[
-            "--credential-report.file",
-            "/nonexistent/report.csv",
-            "--format",
-            format,
-        ]);
-        let err = stderr_of(&o);
-        assert_eq!(o.status.code(), Some(2), "{format}: {err}");
-        assert!(o.stdout.is_empty(), "{format}: {}", stdout_of(&o));
-        assert_eq!(err.lines().count(), 1, "{format}: {err}");
-        assert!(
-            err.starts_with("aws-iam-exporter: error: ") && err.contains("/nonexistent/report.csv"),
-            "{format}: {err}"
-        );
     }
 }
 
