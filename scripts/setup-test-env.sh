@@ -29,11 +29,18 @@ not_installed=()
 # moto 5.2.5: last checked version that installs and runs here; the [server]
 # extra brings flask, flask-cors, werkzeug and the moto_server entry point.
 MOTO_VERSION=5.2.5
+# py-ocsf-models 0.10.0: the OCSF models Prowler builds its output with; the
+# audit's OCSF records must load into its DetectionFinding. junitparser 5.0.3
+# reads the audit's JUnit XML back.
+OCSF_MODELS_VERSION=0.10.0
+JUNITPARSER_VERSION=5.0.3
 PIP_PACKAGES=(
   "moto[server]==${MOTO_VERSION}"
+  "py-ocsf-models==${OCSF_MODELS_VERSION}"
+  "junitparser==${JUNITPARSER_VERSION}"
 )
 # Import check that proves PIP_PACKAGES are installed (keep in sync).
-PIP_CHECK="import moto, flask, flask_cors, werkzeug, boto3; assert moto.__version__ == '${MOTO_VERSION}', moto.__version__"
+PIP_CHECK="import moto, flask, flask_cors, werkzeug, boto3, py_ocsf_models, junitparser; from importlib.metadata import version; assert moto.__version__ == '${MOTO_VERSION}', moto.__version__; assert version('py-ocsf-models') == '${OCSF_MODELS_VERSION}'; assert version('junitparser') == '${JUNITPARSER_VERSION}'"
 
 # --- Debian packages ---------------------------------------------------------
 have() { command -v "$1" >/dev/null 2>&1; }

@@ -4,7 +4,18 @@
 //! exit status.
 //!
 //! No I/O here: `main` fetches the accounts ([`crate::accounts::fetch_once`]), reads the clock
-//! and whether stdout is a terminal, and prints.
+//! and whether stdout is a terminal, and prints. The formats for pipelines, each from the same
+//! [`Audit`], are beside this file: [`ocsf()`] (SIEMs, Security Lake), [`junit()`] (CI) and
+//! [`csv()`] (spreadsheets).
+
+mod csv;
+mod fields;
+mod junit;
+mod ocsf;
+
+pub use self::csv::csv;
+pub use self::junit::junit;
+pub use self::ocsf::{OCSF_VERSION, ocsf};
 
 use std::fmt::Write as _;
 
@@ -18,6 +29,12 @@ use crate::refresh::AccountInput;
 pub enum Format {
     Table,
     Json,
+    /// OCSF Detection Findings, one JSON object per line.
+    Ocsf,
+    /// JUnit XML: a test suite per account, a test case per control.
+    Junit,
+    /// CSV (RFC 4180): a row per finding.
+    Csv,
 }
 
 /// The `audit` flags, validated.
@@ -427,6 +444,7 @@ struct JsonBenchmark {
     id: &'static str,
 }
 
+/// An offender as the JSON lists it; the OCSF resource's `data` too.
 #[derive(Serialize)]
 struct JsonOffender<'a> {
     /// `None` for the account itself (the password policy).
@@ -484,16 +502,7 @@ pub fn json(audit: &Audit<'_>, settings: &AuditSettings) -> String {
                         offenders: r
                             .offenders
                             .iter()
-                            .map(|f| JsonOffender {
-                                user: (!f.user.is_empty()).then_some(f.user),
-                                credential: f.credential.as_str(),
-                                credential_id: f.credential_id,
-                                last_used: f.last_used.map(rfc3339),
-                                created: f.created.map(rfc3339),
-                                never_used: f.never_used,
-                                days: f.last_used.or(f.created).map(|t| (now - t).max(0) / 86_400),
-                                description: f.describe(now),
-                            })
+                            .map(|f| JsonOffender::new(f, now))
                             .collect(),
                     }
                 })
@@ -521,9 +530,9 @@ mod tests {
     use crate::posture::{AccountData, Facts};
 
     /// 2026-12-01T00:00:00Z, the sample's "today".
-    const NOW: i64 = 1_796_083_200;
+    pub(super) const NOW: i64 = 1_796_083_200;
 
-    fn sample() -> AccountInput {
+    pub(super) fn sample() -> AccountInput {
         let report =
             crate::report::parse(include_bytes!("../examples/credential-report.csv")).unwrap();
         let summary =
@@ -544,7 +553,7 @@ mod tests {
         }
     }
 
-    fn audit(input: &AccountInput) -> Audit<'_> {
+    pub(super) fn audit(input: &AccountInput) -> Audit<'_> {
         Audit {
             now: NOW,
             accounts: vec![assess(input, &Thresholds::default(), NOW)],

@@ -150,7 +150,7 @@ async fn once(config: Config) -> ExitCode {
 /// (`2026-12-01T00:00:00Z`), instead of the clock.
 const NOW_ENV: &str = "AWS_IAM_EXPORTER_NOW";
 
-/// `audit`: one refresh of every account, printed as a table or JSON. Exit 0, 1 (something
+/// `audit`: one refresh of every account, printed as a table, JSON, OCSF, JUnit or CSV. Exit 0, 1 (something
 /// fails at or above `--fail-on`) or 2 (an account could not be read: one line each on stderr).
 async fn audit(config: Config) -> ExitCode {
     use std::io::{IsTerminal as _, Write as _};
@@ -194,6 +194,9 @@ async fn audit(config: Config) -> ExitCode {
     if !report.accounts.is_empty() {
         let text = match settings.format {
             Format::Json => audit::json(&report, &settings),
+            Format::Ocsf => audit::ocsf(&report),
+            Format::Junit => audit::junit(&report, &settings),
+            Format::Csv => audit::csv(&report, &settings),
             Format::Table => {
                 let stdout = std::io::stdout();
                 let no_color = std::env::var("NO_COLOR").ok();

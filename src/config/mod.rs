@@ -224,11 +224,12 @@ pub struct Flags {
 /// The subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Refresh once and print which controls fail and who fails them (a table, or JSON)
+    /// Refresh once and print which controls fail and who fails them (a table, JSON, OCSF, JUnit or CSV)
     ///
     /// Refresh once (AWS, the report files, or every account of --config.file) and print every
     /// control's status, severity, CIS and Security Hub ids and offenders: a table for a person
-    /// (coloured on a terminal unless NO_COLOR is set), or JSON for tools (--format json).
+    /// (coloured on a terminal unless NO_COLOR is set), JSON for tools (--format json), OCSF
+    /// Detection Findings for a SIEM (ocsf), JUnit XML for CI (junit) or CSV (csv).
     /// Exit 0 when nothing fails at or above --fail-on, 1 when something does, 2 on bad flags
     /// or input that cannot be read.
     Audit(AuditFlags),
@@ -237,8 +238,8 @@ pub enum Command {
 /// The flags of `audit` (besides the shared ones).
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuditFlags {
-    /// Output: `table` for a person, `json` for tools.
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    /// Output: `table` for a person, `json` for tools, `ocsf` (OCSF Detection Findings, JSON Lines) for a SIEM, `junit` (XML) for CI, `csv` for spreadsheets.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "ocsf", "junit", "csv"])]
     pub format: String,
     /// Exit 1 when a control of this severity or above fails: critical, high, medium, low, or never (always exit 0 unless the input is unreadable).
     #[arg(long = "fail-on", default_value = "high", value_parser = ["critical", "high", "medium", "low", "never"])]
@@ -562,10 +563,12 @@ fn audit_settings(a: AuditFlags) -> AuditSettings {
         _ => Some(Severity::High),
     };
     AuditSettings {
-        format: if a.format == "json" {
-            Format::Json
-        } else {
-            Format::Table
+        format: match a.format.as_str() {
+            "json" => Format::Json,
+            "ocsf" => Format::Ocsf,
+            "junit" => Format::Junit,
+            "csv" => Format::Csv,
+            _ => Format::Table,
         },
         fail_on,
         max_offenders: a.max_offenders,

@@ -123,6 +123,16 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
         let c = config(&["audit", "--fail-on", flag]).unwrap();
         assert_eq!(c.audit.unwrap().fail_on, Some(want));
     }
+    for (flag, want) in [
+        ("table", Format::Table),
+        ("json", Format::Json),
+        ("ocsf", Format::Ocsf),
+        ("junit", Format::Junit),
+        ("csv", Format::Csv),
+    ] {
+        let c = config(&["audit", "--format", flag]).unwrap();
+        assert_eq!(c.audit.unwrap().format, want, "{flag}");
+    }
 }
 
 #[test]

@@ -101,6 +101,9 @@ pub struct Certificate {
 pub struct Row {
     /// Byte range of the user name in [`CredentialReport::names`]; rows carry no allocation.
     name: Range<u32>,
+    /// Byte range of the `arn` column there (empty when absent or not an IAM ARN); a user's
+    /// name is the tail of it, so the ARN costs only its prefix.
+    arn: Range<u32>,
     pub user_creation_time: Option<Date>,
     /// `None` also for root (`not_supported`): the report cannot say whether root has a password.
     pub password_enabled: Option<bool>,
@@ -178,6 +181,14 @@ impl CredentialReport {
         self.names
             .get(row.name.start as usize..row.name.end as usize)
             .unwrap_or_default()
+    }
+
+    /// The `arn` of a row of this report (`arn:aws:iam::123456789012:user/path/name`), when
+    /// the report has that column and it holds an IAM ARN.
+    pub fn arn(&self, row: &Row) -> Option<&str> {
+        self.names
+            .get(row.arn.start as usize..row.arn.end as usize)
+            .filter(|a| !a.is_empty())
     }
 }
 
@@ -821,7 +832,8 @@ fn parse_row(
         return Ok(());
     }
     // Without an `arn` column the account id comes from elsewhere (the role, STS).
-    if let Some(arn) = odd.soft(f.get(Col::Arn)) {
+    let arn = odd.soft(f.get(Col::Arn));
+    if let Some(arn) = arn {
         match (account_of_arn(arn), report.account_id.as_deref()) {
             (Some(id), None) => report.account_id = Some(id.to_owned()),
             // Two accounts in one report is not an odd value: every series would be misfiled.
@@ -855,11 +867,14 @@ fn parse_row(
         }
         other => odd.soft(other),
     };
-    let start = report.names.len();
-    report.names.push_str(user);
-    let name = to_u32(start)..to_u32(report.names.len());
+    let (name, arn) = push_name_and_arn(
+        &mut report.names,
+        user,
+        arn.filter(|a| account_of_arn(a).is_some()),
+    );
     let row = Row {
         name,
+        arn,
         user_creation_time: odd.soft(f.date(Col::UserCreationTime)),
         password_enabled,
         password_last_used: odd.soft(f.date(Col::PasswordLastUsed)),
@@ -891,6 +906,32 @@ fn parse_row(
     // Root is taken out after duplicates are resolved, the same way as for users.
     report.users.push(row);
     Ok(())
+}
+
+/// Appends a row's ARN and user name to `names`; returns their ranges. A user's ARN ends with
+/// `/` and the name (`arn:aws:iam::123456789012:user/ci/ci,runner`), which is then not stored
+/// twice.
+fn push_name_and_arn(
+    names: &mut String,
+    user: &str,
+    arn: Option<&str>,
+) -> (Range<u32>, Range<u32>) {
+    let start = names.len();
+    let Some(arn) = arn else {
+        names.push_str(user);
+        return (to_u32(start)..to_u32(names.len()), 0..0);
+    };
+    names.push_str(arn);
+    let arn_range = to_u32(start)..to_u32(names.len());
+    let shared = arn
+        .strip_suffix(user)
+        .is_some_and(|prefix| prefix.ends_with('/'));
+    if shared {
+        return (to_u32(names.len() - user.len())..arn_range.end, arn_range);
+    }
+    let name_start = names.len();
+    names.push_str(user);
+    (to_u32(name_start)..to_u32(names.len()), arn_range)
 }
 
 /// A value as quoted in a message: cut, so a hostile field cannot flood the log.

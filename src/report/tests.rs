@@ -559,3 +559,46 @@ fn reports_as_aws_writes_them_are_split_without_the_csv_state_machine() {
     let report = parse(escaped.as_bytes()).unwrap();
     assert_eq!(report.name(&report.users[0]), "o\"brien");
 }
+
+#[test]
+fn each_row_keeps_its_arn_and_a_user_name_is_the_tail_of_it() {
+    let r = parse(include_bytes!("../../examples/credential-report.csv")).unwrap();
+    let root = r.root.as_ref().unwrap();
+    assert_eq!(r.arn(root), Some("arn:aws:iam::123456789012:root"));
+    assert_eq!(r.name(root), ROOT_USER);
+    let arn_of = |name: &str| {
+        let u = r.users.iter().find(|u| r.name(u) == name).unwrap();
+        r.arn(u)
+    };
+    assert_eq!(
+        arn_of("alice"),
+        Some("arn:aws:iam::123456789012:user/alice")
+    );
+    assert_eq!(
+        arn_of("backup-svc"),
+        Some("arn:aws:iam::123456789012:user/service/backup-svc")
+    );
+    assert_eq!(
+        arn_of("ci,runner"),
+        Some("arn:aws:iam::123456789012:user/ci/ci,runner")
+    );
+    // A name that is not the ARN's tail is stored apart (a hand-edited file).
+    let odd = ALICE.replacen("alice,", "alice2,", 1);
+    let r = parse(csv(&[&odd]).as_bytes()).unwrap();
+    assert_eq!(r.name(&r.users[0]), "alice2");
+    assert_eq!(
+        r.arn(&r.users[0]),
+        Some("arn:aws:iam::123456789012:user/alice")
+    );
+}
+
+#[test]
+fn a_row_without_an_iam_arn_has_none() {
+    let r = parse(&fixture("cis-audit-6-columns.csv")).unwrap();
+    assert!(r.users.iter().all(|u| r.arn(u).is_none()));
+    assert_eq!(r.name(&r.users[0]), "elise");
+    let bad = ALICE.replacen("arn:aws:iam::123456789012:user/alice", "not-an-arn", 1);
+    let r = parse(csv(&[&bad]).as_bytes()).unwrap();
+    assert_eq!(r.arn(&r.users[0]), None);
+    assert_eq!(r.name(&r.users[0]), "alice");
+}

@@ -1,10 +1,11 @@
 //! `aws-iam-exporter audit`: the table and the JSON of the sample in `examples/` against golden
-//! files, the exit status (`--fail-on`, unreadable input, bad flags), colour only on a terminal
-//! and never with `NO_COLOR`, and one section per account of `--config.file`.
+//! files, the exit status in every `--format` (`--fail-on`, unreadable input, bad flags), colour
+//! only on a terminal and never with `NO_COLOR`, and one section per account of `--config.file`.
 //!
 //! The clock is fixed with `AWS_IAM_EXPORTER_NOW=2026-12-01T00:00:00Z`, so "N days" is stable.
 //! The golden files are `tests/fixtures/audit/sample.{table.txt,json}`;
 //! `UPDATE_GOLDEN=1 cargo test --test it audit::` rewrites them; README.md shows the table.
+//! The formats for pipelines (OCSF, JUnit, CSV) are tested in `audit_formats`.
 
 use crate::common;
 
@@ -15,6 +16,8 @@ use common::scenario::*;
 use common::*;
 
 const NOW: &str = "2026-12-01T00:00:00Z";
+/// Every `--format`: the exit status and the error lines are the same in each.
+const FORMATS: [&str; 5] = ["table", "json", "ocsf", "junit", "csv"];
 const SAMPLE: [&str; 4] = [
     "--credential-report.file",
     "examples/credential-report.csv",
@@ -24,7 +27,7 @@ const SAMPLE: [&str; 4] = [
 
 /// The exporter with the fixed clock, run from the repository root (so the report's key, its
 /// relative path, is the same on every machine), colour not disabled by the environment.
-fn audit_cmd(endpoint: Option<&str>, args: &[&str]) -> Command {
+pub(super) fn audit_cmd(endpoint: Option<&str>, args: &[&str]) -> Command {
     let mut cmd = exporter_cmd(endpoint);
     cmd.current_dir(repo_root())
         .env("AWS_IAM_EXPORTER_NOW", NOW)
@@ -40,20 +43,20 @@ fn audit(args: &[&str]) -> Output {
         .expect("run aws-iam-exporter audit")
 }
 
-fn sample(extra: &[&str]) -> Output {
+pub(super) fn sample(extra: &[&str]) -> Output {
     let args: Vec<&str> = SAMPLE.iter().chain(extra).copied().collect();
     audit(&args)
 }
 
-fn stdout_of(o: &Output) -> String {
+pub(super) fn stdout_of(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
 }
 
-fn stderr_of(o: &Output) -> String {
+pub(super) fn stderr_of(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn golden(name: &str) -> PathBuf {
+pub(super) fn golden(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures/audit").join(name)
 }
 
@@ -114,7 +117,7 @@ fn the_exit_status_is_1_when_a_control_fails_at_or_above_fail_on() {
             .copied()
             .chain(["--fail-on", fail_on])
             .collect();
-        for format in ["table", "json"] {
+        for format in FORMATS {
             let mut args = args.clone();
             args.extend(["--format", format]);
             let o = audit(&args);
@@ -159,7 +162,7 @@ fn unreadable_input_and_bad_flags_exit_2_with_one_error_line() {
         ),
     ];
     for (args, names) in cases {
-        for format in ["table", "json"] {
+        for format in FORMATS {
             let mut args = args.to_vec();
             if !args.contains(&"--format") {
                 args.extend(["--format", format]);

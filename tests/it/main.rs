@@ -6,6 +6,7 @@
 mod common;
 
 mod audit;
+mod audit_formats;
 mod cli;
 mod credentials;
 mod e2e_alerting;
