@@ -23,19 +23,35 @@
 //! [`AccountHandle::deny_assume_role`] on the *target* account); the returned
 //! credentials then act on that account.
 //!
+//! Centralized root access: `sts:AssumeRoot` with the task policy
+//! `IAMAuditRootUserCredentials` into a member account (of the organization set with
+//! [`Scenario::set_organization`], else any account created with [`Scenario::account`]) issues
+//! root-session credentials bound to that member; calls signed with them read the member's
+//! root ([`AccountHandle::set_root`]), and any call outside the task policy is refused and
+//! recorded ([`Scenario::root_session_calls`]). Refusals: [`AccountHandle::refuse_assume_root`]
+//! on the caller's account (every target) or on a member (that target). AssumeRoot is counted
+//! on its target: `s.account(member).calls("AssumeRoot")`.
+//!
+//! Organizations (discovery): `DescribeOrganization` and `ListAccounts` in their own JSON
+//! protocol, from [`Scenario::set_organization`].
+//!
 //! Files:
 //! - `clock.rs`, `report.rs`: times as AWS writes them, and the credential report builder;
 //! - `state.rs`: every account's data, faults, issued credentials, recorded requests;
 //! - `wire.rs`: form parsing, XML answers and errors, paging, the SigV4 access key id;
 //! - `actions/`: one function per IAM/STS action and the table that routes to them (see
 //!   there how to add one);
+//! - `root.rs`: a member root's credentials, the audit task policy, the AssumeRoot refusals;
+//! - `organizations.rs`: DescribeOrganization and ListAccounts (awsJson1_1);
 //! - `providers.rs`: the endpoints of the SDK's credential providers (IMDS, ECS, SSO), for
 //!   the credential provider tests.
 
 mod actions;
 mod clock;
+mod organizations;
 mod providers;
 mod report;
+mod root;
 mod state;
 mod wire;
 
@@ -48,8 +64,11 @@ use hyper::Request;
 use time::OffsetDateTime;
 
 pub use clock::*;
+pub use organizations::Organization;
+
 pub use providers::IMDS_TOKEN;
 pub use report::*;
+pub use root::*;
 pub use state::*;
 
 use super::process::poll_until;
@@ -149,6 +168,24 @@ impl AccountHandle {
             a.denied.remove(action);
         });
     }
+    /// The root user's credentials, as a root session (sts:AssumeRoot) reads them; the
+    /// summary's four root keys (`AccountAccessKeysPresent`, `AccountMFAEnabled`,
+    /// `AccountPasswordPresent`, `AccountSigningCertificatesPresent`) follow, as in AWS.
+    pub fn set_root(&self, root: RootState) {
+        self.with(|a| {
+            for (k, v) in root.summary_keys() {
+                a.summary.insert(k.to_string(), v);
+            }
+            a.root = root;
+        });
+    }
+    /// sts:AssumeRoot answers 403 AccessDenied for `refusal`: every call made by this account
+    /// (the exporter's: feature off, not the management account or delegated administrator,
+    /// an SCP on the caller), or every call into this account (an SCP on this target);
+    /// `None` allows again.
+    pub fn refuse_assume_root(&self, refusal: Option<RootRefusal>) {
+        self.with(|a| a.assume_root_refusal = refusal);
+    }
     /// AssumeRole into `role_arn` (a role of this account) answers AccessDenied.
     pub fn deny_assume_role(&self, role_arn: &str) {
         self.with(|a| {
@@ -241,6 +278,22 @@ impl Scenario {
         }
     }
 
+    /// The organization that Organizations' DescribeOrganization and ListAccounts describe
+    /// (`None`: not in an organization); its members may then be AssumeRoot targets.
+    pub fn set_organization(&self, org: Option<Organization>) {
+        self.state.lock().unwrap().organization = org;
+    }
+
+    /// Calls made with root-session credentials that the task policy does not allow.
+    pub fn root_session_calls(&self) -> Vec<RootSessionCall> {
+        self.state.lock().unwrap().root_session_calls.clone()
+    }
+
+    /// Every IAM and STS answer (without an injected fault) comes `latency` later.
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        self.state.lock().unwrap().latency = latency;
+    }
+
     /// Every request received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.lock().unwrap().requests.clone()
@@ -296,6 +349,20 @@ async fn handle(state: Arc<Mutex<ScenarioState>>, req: Request<hyper::body::Inco
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (akid, service) = access_key_from_auth(auth);
+    if let Some(op) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(organizations::ORGANIZATIONS_TARGET))
+    {
+        return match organizations::plan(&state, op, &body, akid) {
+            organizations::OrgPlan::Respond(r) => r,
+            organizations::OrgPlan::HangThen(d, f) => {
+                tokio::time::sleep(d).await;
+                f()
+            }
+        };
+    }
     match plan_response(&state, params, akid, service) {
         Plan::Respond(r) => r,
         Plan::HangThen(d, f) => {

@@ -1,6 +1,7 @@
 //! The scenario server's state: every account's report, summary, password policy, MFA
-//! devices, service credentials and organization features; the faults and refusals to
-//! answer with; the issued credentials; and the requests received.
+//! devices, service credentials, organization features and root credentials; the faults and
+//! refusals to answer with; the organization; the issued credentials; and the requests
+//! received.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -8,7 +9,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::clock::{days_ago, now, secs_ago};
+use super::organizations::Organization;
 use super::report::{ReportBuilder, RootRow};
+use super::root::{RootRefusal, RootSessionCall, RootState};
 
 /// An injected answer for one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -292,7 +295,13 @@ pub struct AccountState {
     pub denied: HashSet<String>,
     /// Role ARNs (in this account) that AssumeRole may not enter.
     pub deny_assume_role: HashSet<String>,
-    /// Calls per action (every request, also failed ones).
+    /// The root user's credentials, as an AssumeRoot session reads them.
+    pub root: RootState,
+    /// sts:AssumeRoot refused: for every call this account makes (feature off, not the
+    /// management account or delegated administrator, an SCP on the caller), and for every
+    /// call into this account (an SCP denying this target).
+    pub assume_root_refusal: Option<RootRefusal>,
+    /// Calls per action (every request, also failed ones). AssumeRoot is counted on its target.
     pub calls: HashMap<String, u64>,
 }
 
@@ -324,6 +333,8 @@ impl AccountState {
             faults: HashMap::new(),
             denied: HashSet::new(),
             deny_assume_role: HashSet::new(),
+            root: RootState::default(),
+            assume_root_refusal: None,
             calls: HashMap::new(),
         }
     }
@@ -384,6 +395,20 @@ pub struct IssuedCredentials {
 }
 
 impl IssuedCredentials {
+    /// Whether these are a root session's credentials (sts:AssumeRoot).
+    pub fn is_root_session(&self) -> bool {
+        self.issued_by == "AssumeRoot"
+    }
+
+    /// Who calls with them: the member's root for a root session, else the assumed role.
+    pub fn principal_arn(&self) -> String {
+        if self.is_root_session() {
+            format!("arn:aws:iam::{}:root", self.account_id)
+        } else {
+            self.assumed_role_arn()
+        }
+    }
+
     /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`: who calls with them.
     pub fn assumed_role_arn(&self) -> String {
         format!(
@@ -406,7 +431,7 @@ pub struct IssuedKey {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: String,
-    /// An hour from now.
+    /// An hour from now (AssumeRoot: its `DurationSeconds`).
     pub expiration: OffsetDateTime,
 }
 
@@ -420,6 +445,14 @@ pub struct ScenarioState {
     pub requests: Vec<RecordedRequest>,
     /// Keep at most this many requests in `requests` (oldest dropped).
     pub max_recorded: usize,
+    /// What Organizations' DescribeOrganization and ListAccounts answer; `None`:
+    /// `AWSOrganizationsNotInUseException`.
+    pub organization: Option<Organization>,
+    /// Calls made with root-session credentials that the task policy does not allow.
+    pub root_session_calls: Vec<RootSessionCall>,
+    /// Every IAM and STS answer (without an injected fault) comes after this delay, as AWS's
+    /// do: for scale tests.
+    pub latency: Option<Duration>,
     next_key: u64,
 }
 
@@ -436,6 +469,9 @@ impl ScenarioState {
             issued: HashMap::new(),
             requests: Vec::new(),
             max_recorded: 100_000,
+            organization: None,
+            root_session_calls: Vec::new(),
+            latency: None,
             next_key: 1,
         }
     }
@@ -452,13 +488,22 @@ impl ScenarioState {
     /// `ASIASCENARIO<n>` access key id, remembered so that calls signed with it act on its
     /// account.
     pub fn issue(&mut self, credentials: IssuedCredentials) -> IssuedKey {
+        self.issue_for(credentials, time::Duration::hours(1))
+    }
+
+    /// [`ScenarioState::issue`], valid for `lifetime`.
+    pub fn issue_for(
+        &mut self,
+        credentials: IssuedCredentials,
+        lifetime: time::Duration,
+    ) -> IssuedKey {
         let n = self.next_key;
         self.next_key += 1;
         let key = IssuedKey {
             access_key_id: format!("ASIASCENARIO{n:08}"),
             secret_access_key: format!("scenario-secret-{n}"),
             session_token: format!("scenario-token-{n}"),
-            expiration: now() + time::Duration::hours(1),
+            expiration: now() + lifetime,
         };
         self.issued.insert(key.access_key_id.clone(), credentials);
         key
