@@ -176,12 +176,21 @@ def check_dockerfile() -> None:
         "Dockerfile: runtime image is gcr.io/distroless/cc-debian12:nonroot",
         final["image"],
     )
+    # A tag moves; a digest does not. Every external base image is pinned by digest (a stage
+    # built FROM another stage of this file is not an image).
+    names = {s["name"] for s in stages if s["name"]}
+    unpinned = [
+        s["image_resolved"] for s in stages
+        if s["image_resolved"] not in names and not re.search(r"@sha256:[0-9a-f]{64}$", s["image_resolved"])
+    ]
+    C.check(not unpinned, "Dockerfile: every base image pinned by digest (image:tag@sha256:...)", str(unpinned))
     copies = [a for kw, a in final["instrs"] if kw == "COPY" and "--from=" in a]
     builder_name = re.search(r"--from=(\S+)", copies[0]).group(1) if copies else None
     builder = next((s for s in stages if s["name"] == builder_name), None)
     if C.check(builder is not None, "Dockerfile: final stage copies the binary from a named builder stage"):
         C.check(
-            re.fullmatch(r"(docker\.io/(library/)?)?rust:[\w.${}-]*bookworm", builder["image_resolved"]) is not None,
+            re.fullmatch(r"(docker\.io/(library/)?)?rust:[\w.${}-]*bookworm(@sha256:[0-9a-f]{64})?", builder["image_resolved"])
+            is not None,
             "Dockerfile: builder is rust:*-bookworm (glibc of Debian 12 = distroless cc-debian12)",
             builder["image_resolved"],
         )
