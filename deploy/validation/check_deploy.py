@@ -491,7 +491,12 @@ def check_workload(obj: dict, objs: list[dict], where: str) -> None:
         is not None,
         f"{w}: ServiceAccount has an IRSA role ARN annotation",
     )
-    C.check(pod.get("automountServiceAccountToken") is True, f"{w}: automountServiceAccountToken true (IRSA token)")
+    # The Kubernetes API token is not needed: IRSA's token is a projected volume that the EKS pod
+    # identity webhook adds whatever automountServiceAccountToken says.
+    C.check(
+        pod.get("automountServiceAccountToken") is False,
+        f"{w}: automountServiceAccountToken false (no Kubernetes API token; IRSA's is projected by the webhook)",
+    )
     psc = pod.get("securityContext", {})
     C.check(
         psc.get("runAsNonRoot") is True and psc.get("runAsUser") == UID
