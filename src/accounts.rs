@@ -65,6 +65,16 @@ impl Refresh for Job {
     }
 }
 
+/// What every refresh of `config` needs.
+fn refresh_settings(config: &Config) -> RefreshSettings {
+    RefreshSettings {
+        thresholds: config.thresholds,
+        per_user: config.per_user,
+        max_report_bytes: config.report_max_bytes,
+        deadline: config.aws.refresh_deadline(),
+    }
+}
+
 /// The accounts of a [`Config`].
 pub struct ConfigFleet {
     config: Arc<Config>,
@@ -80,7 +90,7 @@ impl ConfigFleet {
             Mode::Offline { .. } => None,
             _ => Some(Aws::connect(&config.aws).await),
         };
-        let settings = Arc::new(RefreshSettings::from_config(&config));
+        let settings = Arc::new(refresh_settings(&config));
         ConfigFleet {
             config,
             aws,
@@ -163,7 +173,7 @@ impl ConfigFleet {
                     }
                 }
                 found.retain(|(id, _)| {
-                    crate::config::shard_of(id, self.config.shard_count) == self.config.shard_index
+                    crate::shard::shard_of(id, self.config.shard_count) == self.config.shard_index
                 });
                 found
             }

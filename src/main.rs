@@ -233,7 +233,7 @@ async fn daemon(config: Config) -> ExitCode {
         Ok(a) => a.to_string(),
         Err(_) => config.listen_address.to_string(),
     };
-    tracing::info!(%address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::config::VERSION, "listening");
+    tracing::info!(%address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::version::VERSION, "listening");
     let state = Arc::new(State::default());
     let cancel = CancellationToken::new();
     let settings = ServerSettings {

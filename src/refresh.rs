@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::aws::AccountClient;
-use crate::config::Config;
 use crate::exposition::{
     AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats,
 };
@@ -72,17 +71,6 @@ pub struct RefreshSettings {
     pub max_report_bytes: usize,
     /// Hard bound on one whole refresh, beyond the per-call timeouts.
     pub deadline: Duration,
-}
-
-impl RefreshSettings {
-    pub fn from_config(c: &Config) -> RefreshSettings {
-        RefreshSettings {
-            thresholds: c.thresholds,
-            per_user: c.per_user,
-            max_report_bytes: c.report_max_bytes,
-            deadline: c.aws.refresh_deadline(),
-        }
-    }
 }
 
 pub fn now_secs() -> f64 {

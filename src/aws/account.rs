@@ -17,6 +17,12 @@ use crate::fetch::{ErrorCode, ErrorLog, Facts, FetchError, Fetched, Operation, S
 use crate::posture::{PasswordPolicy, PolicyState, Summary};
 use crate::report::ReportDocument;
 
+/// Sequential AWS calls of one refresh, at most: GetAccountSummary, GenerateCredentialReport
+/// and GetCredentialReport (beyond the report-generation wait), GetAccountPasswordPolicy,
+/// ListVirtualMFADevices, ListServiceSpecificCredentials, sts:GetCallerIdentity, and the
+/// AssumeRole behind an assumed role's credentials.
+pub const CALLS_PER_REFRESH: u32 = 8;
+
 /// The process's clients, shared by every account.
 #[derive(Debug, Clone)]
 pub(super) struct Clients {

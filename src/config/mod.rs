@@ -7,18 +7,9 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::audit::{AuditSettings, Format};
+use crate::aws;
 use crate::posture::{CIS_VERSIONS, Severity, Thresholds};
 use crate::web::ListenAddress;
-
-/// Version plus git revision, as `--version` prints it.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const REVISION: &str = env!("AWS_IAM_EXPORTER_GIT_REVISION");
-const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (revision ",
-    env!("AWS_IAM_EXPORTER_GIT_REVISION"),
-    ")"
-);
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -118,7 +109,7 @@ fn telemetry_path(s: &str) -> Result<String, String> {
 #[derive(Debug, Parser)]
 #[command(
     name = "aws-iam-exporter",
-    version = LONG_VERSION,
+    version = crate::version::LONG_VERSION,
     about = "Prometheus exporter for the security hygiene of AWS IAM credentials (credential report, account summary, CIS AWS Foundations controls)."
 )]
 pub struct Flags {
@@ -311,50 +302,6 @@ pub enum Mode {
     },
 }
 
-/// AWS client settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsSettings {
-    pub region: String,
-    pub timeout: Duration,
-    pub max_attempts: u32,
-    pub report_timeout: Duration,
-}
-
-/// Sequential AWS calls of one refresh, at most: GetAccountSummary, GenerateCredentialReport
-/// and GetCredentialReport (beyond the report-generation wait), GetAccountPasswordPolicy,
-/// ListVirtualMFADevices, ListServiceSpecificCredentials, sts:GetCallerIdentity, and the
-/// AssumeRole behind an assumed role's credentials.
-const CALLS_PER_REFRESH: u32 = 8;
-
-impl AwsSettings {
-    /// The SDK's bound on one call: every attempt plus the backoff between them (at most
-    /// 20 s each). Saturating: a huge `--aws.timeout` must not overflow.
-    pub fn operation_timeout(&self) -> Duration {
-        self.timeout
-            .saturating_add(Duration::from_secs(20))
-            .saturating_mul(self.max_attempts)
-    }
-
-    /// The hard bound on one whole refresh, from the real budgets: the report-generation wait
-    /// plus every call at its full retry budget. A healthy refresh that retries is never
-    /// abandoned; a stuck one is.
-    pub fn refresh_deadline(&self) -> Duration {
-        self.report_timeout
-            .saturating_add(self.operation_timeout().saturating_mul(CALLS_PER_REFRESH))
-    }
-
-    /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).
-    pub fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        }
-    }
-}
-
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -368,7 +315,7 @@ pub struct Config {
     pub per_user: bool,
     pub log_level: String,
     pub log_json: bool,
-    pub aws: AwsSettings,
+    pub aws: aws::Settings,
     pub mode: Mode,
     pub shard_count: u32,
     pub shard_index: u32,
@@ -530,7 +477,7 @@ impl Config {
                 .log_level
                 .map_or_else(|| default_level.to_owned(), |l| l.as_str().to_owned()),
             log_json: f.log_format == LogFormat::Json,
-            aws: AwsSettings {
+            aws: aws::Settings {
                 region: f.aws_region,
                 timeout: f.aws_timeout,
                 max_attempts: f.aws_max_attempts,
@@ -637,17 +584,6 @@ fn role_arn_account(arn: &str) -> Result<&str, &'static str> {
         return Err("has no valid role name (1-64 of letters, digits and _+=,.@-)");
     }
     Ok(account)
-}
-
-/// Stable shard of an account: FNV-1a of its id modulo the shard count, identical on every
-/// replica and release (unlike std's randomly seeded hasher).
-pub fn shard_of(account_id: &str, count: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in account_id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % u64::from(count.max(1))) as u32
 }
 
 #[cfg(test)]

@@ -78,8 +78,8 @@ fn landing_page(telemetry_path: &str) -> String {
 </body>
 </html>
 "#,
-        crate::config::VERSION,
-        crate::config::REVISION
+        crate::version::VERSION,
+        crate::version::REVISION
     )
 }
 
