@@ -1,13 +1,13 @@
 //! aws-iam-exporter: the security hygiene of AWS IAM credentials, as Prometheus metrics.
 //!
 //! The pipeline, per account and per refresh:
-//! a source (`aws` or [`offline`] files: report bytes and facts) -> [`report::parse`] ->
+//! a source ([`aws`] or [`offline`] files: report bytes and facts) -> [`report::parse`] ->
 //! [`posture::derive`] -> [`exposition`] (rendered once) -> the account's slot in the
 //! [`snapshot`], which [`web`] copies from. No AWS call ever happens on the scrape path.
 //!
 //! - Pure core (no I/O, `now` as an argument): [`report`], [`posture`], [`exposition`], and
 //!   [`audit`] (the `audit` command's table and JSON, from the same posture).
-//! - Edges: `aws` (the only module naming the AWS SDK), [`offline`], [`web`] (HTTP server,
+//! - Edges: [`aws`] (the only module naming the AWS SDK), [`offline`], [`web`] (HTTP server,
 //!   negotiation, TLS, auth).
 //! - Between them: `fetch` (what a source returns), [`refresh`] (one account's pipeline),
 //!   `schedule` (when, AWS-free), [`accounts`] (which, from the [`config`]: where a run is
@@ -32,10 +32,10 @@ pub mod posture;
 pub mod refresh;
 pub mod report;
 pub mod snapshot;
-// The integration tests: which replica watches an account.
+// The integration tests: which replica watches an account, the calls a refresh makes.
+pub mod aws;
 pub mod shard;
 
-mod aws;
 mod fetch;
 mod organization;
 mod schedule;

@@ -46,23 +46,34 @@ impl Assumed {
             cache: IdentityCache::lazy().max_partitions(1).build(),
         }
     }
-
-    /// Configuration override of an IAM call in this account.
-    pub(super) fn iam(&self) -> aws_sdk_iam::config::Builder {
-        let mut b = aws_sdk_iam::config::Builder::default();
-        // NB: `set_`, not `credentials_provider(..)`: that one wraps its argument in a new
-        // `SharedCredentialsProvider`, a new cache partition per call.
-        b.set_credentials_provider(Some(self.credentials.clone()));
-        b.identity_cache(self.cache.clone())
-    }
-
-    /// Configuration override of an STS call in this account.
-    pub(super) fn sts(&self) -> aws_sdk_sts::config::Builder {
-        let mut b = aws_sdk_sts::config::Builder::default();
-        b.set_credentials_provider(Some(self.credentials.clone()));
-        b.identity_cache(self.cache.clone())
-    }
 }
+
+/// The configuration override of one account's calls: its [`Assumed`] role, or `None` for the
+/// exporter's own credentials (an empty override). Converts into the IAM and the STS client's
+/// configuration builders, so one override serves both ([`super::account`]'s `send_in!`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CallConfig<'a>(pub(super) Option<&'a Assumed>);
+
+/// `From<CallConfig>` for the configuration builder of each SDK crate named: the builders are
+/// distinct types with the same setters, and share no trait.
+macro_rules! call_config_into {
+    ($($sdk:ident),*) => {$(
+        impl From<CallConfig<'_>> for $sdk::config::Builder {
+            fn from(c: CallConfig<'_>) -> Self {
+                let mut b = $sdk::config::Builder::default();
+                if let Some(a) = c.0 {
+                    // NB: `set_`, not `credentials_provider(..)`: that one wraps its argument
+                    // in a new `SharedCredentialsProvider`, a new cache partition per call.
+                    b.set_credentials_provider(Some(a.credentials.clone()));
+                    b.set_identity_cache(a.cache.clone());
+                }
+                b
+            }
+        }
+    )*};
+}
+
+call_config_into!(aws_sdk_iam, aws_sdk_sts);
 
 /// Calls sts:AssumeRole with the exporter's own credentials (the shared STS client's).
 #[derive(Debug)]

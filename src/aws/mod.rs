@@ -14,11 +14,14 @@
 //! - `assume.rs`: sts:AssumeRole as a credentials provider, one per account.
 //! - `discovery.rs`: Organizations accounts.
 //! - `error.rs`: SDK errors -> [`FetchError`], by type.
+//! - `pages.rs`: the one loop over the pages of a list (IAM `Marker`, Organizations
+//!   `NextToken`), with the guard against a page that would be asked for again.
 
 mod account;
 mod assume;
 mod discovery;
 mod error;
+mod pages;
 
 use std::time::Duration;
 
@@ -27,7 +30,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
 
-pub use account::AccountClient;
+pub use account::{AccountClient, CALLS_PER_REFRESH, REFRESH_CALLS};
 pub use discovery::OrgAccount;
 
 use crate::fetch::{ErrorCode, FetchError, Operation, OrganizationFeatures};

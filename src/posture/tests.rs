@@ -871,3 +871,23 @@ fn docs_controls_md_holds_the_generated_benchmark_table() {
         path.display()
     );
 }
+
+#[test]
+fn docs_controls_md_holds_the_generated_checks_table_and_no_other() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/controls.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let table = controls::markdown_checks();
+    assert!(
+        doc.contains(&table),
+        "paste the table of posture::controls::markdown_checks() into {}:\n{table}",
+        path.display()
+    );
+    // A row of a control is in one of the two generated tables, and nowhere else.
+    for c in CONTROLS {
+        let rows = doc
+            .lines()
+            .filter(|l| l.starts_with(&format!("| `{}` |", c.id)))
+            .count();
+        assert_eq!(rows, 2, "rows of `{}` in {}", c.id, path.display());
+    }
+}
