@@ -37,7 +37,7 @@ use aws_iam_exporter::exposition::{
     AccountView, Format, Precompressed, Published, RefreshStats, Rendered, RootUse, assemble,
     render_account, render_global, render_stats,
 };
-use aws_iam_exporter::offline::FileSource;
+use aws_iam_exporter::offline::{FileSource, Files};
 use aws_iam_exporter::posture::{
     AccountData, Facts, PasswordPolicy, PolicyState, Summary, Thresholds, derive,
 };
@@ -403,8 +403,10 @@ fn file_account(users: u64) -> (Arc<State>, Account) {
         account_id: None,
         name: None,
         source: Source::Files(FileSource {
-            report: report_path(users),
-            summary: None,
+            files: Files {
+                report: report_path(users),
+                summary: None,
+            },
             max_bytes: 64 << 20,
         }),
     };

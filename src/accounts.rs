@@ -7,41 +7,35 @@ use std::sync::Arc;
 use crate::aws::{Aws, Role};
 use crate::config::{Config, Mode};
 use crate::exposition::render_control_info;
-use crate::offline::FileSource;
+use crate::offline::{FileSource, Files};
 use crate::organization::Organization;
 use crate::refresh::{Account, RefreshSettings, Source, Target};
 use crate::schedule::{self, Fleet, Plan, Refresh};
 use crate::snapshot::{ExporterPart, State};
 
-/// How to reach one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach one account: what [`ConfigFleet::account`] needs to start watching it.
+#[derive(Debug, Clone)]
 pub enum Spec {
     /// The default credential chain's own account.
-    Own,
+    Own(Arc<Aws>),
     /// Offline files.
-    Files(FileSourceSpec),
+    Files(Files),
     /// An account entered through a role.
     Role {
         account_id: String,
         name: Option<String>,
         role: Role,
+        aws: Arc<Aws>,
     },
-}
-
-/// The offline files of `--credential-report.file` / `--account-summary.file`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSourceSpec {
-    pub report: std::path::PathBuf,
-    pub summary: Option<std::path::PathBuf>,
 }
 
 /// What the scheduler runs: the accounts, and (where AWS is configured, on shard 0) the one
 /// exporter-level job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Entry {
     Account(Spec),
     /// Centralized root access (ListOrganizationsFeatures), once per interval.
-    Organization,
+    Organization(Arc<Aws>),
 }
 
 /// The scheduler's key of the organization job; no account key looks like it (account ids,
@@ -79,7 +73,7 @@ fn refresh_settings(config: &Config) -> RefreshSettings {
 pub struct ConfigFleet {
     config: Arc<Config>,
     /// `None` offline: no AWS configuration is loaded at all.
-    aws: Option<Aws>,
+    aws: Option<Arc<Aws>>,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
 }
@@ -87,8 +81,8 @@ pub struct ConfigFleet {
 impl ConfigFleet {
     pub async fn new(config: Arc<Config>, state: Arc<State>) -> ConfigFleet {
         let aws = match config.mode {
-            Mode::Offline { .. } => None,
-            _ => Some(Aws::connect(&config.aws).await),
+            Mode::Offline(_) => None,
+            _ => Some(Arc::new(Aws::connect(&config.aws).await)),
         };
         let settings = Arc::new(refresh_settings(&config));
         ConfigFleet {
@@ -110,87 +104,73 @@ impl ConfigFleet {
 
     /// The accounts to watch, or the discovery error (for `--once`).
     pub async fn accounts(&self) -> Result<Vec<(String, Spec)>, crate::fetch::FetchError> {
-        let found = match (&self.config.mode, &self.aws) {
-            (Mode::Offline { report, summary }, _) => vec![(
-                report.display().to_string(),
-                Spec::Files(FileSourceSpec {
-                    report: report.clone(),
-                    summary: summary.clone(),
-                }),
-            )],
-            (Mode::DefaultAccount, _) => vec![("default".to_owned(), Spec::Own)],
-            (Mode::MultiAccount { .. }, None) => Vec::new(),
-            (
-                Mode::MultiAccount {
-                    accounts,
-                    organizations,
-                },
-                Some(aws),
-            ) => {
-                let mut found: Vec<(String, Spec)> = accounts
-                    .iter()
-                    .filter_map(|a| {
-                        let id = crate::report::account_of_arn(&a.role_arn)?;
-                        Some((
-                            id.to_owned(),
-                            Spec::Role {
-                                account_id: id.to_owned(),
-                                name: a.name.clone(),
-                                role: Role {
-                                    arn: a.role_arn.clone(),
-                                    external_id: a.external_id.clone(),
-                                },
-                            },
-                        ))
-                    })
-                    .collect();
-                if let Some(org) = organizations {
-                    let (members, management) = aws.organization_accounts().await?;
-                    for m in members {
-                        let excluded = org.exclude_accounts.contains(&m.id)
-                            || (!org.include_management_account
-                                && management.as_deref() == Some(&m.id))
-                            || found.iter().any(|(id, _)| *id == m.id);
-                        if !excluded {
-                            let arn = format!(
-                                "arn:{}:iam::{}:role/{}",
-                                self.config.aws.partition(),
-                                m.id,
-                                org.role_name
-                            );
-                            found.push((
-                                m.id.clone(),
-                                Spec::Role {
-                                    account_id: m.id,
-                                    name: m.name,
-                                    role: Role {
-                                        arn,
-                                        external_id: org.external_id.clone(),
-                                    },
-                                },
-                            ));
-                        }
-                    }
-                }
-                found.retain(|(id, _)| {
-                    crate::shard::shard_of(id, self.config.shard_count) == self.config.shard_index
-                });
-                found
+        let aws = match (&self.config.mode, &self.aws) {
+            (Mode::Offline(files), _) => {
+                let key = files.report.display().to_string();
+                return Ok(vec![(key, Spec::Files(files.clone()))]);
             }
+            (_, None) => return Ok(Vec::new()),
+            (_, Some(aws)) => aws,
         };
+        let Mode::MultiAccount {
+            accounts,
+            organizations,
+        } = &self.config.mode
+        else {
+            return Ok(vec![("default".to_owned(), Spec::Own(aws.clone()))]);
+        };
+        let role = |account_id: String, name: Option<String>, role: Role| Spec::Role {
+            account_id,
+            name,
+            role,
+            aws: aws.clone(),
+        };
+        let mut found: Vec<(String, Spec)> = accounts
+            .iter()
+            .filter_map(|a| {
+                let id = crate::arn::iam_account(&a.role_arn)?;
+                let r = Role {
+                    arn: a.role_arn.clone(),
+                    external_id: a.external_id.clone(),
+                };
+                Some((id.to_owned(), role(id.to_owned(), a.name.clone(), r)))
+            })
+            .collect();
+        if let Some(org) = organizations {
+            let (members, management) = aws.organization_accounts().await?;
+            for m in members {
+                let excluded = org.exclude_accounts.contains(&m.id)
+                    || (!org.include_management_account && management.as_deref() == Some(&m.id))
+                    || found.iter().any(|(id, _)| *id == m.id);
+                if !excluded {
+                    let r = Role {
+                        arn: format!(
+                            "arn:{}:iam::{}:role/{}",
+                            self.config.aws.partition(),
+                            m.id,
+                            org.role_name
+                        ),
+                        external_id: org.external_id.clone(),
+                    };
+                    found.push((m.id.clone(), role(m.id, m.name, r)));
+                }
+            }
+        }
+        found.retain(|(id, _)| {
+            crate::shard::shard_of(id, self.config.shard_count) == self.config.shard_index
+        });
         Ok(found)
     }
 
     /// Starts watching one account.
     pub async fn account(&self, key: &str, spec: &Spec) -> Account {
         let (account_id, name, source) = match spec {
-            Spec::Own => (None, None, Source::Aws(self.aws_or_panic().own_account())),
-            Spec::Files(f) => (
+            Spec::Own(aws) => (None, None, Source::Aws(aws.own_account())),
+            Spec::Files(files) => (
                 None,
                 None,
                 Source::Files(FileSource {
-                    report: f.report.clone(),
-                    summary: f.summary.clone(),
+                    files: files.clone(),
                     max_bytes: self.config.report_max_bytes,
                 }),
             ),
@@ -198,10 +178,11 @@ impl ConfigFleet {
                 account_id,
                 name,
                 role,
+                aws,
             } => (
                 Some(account_id.clone()),
                 name.clone(),
-                Source::Aws(self.aws_or_panic().assume(role)),
+                Source::Aws(aws.assume(role)),
             ),
         };
         let target = Target {
@@ -213,22 +194,21 @@ impl ConfigFleet {
         Account::new(target, self.state.clone(), self.settings.clone())
     }
 
-    /// The exporter-level job, where it runs: AWS configured (never offline) and shard 0, so
-    /// that sharded replicas ask once between them.
-    pub fn organization(&self) -> Option<Organization> {
-        let aws = self.aws.as_ref().filter(|_| self.config.shard_index == 0)?;
-        Some(Organization::new(
-            aws.clone(),
-            self.state.clone(),
-            self.settings.thresholds,
-        ))
+    /// The AWS of the exporter-level job, where it runs: AWS configured (never offline) and
+    /// shard 0, so that sharded replicas ask once between them. The one place that decides it.
+    fn organization_aws(&self) -> Option<&Arc<Aws>> {
+        self.aws.as_ref().filter(|_| self.config.shard_index == 0)
     }
 
-    fn aws_or_panic(&self) -> &Aws {
-        // NB: `aws` is `None` only offline, where no spec names AWS (see `accounts`).
-        self.aws
-            .as_ref()
-            .expect("an AWS spec only exists when AWS is configured")
+    /// The exporter-level job on `aws`.
+    fn organization_job(&self, aws: &Aws) -> Organization {
+        Organization::new(aws.clone(), self.state.clone(), self.settings.thresholds)
+    }
+
+    /// The exporter-level job, where it runs (see [`ConfigFleet::organization_aws`]).
+    pub fn organization(&self) -> Option<Organization> {
+        self.organization_aws()
+            .map(|aws| self.organization_job(aws))
     }
 }
 
@@ -243,9 +223,11 @@ impl Fleet for ConfigFleet {
                     .into_iter()
                     .map(|(key, spec)| (key, Entry::Account(spec)))
                     .collect();
-                // Same condition as `organization()`, which `open` relies on.
-                if self.aws.is_some() && self.config.shard_index == 0 {
-                    found.push((ORGANIZATION_KEY.to_owned(), Entry::Organization));
+                if let Some(aws) = self.organization_aws() {
+                    found.push((
+                        ORGANIZATION_KEY.to_owned(),
+                        Entry::Organization(aws.clone()),
+                    ));
                 }
                 Some(found)
             }
@@ -257,11 +239,9 @@ impl Fleet for ConfigFleet {
     }
 
     async fn open(&self, key: &str, entry: &Entry) -> Job {
-        match (entry, self.organization()) {
-            (Entry::Account(spec), _) => Job::Account(self.account(key, spec).await),
-            (Entry::Organization, Some(org)) => Job::Organization(org),
-            // NB: discover() lists the organization only where organization() builds it.
-            (Entry::Organization, None) => unreachable!("organization job without AWS"),
+        match entry {
+            Entry::Account(spec) => Job::Account(self.account(key, spec).await),
+            Entry::Organization(aws) => Job::Organization(self.organization_job(aws)),
         }
     }
 

@@ -13,7 +13,8 @@
 //!   `schedule` (when, AWS-free), [`accounts`] (which, from the [`config`]: where a run is
 //!   assembled), [`snapshot`] (what scrapes read); `organization`: the one exporter-level
 //!   refresh (centralized root access, once per interval, not per account).
-//! - Leaves, importing nothing of the crate: [`version`], [`shard`].
+//! - Leaves, importing nothing of the crate: [`version`], [`shard`], [`clock`], `text` (input
+//!   echoed in messages, cut), `arn` (the fields of an ARN).
 //!
 //! Only what the binary (`main.rs`), the benchmarks and the integration tests name is public;
 //! `src/module_graph.rs` checks that the modules import each other without a cycle and that
@@ -22,6 +23,7 @@
 // The binary: flags, the run, the server.
 pub mod accounts;
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod version;
 pub mod web;
@@ -36,9 +38,11 @@ pub mod snapshot;
 pub mod aws;
 pub mod shard;
 
+mod arn;
 mod fetch;
 mod organization;
 mod schedule;
+mod text;
 
 /// glibc's mmap threshold, fixed by `main` at start: allocations this large or larger are
 /// mappings of their own, returned to the system when freed (see `fix_malloc_mmap_threshold`).

@@ -121,10 +121,7 @@ async fn once(config: Config) -> ExitCode {
     match accounts::once(Arc::new(config)).await {
         Ok(state) => {
             let published = state.published();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0);
+            let now = aws_iam_exporter::clock::now_secs();
             // Straight to stdout, locked and buffered: the exposition's pieces are written as
             // they are, with no copy into one String.
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -165,7 +162,7 @@ async fn audit(config: Config) -> ExitCode {
                 return ExitCode::from(USAGE_ERROR);
             }
         },
-        Err(_) => aws_iam_exporter::refresh::now_secs() as i64,
+        Err(_) => aws_iam_exporter::clock::now_secs() as i64,
     };
     let thresholds = config.thresholds;
     let outcomes = match accounts::fetch_once(Arc::new(config)).await {

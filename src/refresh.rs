@@ -6,9 +6,10 @@
 //! old the last success is).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::aws::AccountClient;
+use crate::clock::now_secs;
 use crate::exposition::{
     AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats,
 };
@@ -73,13 +74,6 @@ pub struct RefreshSettings {
     pub deadline: Duration,
 }
 
-pub fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 /// One account's fetched and parsed data, as `audit` reads it ([`Account::fetch_once`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountInput {
@@ -134,16 +128,11 @@ impl Account {
     pub async fn refresh_once(&mut self) -> Result<(), RefreshError> {
         let started = Instant::now();
         let mut errors = ErrorLog::new();
-        let deadline = self.settings.deadline;
-        let result = tokio::time::timeout(
-            deadline,
-            fetch_and_render(&self.target, &self.settings, &mut errors),
-        )
-        .await
-        .unwrap_or(Err(RefreshError::Timeout(deadline)));
+        let work = fetch_and_render(&self.target, &self.settings, &mut errors);
+        let result = within(self.settings.deadline, work).await;
 
+        log_failed_calls(&self.target.key, &errors);
         for e in &errors {
-            tracing::warn!(account = %self.target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "AWS call failed; refresh continues");
             self.count(e);
         }
         let s = &mut self.stats;
@@ -184,16 +173,9 @@ impl Account {
     /// failing the fetch are logged, as a refresh logs them.
     pub async fn fetch_once(&self) -> Result<AccountInput, RefreshError> {
         let mut errors = ErrorLog::new();
-        let deadline = self.settings.deadline;
-        let result = tokio::time::timeout(
-            deadline,
-            fetch_and_parse(&self.target, &self.settings, &mut errors),
-        )
-        .await
-        .unwrap_or(Err(RefreshError::Timeout(deadline)));
-        for e in &errors {
-            tracing::warn!(account = %self.target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "AWS call failed; refresh continues");
-        }
+        let work = fetch_and_parse(&self.target, &self.settings, &mut errors);
+        let result = within(self.settings.deadline, work).await;
+        log_failed_calls(&self.target.key, &errors);
         let (account_id, data, _) = result?;
         Ok(AccountInput {
             key: self.target.key.clone(),
@@ -204,11 +186,25 @@ impl Account {
     }
 
     fn count(&mut self, e: &FetchError) {
-        *self
-            .stats
-            .aws_errors
-            .entry((e.operation.as_str(), e.code.label().into_owned()))
-            .or_default() += 1;
+        self.stats.aws_errors.count(e);
+    }
+}
+
+/// `work`, abandoned when it takes longer than `deadline` (the hard bound on a refresh).
+async fn within<T>(
+    deadline: Duration,
+    work: impl std::future::Future<Output = Result<T, RefreshError>>,
+) -> Result<T, RefreshError> {
+    tokio::time::timeout(deadline, work)
+        .await
+        .unwrap_or(Err(RefreshError::Timeout(deadline)))
+}
+
+/// Logs the calls that failed without failing the refresh (optional calls, reports to
+/// regenerate), one line each.
+fn log_failed_calls(key: &str, errors: &ErrorLog) {
+    for e in errors {
+        tracing::warn!(account = %key, operation = %e.operation, code = %e.code.label(), message = %e.message, "AWS call failed; refresh continues");
     }
 }
 
@@ -321,6 +317,7 @@ async fn fetch_and_render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::offline::Files;
 
     fn file_target(dir: &std::path::Path, body: &str) -> Target {
         let path = dir.join("report.csv");
@@ -330,8 +327,10 @@ mod tests {
             account_id: None,
             name: Some("prod".into()),
             source: Source::Files(FileSource {
-                report: path,
-                summary: None,
+                files: Files {
+                    report: path,
+                    summary: None,
+                },
                 max_bytes: 1 << 20,
             }),
         }
@@ -355,7 +354,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = file_target(dir.path(), GOOD);
         let path = match &target.source {
-            Source::Files(f) => f.report.clone(),
+            Source::Files(f) => f.files.report.clone(),
             Source::Aws(_) => unreachable!("file target"),
         };
         let state = Arc::new(State::default());

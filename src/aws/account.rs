@@ -13,7 +13,7 @@ use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType};
 
 use super::assume::{Assumed, CallConfig};
 use super::error::from_sdk;
-use super::pages::{Page, all_pages, iam_next};
+use super::pages::{Page, iam_next, sdk_pages};
 use crate::fetch::{ErrorCode, ErrorLog, Facts, FetchError, Fetched, Operation, ServiceCredential};
 use crate::posture::{PasswordPolicy, PolicyState, Summary};
 use crate::report::ReportDocument;
@@ -274,21 +274,22 @@ impl AccountClient {
     /// The assigned virtual MFA devices: whether root has one (CIS 1.6: root MFA must be
     /// hardware), and which IAM users have one (sorted, distinct).
     async fn virtual_mfa_devices(&self) -> Result<(bool, Vec<String>), FetchError> {
-        const OP: Operation = Operation::ListVirtualMfaDevices;
         // Per device: `None` for root's, else its user (if any).
-        let devices = all_pages(OP, |marker| {
-            let sent = send_in!(
-                self,
-                self.clients
-                    .iam
-                    .list_virtual_mfa_devices()
-                    .assignment_status(AssignmentStatusType::Assigned)
-                    .max_items(1000)
-                    .set_marker(marker)
-            );
-            async move {
-                let out = sent.await.map_err(|e| from_sdk(OP, &e))?;
-                let items = out
+        let devices = sdk_pages(
+            Operation::ListVirtualMfaDevices,
+            |marker| {
+                send_in!(
+                    self,
+                    self.clients
+                        .iam
+                        .list_virtual_mfa_devices()
+                        .assignment_status(AssignmentStatusType::Assigned)
+                        .max_items(1000)
+                        .set_marker(marker)
+                )
+            },
+            |out| Page {
+                items: out
                     .virtual_mfa_devices()
                     .iter()
                     .map(|d| {
@@ -296,13 +297,10 @@ impl AccountClient {
                             || d.user().is_some_and(|u| u.arn().ends_with(":root"));
                         (!root).then(|| d.user().map(|u| u.user_name().to_owned()))
                     })
-                    .collect();
-                Ok(Page {
-                    items,
-                    next: iam_next(out.is_truncated(), out.marker()),
-                })
-            }
-        })
+                    .collect(),
+                next: iam_next(out.is_truncated(), out.marker()),
+            },
+        )
         .await?;
         let root = devices.iter().any(Option::is_none);
         let mut users: Vec<String> = devices.into_iter().flatten().flatten().collect();
@@ -313,20 +311,21 @@ impl AccountClient {
 
     /// Every user's service-specific credentials, in one paginated call (`AllUsers`).
     async fn service_credentials(&self) -> Result<Vec<ServiceCredential>, FetchError> {
-        const OP: Operation = Operation::ListServiceSpecificCredentials;
-        all_pages(OP, |marker| {
-            let sent = send_in!(
-                self,
-                self.clients
-                    .iam
-                    .list_service_specific_credentials()
-                    .all_users(true)
-                    .max_items(1000)
-                    .set_marker(marker)
-            );
-            async move {
-                let out = sent.await.map_err(|e| from_sdk(OP, &e))?;
-                let items = out
+        sdk_pages(
+            Operation::ListServiceSpecificCredentials,
+            |marker| {
+                send_in!(
+                    self,
+                    self.clients
+                        .iam
+                        .list_service_specific_credentials()
+                        .all_users(true)
+                        .max_items(1000)
+                        .set_marker(marker)
+                )
+            },
+            |out| Page {
+                items: out
                     .service_specific_credentials()
                     .iter()
                     .map(|c| ServiceCredential {
@@ -337,13 +336,10 @@ impl AccountClient {
                         created: c.create_date().secs(),
                         expires: c.expiration_date().map(|t| t.secs()),
                     })
-                    .collect();
-                Ok(Page {
-                    items,
-                    next: iam_next(out.is_truncated(), out.marker()),
-                })
-            }
-        })
+                    .collect(),
+                next: iam_next(out.is_truncated(), out.marker()),
+            },
+        )
         .await
     }
 

@@ -126,7 +126,9 @@ fn credentials(out: AssumeRoleOutput) -> provider::Result {
     if let Some(account) = out
         .assumed_role_user
         .as_ref()
-        .and_then(|u| account_of(u.arn()))
+        .and_then(|u| crate::arn::Arn::parse(u.arn()))
+        .map(|arn| arn.account)
+        .filter(|account| !account.is_empty())
     {
         creds = creds.account_id(account);
     }
@@ -135,11 +137,6 @@ fn credentials(out: AssumeRoleOutput) -> provider::Result {
         .get_property_mut_or_default::<Vec<AwsCredentialFeature>>()
         .push(AwsCredentialFeature::CredentialsStsAssumeRole);
     Ok(creds)
-}
-
-/// The account field of an ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`).
-fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 #[cfg(test)]

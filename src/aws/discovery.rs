@@ -3,7 +3,7 @@
 use aws_config::SdkConfig;
 
 use super::error::from_sdk;
-use super::pages::{Page, all_pages};
+use super::pages::{Page, sdk_pages};
 use crate::fetch::{FetchError, Operation};
 
 /// An AWS Organizations account as discovery sees it.
@@ -25,12 +25,11 @@ pub(super) async fn organization_accounts(
         .map_err(|e| from_sdk(Operation::DescribeOrganization, &e))?
         .organization()
         .and_then(|o| o.master_account_id().map(str::to_owned));
-    const OP: Operation = Operation::ListAccounts;
-    let accounts = all_pages(OP, |token| {
-        let sent = client.list_accounts().set_next_token(token).send();
-        async move {
-            let out = sent.await.map_err(|e| from_sdk(OP, &e))?;
-            let items = out
+    let accounts = sdk_pages(
+        Operation::ListAccounts,
+        |token| client.list_accounts().set_next_token(token).send(),
+        |out| Page {
+            items: out
                 .accounts()
                 .iter()
                 .filter(|a| {
@@ -48,14 +47,11 @@ pub(super) async fn organization_accounts(
                         name: a.name().map(str::to_owned),
                     })
                 })
-                .collect();
-            // A `NextToken` says there is more (an empty one is refused by `all_pages`).
-            Ok(Page {
-                items,
-                next: out.next_token().map(str::to_owned),
-            })
-        }
-    })
+                .collect(),
+            // A `NextToken` says there is more (an empty one is refused, as an IAM `Marker`).
+            next: out.next_token().map(str::to_owned),
+        },
+    )
     .await?;
     Ok((accounts, management))
 }

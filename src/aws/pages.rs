@@ -3,6 +3,10 @@
 use std::collections::HashSet;
 use std::future::Future;
 
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use super::error::from_sdk;
 use crate::fetch::{ErrorCode, FetchError, Operation};
 
 /// One page of a list: its items, and the marker of the next page when AWS says there is one
@@ -16,6 +20,28 @@ pub(super) struct Page<T> {
 /// truncated page without a marker gives `Some("")`, which [`all_pages`] refuses.
 pub(super) fn iam_next(truncated: bool, marker: Option<&str>) -> Option<String> {
     truncated.then(|| marker.unwrap_or_default().to_owned())
+}
+
+/// [`all_pages`] of an SDK list call: `send` sends the request of one page (given its marker),
+/// `read` takes the page's items and next marker from the answer; the SDK's errors become
+/// [`FetchError`]s of `operation`.
+pub(super) async fn sdk_pages<T, O, E, S, Fut, R>(
+    operation: Operation,
+    mut send: S,
+    read: R,
+) -> Result<Vec<T>, FetchError>
+where
+    S: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+    R: Fn(O) -> Page<T>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let read = &read;
+    all_pages(operation, |marker| {
+        let sent = send(marker);
+        async move { sent.await.map(read).map_err(|e| from_sdk(operation, &e)) }
+    })
+    .await
 }
 
 /// Every item of a paginated list: asks `page` for the first page (no marker), then for each

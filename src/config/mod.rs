@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
+use crate::arn::{Arn, is_account_id};
 use crate::audit::{AuditSettings, Format};
 use crate::aws;
+use crate::offline::Files;
 use crate::posture::{CIS_VERSIONS, Severity, Thresholds};
+use crate::text::cut;
 use crate::web::ListenAddress;
 
 const MINUTE: u64 = 60;
@@ -48,18 +51,6 @@ pub fn one_line_flag_error(e: &clap::Error) -> String {
         .collect();
     let line = kept.join(" ");
     cut(line.strip_prefix("error: ").unwrap_or(&line), 400)
-}
-
-/// `value` on one line and at most `max` characters, for echoing input in an error.
-pub(crate) fn cut(value: &str, max: usize) -> String {
-    let one_line: String = value
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match one_line.char_indices().nth(max) {
-        Some((at, _)) => format!("{}... ({} bytes)", &one_line[..at], value.len()),
-        None => one_line,
-    }
 }
 
 /// `--log.level`: the most verbose level of the exporter's own logs. (No doc comments on the
@@ -291,10 +282,7 @@ pub enum Mode {
     /// The account of the default credential chain.
     DefaultAccount,
     /// Files instead of AWS.
-    Offline {
-        report: PathBuf,
-        summary: Option<PathBuf>,
-    },
+    Offline(Files),
     /// Accounts from the config file (roles and/or Organizations).
     MultiAccount {
         accounts: Vec<RoleAccount>,
@@ -390,10 +378,10 @@ impl Config {
                         .into(),
                 });
             }
-            (Some(report), None) => Mode::Offline {
+            (Some(report), None) => Mode::Offline(Files {
                 report: report.clone(),
                 summary: f.summary_file.clone(),
-            },
+            }),
             (None, Some(c)) => {
                 if c.accounts.is_empty() && c.organizations.is_none() {
                     return Err(file_err(
@@ -423,11 +411,7 @@ impl Config {
                             cut(&o.role_name, 100)
                         )));
                     }
-                    if let Some(bad) = o
-                        .exclude_accounts
-                        .iter()
-                        .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
-                    {
+                    if let Some(bad) = o.exclude_accounts.iter().find(|a| !is_account_id(a)) {
                         return Err(file_err(format!(
                             "organizations.exclude_accounts: `{}` is not a 12-digit account id",
                             cut(bad, 40)
@@ -562,14 +546,20 @@ fn is_role_name(name: &str) -> bool {
 /// The account id of an IAM role ARN `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, or why it
 /// is not one.
 fn role_arn_account(arn: &str) -> Result<&str, &'static str> {
-    let fields: Vec<&str> = arn.splitn(6, ':').collect();
-    let ["arn", partition, "iam", "", account, resource] = fields[..] else {
+    let Some(Arn {
+        partition,
+        service: "iam",
+        region: "",
+        account,
+        resource: Some(resource),
+    }) = Arn::parse(arn)
+    else {
         return Err("is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
     };
     if !PARTITIONS.contains(&partition) {
         return Err("has no known partition (aws, aws-cn, aws-us-gov, ...)");
     }
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_account_id(account) {
         return Err("has no 12-digit account id");
     }
     let Some(path_and_name) = resource.strip_prefix("role/") else {

@@ -83,10 +83,10 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
         "a person reads the table, not the progress"
     );
     assert!(!c.once);
-    assert!(matches!(c.mode, Mode::Offline { .. }));
+    assert!(matches!(c.mode, Mode::Offline(_)));
     // Before the subcommand too.
     let c = config(&["--credential-report.file", "r.csv", "audit"]).unwrap();
-    assert!(matches!(c.mode, Mode::Offline { .. }));
+    assert!(matches!(c.mode, Mode::Offline(_)));
     assert_eq!(config(&[]).unwrap().log_level, "info");
     assert_eq!(config(&[]).unwrap().audit, None);
 
@@ -161,10 +161,10 @@ fn offline_mode_from_report_file() {
     assert!(c.once);
     assert_eq!(
         c.mode,
-        Mode::Offline {
+        Mode::Offline(Files {
             report: "r.csv".into(),
             summary: None
-        }
+        })
     );
 }
 

@@ -510,13 +510,7 @@ fn root_without_credentials(i: &Input<'_, '_>) -> bool {
 }
 
 fn root_mfa<'a>(i: &Input<'a, '_>, _: &Thresholds, _: i64, sink: Sink<'_, 'a>) -> Option<()> {
-    if root_without_credentials(i) {
-        return Some(());
-    }
-    if !i.root.mfa_enabled? {
-        sink(Finding::new(ROOT_USER, Credential::Mfa));
-    }
-    Some(())
+    root_mfa_control(i, sink, i.root.mfa_enabled)
 }
 
 fn root_hardware_mfa<'a>(
@@ -525,10 +519,15 @@ fn root_hardware_mfa<'a>(
     _: i64,
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
+    root_mfa_control(i, sink, i.root.hardware_mfa_enabled)
+}
+
+/// Both root MFA controls: a root without credentials passes, else one without `mfa` fails.
+fn root_mfa_control<'a>(i: &Input<'a, '_>, sink: Sink<'_, 'a>, mfa: Option<bool>) -> Option<()> {
     if root_without_credentials(i) {
         return Some(());
     }
-    if !i.root.hardware_mfa_enabled? {
+    if !mfa? {
         sink(Finding::new(ROOT_USER, Credential::Mfa));
     }
     Some(())
@@ -636,13 +635,7 @@ fn console_user_mfa<'a>(
     _: i64,
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
-    per_user(i, sink, |name, u, sink| {
-        let fails = and3(u.password_enabled, u.mfa_active.map(|m| !m));
-        if fails == Some(true) {
-            sink(password_finding(name, u));
-        }
-        fails
-    })
+    password_control(i, sink, console_without_mfa)
 }
 
 fn console_user_never_signed_in<'a>(
@@ -651,15 +644,21 @@ fn console_user_never_signed_in<'a>(
     _: i64,
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
+    password_control(i, sink, console_never_signed_in)
+}
+
+/// A user control on the console password: a user `fails` says fails with its password.
+fn password_control<'a>(
+    i: &Input<'a, '_>,
+    sink: Sink<'_, 'a>,
+    fails: fn(&Row) -> Option<bool>,
+) -> Option<()> {
     per_user(i, sink, |name, u, sink| {
-        let fails = and3(
-            u.password_enabled,
-            u.password_last_used.map(|d| d.timestamp().is_none()),
-        );
-        if fails == Some(true) {
+        let verdict = fails(u);
+        if verdict == Some(true) {
             sink(password_finding(name, u));
         }
-        fails
+        verdict
     })
 }
 
@@ -670,7 +669,7 @@ fn multiple_active_keys<'a>(
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
     per_user(i, sink, |name, u, sink| {
-        let fails = and3(u.access_keys[0].active, u.access_keys[1].active);
+        let fails = both_keys_active(u);
         if fails == Some(true) {
             for (slot, k) in u.access_keys.iter().enumerate() {
                 sink(key_finding(name, slot, k));
@@ -902,6 +901,27 @@ fn password_set(u: &Row) -> Option<i64> {
     u.password_last_changed
         .and_then(Date::timestamp)
         .or(u.user_creation_time.and_then(Date::timestamp))
+}
+
+// The predicates of the user controls that the user counts of `super::count_users` share: a
+// count and its control cannot disagree on who fails.
+
+/// A console user (password enabled) without MFA (`console_user_mfa`).
+pub(super) fn console_without_mfa(u: &Row) -> Option<bool> {
+    and3(u.password_enabled, u.mfa_active.map(|m| !m))
+}
+
+/// A console password never used (`console_user_never_signed_in`).
+pub(super) fn console_never_signed_in(u: &Row) -> Option<bool> {
+    and3(
+        u.password_enabled,
+        u.password_last_used.map(|d| d.timestamp().is_none()),
+    )
+}
+
+/// Both access keys active (`multiple_active_keys`).
+pub(super) fn both_keys_active(u: &Row) -> Option<bool> {
+    and3(u.access_keys[0].active, u.access_keys[1].active)
 }
 
 /// An active key with no recorded use (`N/A` last used while active).

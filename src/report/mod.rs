@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use base64::Engine as _;
+
+use crate::text::cut;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -493,7 +495,7 @@ impl Fields<'_> {
         } else {
             Err(self.bad(
                 col,
-                format!("`{}` is not true, false, N/A or not_supported", shown(v)),
+                format!("`{}` is not true, false, N/A or not_supported", cut(v, 64)),
             ))
         }
     }
@@ -516,7 +518,7 @@ impl Fields<'_> {
         }
         parse_time(v)
             .map(|t| Some(Date::At(t)))
-            .ok_or_else(|| self.bad(col, format!("`{}` is not an RFC 3339 time", shown(v))))
+            .ok_or_else(|| self.bad(col, format!("`{}` is not an RFC 3339 time", cut(v, 64))))
     }
 }
 
@@ -541,23 +543,6 @@ fn special(v: &str) -> Option<Date> {
         "" => Some(Date::NotApplicable),
         _ => None,
     }
-}
-
-/// The account id of an IAM ARN (`arn:aws:iam::123456789012:user/x`), if well formed.
-pub fn account_of_arn(arn: &str) -> Option<&str> {
-    // `arn:PARTITION:iam:REGION:ACCOUNT[:RESOURCE]`, read with memchr: it runs on every row.
-    fn next(s: &str) -> (&str, Option<&str>) {
-        match memchr::memchr(b':', s.as_bytes()) {
-            Some(i) => (&s[..i], Some(&s[i + 1..])),
-            None => (s, None),
-        }
-    }
-    let rest = arn.strip_prefix("arn:")?;
-    let (_partition, rest) = next(rest);
-    let rest = rest?.strip_prefix("iam:")?;
-    let (_region, rest) = next(rest);
-    let (account, _resource) = next(rest?);
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 /// Parses the CSV body of a credential report.
@@ -822,7 +807,7 @@ fn parse_row(
     }
     // Without an `arn` column the account id comes from elsewhere (the role, STS).
     if let Some(arn) = odd.soft(f.get(Col::Arn)) {
-        match (account_of_arn(arn), report.account_id.as_deref()) {
+        match (crate::arn::iam_account(arn), report.account_id.as_deref()) {
             (Some(id), None) => report.account_id = Some(id.to_owned()),
             // Two accounts in one report is not an odd value: every series would be misfiled.
             (Some(id), Some(known)) if id != known => {
@@ -831,7 +816,7 @@ fn parse_row(
             (Some(_), Some(_)) => {}
             (None, _) => odd.record(
                 "arn",
-                f.bad(Col::Arn, format!("`{}` is not an IAM ARN", shown(arn)))
+                f.bad(Col::Arn, format!("`{}` is not an IAM ARN", cut(arn, 64)))
                     .to_string(),
             ),
         }
@@ -846,7 +831,7 @@ fn parse_row(
                     "password_enabled",
                     f.bad(
                         Col::PasswordEnabled,
-                        format!("`{}`: a user row must say true or false", shown(v)),
+                        format!("`{}`: a user row must say true or false", cut(v, 64)),
                     )
                     .to_string(),
                 );
@@ -891,14 +876,6 @@ fn parse_row(
     // Root is taken out after duplicates are resolved, the same way as for users.
     report.users.push(row);
     Ok(())
-}
-
-/// A value as quoted in a message: cut, so a hostile field cannot flood the log.
-fn shown(v: &str) -> &str {
-    match v.char_indices().nth(64) {
-        Some((i, _)) => &v[..i],
-        None => v,
-    }
 }
 
 /// Name offsets fit in u32: reports are capped far below 4 GiB by the size limit.
