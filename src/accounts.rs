@@ -7,9 +7,10 @@ use std::sync::Arc;
 use crate::aws::{Aws, Role};
 use crate::config::{Config, Mode};
 use crate::exposition::render_control_info;
+use crate::fetch::FetchError;
 use crate::offline::{FileSource, Files};
 use crate::organization::Organization;
-use crate::refresh::{Account, RefreshSettings, Source, Target};
+use crate::refresh::{Account, AccountInput, RefreshError, RefreshSettings, Source, Target};
 use crate::schedule::{self, Fleet, Plan, Refresh};
 use crate::snapshot::{ExporterPart, State};
 
@@ -103,7 +104,7 @@ impl ConfigFleet {
     }
 
     /// The accounts to watch, or the discovery error (for `--once`).
-    pub async fn accounts(&self) -> Result<Vec<(String, Spec)>, crate::fetch::FetchError> {
+    pub async fn accounts(&self) -> Result<Vec<(String, Spec)>, FetchError> {
         let aws = match (&self.config.mode, &self.aws) {
             (Mode::Offline(files), _) => {
                 let key = files.report.display().to_string();
@@ -288,76 +289,103 @@ async fn publish_loop(state: Arc<State>, cancel: tokio_util::sync::CancellationT
     }
 }
 
-/// `--once`: refreshes every account once and returns the published state, or the errors
-/// (one line).
-pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
+/// One account that `--once` or `audit` could not read. One line: the refresh's error, after
+/// the account's key where several accounts are watched.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{source}", .key.as_ref().map(|k| format!("account {k}: ")).unwrap_or_default())]
+pub struct AccountError {
+    /// The account's key where several accounts are watched (the message names it); `None`
+    /// where there is one account (or for the exporter-level job).
+    pub key: Option<String>,
+    #[source]
+    pub source: RefreshError,
+}
+
+/// Why `--once` or `audit` has no result.
+#[derive(Debug, thiserror::Error)]
+pub enum OnceError {
+    /// The accounts to read could not be listed (Organizations).
+    #[error("account discovery: {0}")]
+    Discovery(#[source] FetchError),
+    /// Accounts that could not be read (`--once` needs every one), sorted by message.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Accounts(Vec<AccountError>),
+}
+
+/// `--once`: refreshes every account once and returns the published state, or the errors.
+pub async fn once(config: Arc<Config>) -> Result<Arc<State>, OnceError> {
     let state = Arc::new(State::default());
     state.set_exporter_part(ExporterPart::ControlInfo, render_control_info());
     let outcomes = each_once(config, state.clone(), true, |mut account| async move {
         account.refresh_once().await
     })
     .await?;
-    let mut errors: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    let mut errors: Vec<AccountError> = outcomes.into_iter().filter_map(Result::err).collect();
     if !errors.is_empty() {
-        errors.sort();
-        return Err(errors.join("; "));
+        errors.sort_by_cached_key(ToString::to_string);
+        return Err(OnceError::Accounts(errors));
     }
     state.publish();
     Ok(state)
 }
 
+/// What `audit` read: the data of every account that could be read, sorted by key, and the
+/// errors of the others, sorted by message.
+#[derive(Debug)]
+pub struct AccountsRead {
+    pub inputs: Vec<AccountInput>,
+    pub errors: Vec<AccountError>,
+}
+
 /// `audit`: fetches and parses every account once, through the same fleet and sources as
-/// `--once`, without rendering. Each account's data or its error (one line, naming the account
-/// when there are several), sorted by account key; `Err` when discovery fails.
-pub async fn fetch_once(
-    config: Arc<Config>,
-) -> Result<Vec<Result<crate::refresh::AccountInput, String>>, String> {
+/// `--once`, without rendering. `Err` when discovery fails.
+pub async fn fetch_once(config: Arc<Config>) -> Result<AccountsRead, OnceError> {
     let state = Arc::new(State::default());
-    let mut outcomes = each_once(config, state, false, |account| async move {
+    let outcomes = each_once(config, state, false, |account| async move {
         account.fetch_once().await
     })
     .await?;
-    // Accounts by key, then the errors.
-    outcomes.sort_by(|a, b| match (a, b) {
-        (Ok(a), Ok(b)) => a.key.cmp(&b.key),
-        (Err(a), Err(b)) => a.cmp(b),
-        (a, _) => a.is_err().cmp(&b.is_err()),
-    });
-    Ok(outcomes)
+    let (mut inputs, mut errors) = (Vec::new(), Vec::new());
+    for outcome in outcomes {
+        match outcome {
+            Ok(input) => inputs.push(input),
+            Err(e) => errors.push(e),
+        }
+    }
+    inputs.sort_by(|a, b| a.key.cmp(&b.key));
+    errors.sort_by_cached_key(ToString::to_string);
+    Ok(AccountsRead { inputs, errors })
 }
 
 /// Runs `job` once on every account of `config` (at most `concurrency` at a time) and returns
-/// each result; an error is one line, prefixed with the account's key in multi-account mode.
+/// each result.
 async fn each_once<T, F, Fut>(
     config: Arc<Config>,
     state: Arc<State>,
     with_organization: bool,
     job: F,
-) -> Result<Vec<Result<T, String>>, String>
+) -> Result<Vec<Result<T, AccountError>>, OnceError>
 where
     T: Send + 'static,
     F: Fn(Account) -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::refresh::RefreshError>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, RefreshError>> + Send + 'static,
 {
     let fleet = ConfigFleet::new(config.clone(), state).await;
-    let found = fleet
-        .accounts()
-        .await
-        .map_err(|e| format!("account discovery: {e}"))?;
+    let found = fleet.accounts().await.map_err(OnceError::Discovery)?;
     let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
     let mut jobs = tokio::task::JoinSet::new();
+    // The key each error is shown with, by task (a task that panics returns no key).
     let many = matches!(config.mode, Mode::MultiAccount { .. });
+    let mut keys = std::collections::HashMap::new();
     for (key, spec) in found {
         let account = fleet.account(&key, &spec).await;
         let limit = limit.clone();
         let run = job(account);
-        jobs.spawn(async move {
+        let task = jobs.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            run.await.map_err(|e| match many {
-                true => format!("account {key}: {e}"),
-                false => e.to_string(),
-            })
+            run.await
         });
+        keys.insert(task.id(), many.then_some(key));
     }
     // `--once` also asks the organization's features (once, not per account); `audit` does not.
     let organization = match with_organization {
@@ -371,11 +399,19 @@ where
         }
     });
     let mut outcomes = Vec::new();
-    while let Some(joined) = jobs.join_next().await {
-        outcomes.push(joined.unwrap_or_else(|e| Err(format!("refresh task failed: {e}"))));
+    while let Some(joined) = jobs.join_next_with_id().await {
+        let (id, result) = match joined {
+            Ok((id, result)) => (id, result),
+            Err(e) => (e.id(), Err(RefreshError::Task("refresh", e.to_string()))),
+        };
+        let key = keys.remove(&id).flatten();
+        outcomes.push(result.map_err(|source| AccountError { key, source }));
     }
     if let Err(e) = organization.await {
-        outcomes.push(Err(format!("organization task failed: {e}")));
+        outcomes.push(Err(AccountError {
+            key: None,
+            source: RefreshError::Task("organization", e.to_string()),
+        }));
     }
     Ok(outcomes)
 }

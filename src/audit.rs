@@ -4,7 +4,8 @@
 //! exit status.
 //!
 //! No I/O here: `main` fetches the accounts ([`crate::accounts::fetch_once`]), reads the clock
-//! and whether stdout is a terminal, and prints.
+//! and whether stdout is a terminal, and prints what [`render`] returns. An output format is a
+//! [`Format`] variant (a `--format` value) and one arm of the `match` in [`render`].
 
 use std::fmt::Write as _;
 
@@ -13,30 +14,74 @@ use serde::Serialize;
 use crate::posture::{self, CONTROLS, ControlId, Finding, Severity, Thresholds};
 use crate::refresh::AccountInput;
 
-/// `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `--format`: what `audit` prints, each written by one arm of [`render`]. (No doc comments on
+/// the variants: clap would turn `--help`'s list of values into a table.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    // For a person: [`table`].
     Table,
+    // For tools: [`json`].
     Json,
 }
 
-/// The `audit` flags, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `--fail-on`: the least severity whose failure makes `audit` exit 1; `never` never does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Never,
+}
+
+impl FailOn {
+    /// The least severity that fails the audit; `None` for `never`.
+    pub fn floor(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Never => None,
+        }
+    }
+}
+
+/// The flags of `audit` (besides the shared ones), as clap parses them: every value is one of
+/// its list, so none needs checking again.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct AuditSettings {
+    /// Output: `table` for a person, `json` for tools.
+    #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// `--fail-on`: exit 1 when a control of this severity or above fails; `None` for `never`.
-    pub fail_on: Option<Severity>,
-    /// `--max-offenders`: offenders listed per control in the table; 0 lists all.
+    /// Exit 1 when a control of this severity or above fails: critical, high, medium, low, or never (always exit 0 unless the input is unreadable).
+    #[arg(long = "fail-on", value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// Offenders listed per control in the table, then "... and N more"; 0 lists all (JSON always lists all).
+    #[arg(long = "max-offenders", default_value_t = 20)]
     pub max_offenders: usize,
-    /// `--cis-version`: one of [`posture::CIS_VERSIONS`].
+    /// The CIS AWS Foundations Benchmark version whose numbers the table shows (1.4.0 to 4.0.1 share one numbering).
+    #[arg(long = "cis-version", default_value = "4.0.1", value_parser = cis_version())]
     pub cis_version: &'static str,
 }
 
+/// `--cis-version`: one of [`posture::CIS_VERSIONS`], which a bad value's error lists.
+fn cis_version() -> impl clap::builder::TypedValueParser<Value = &'static str> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(posture::CIS_VERSIONS).try_map(|v: String| {
+        posture::CIS_VERSIONS
+            .into_iter()
+            .find(|known| *known == v)
+            .ok_or("not a CIS version")
+    })
+}
+
 impl Default for AuditSettings {
+    /// The flags' defaults (a test checks that they agree).
     fn default() -> Self {
         AuditSettings {
             format: Format::Table,
-            fail_on: Some(Severity::High),
+            fail_on: FailOn::High,
             max_offenders: 20,
             cis_version: "4.0.1",
         }
@@ -172,6 +217,15 @@ impl Audit<'_> {
         } else {
             EXIT_PASS
         }
+    }
+}
+
+/// The audit as `settings.format` writes it; `color` (a terminal without `NO_COLOR`, see
+/// [`use_color`]) is for the formats a person reads.
+pub fn render(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String {
+    match settings.format {
+        Format::Table => table(audit, settings, color),
+        Format::Json => json(audit, settings),
     }
 }
 
@@ -343,7 +397,7 @@ pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String
     if !audit.accounts.is_empty() {
         out.push('\n');
     }
-    let _ = writeln!(out, "{}", result_line(audit, settings.fail_on));
+    let _ = writeln!(out, "{}", result_line(audit, settings.fail_on.floor()));
     out
 }
 
@@ -502,9 +556,9 @@ pub fn json(audit: &Audit<'_>, settings: &AuditSettings) -> String {
         .collect();
     let doc = JsonAudit {
         now: rfc3339(now),
-        fail_on: fail_on_name(settings.fail_on),
-        failed: audit.fails(settings.fail_on),
-        exit_code: audit.exit_code(settings.fail_on),
+        fail_on: fail_on_name(settings.fail_on.floor()),
+        failed: audit.fails(settings.fail_on.floor()),
+        exit_code: audit.exit_code(settings.fail_on.floor()),
         cis_version: settings.cis_version,
         accounts,
         errors: &audit.errors,

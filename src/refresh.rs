@@ -139,7 +139,12 @@ impl Account {
         s.duration_seconds = started.elapsed().as_secs_f64();
         let key = &self.target.key;
         match result {
-            Ok((labels, rendered, root_use, unparsed)) => {
+            Ok(Rendering {
+                labels,
+                rendered,
+                root_use,
+                unparsed,
+            }) => {
                 s.labels = labels;
                 s.count_unparsed(&unparsed);
                 s.success = true;
@@ -176,7 +181,9 @@ impl Account {
         let work = fetch_and_parse(&self.target, &self.settings, &mut errors);
         let result = within(self.settings.deadline, work).await;
         log_failed_calls(&self.target.key, &errors);
-        let (account_id, data, _) = result?;
+        let Parsed {
+            account_id, data, ..
+        } = result?;
         Ok(AccountInput {
             key: self.target.key.clone(),
             account_id,
@@ -224,22 +231,26 @@ fn labels(account_id: Option<&str>, name: Option<&str>) -> AccountLabels {
     l
 }
 
-/// A refresh's output: the account's labels, its rendered series, when root was last used,
-/// and the report values that fit no known form (per column).
-type Rendering = (
-    AccountLabels,
-    crate::exposition::Rendered,
-    Option<RootUse>,
-    std::collections::BTreeMap<&'static str, u64>,
-);
+/// A refresh's output, for the account's slot and its self-metrics.
+struct Rendering {
+    labels: AccountLabels,
+    /// The account's series.
+    rendered: crate::exposition::Rendered,
+    /// When root was last used, for the scrape-time age.
+    root_use: Option<RootUse>,
+    /// The report values that fit no known form, per column.
+    unparsed: std::collections::BTreeMap<&'static str, u64>,
+}
 
-/// What one fetch gave, parsed, before any posture: the account's id (from the report, the
-/// role, or the caller) and its data. The input of [`derive`] for the daemon and `audit` alike.
-type Parsed = (
-    String,
-    AccountData,
-    std::collections::BTreeMap<&'static str, u64>,
-);
+/// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
+/// `audit` alike.
+struct Parsed {
+    /// From the report, the role, or the caller.
+    account_id: String,
+    data: AccountData,
+    /// The report values that fit no known form, per column.
+    unparsed: std::collections::BTreeMap<&'static str, u64>,
+}
 
 async fn fetch_and_parse(
     target: &Target,
@@ -284,7 +295,11 @@ async fn fetch_and_parse(
         generated,
         facts,
     };
-    Ok((account_id, data, unparsed))
+    Ok(Parsed {
+        account_id,
+        data,
+        unparsed,
+    })
 }
 
 async fn fetch_and_render(
@@ -292,7 +307,11 @@ async fn fetch_and_render(
     settings: &RefreshSettings,
     errors: &mut ErrorLog,
 ) -> Result<Rendering, RefreshError> {
-    let (account_id, data, unparsed) = fetch_and_parse(target, settings, errors).await?;
+    let Parsed {
+        account_id,
+        data,
+        unparsed,
+    } = fetch_and_parse(target, settings, errors).await?;
     let labels = labels(Some(&account_id), target.name.as_deref());
     let now = now_secs() as i64;
     let (thresholds, per_user) = (settings.thresholds, settings.per_user);
@@ -308,7 +327,12 @@ async fn fetch_and_render(
             posture,
             per_user,
         });
-        (labels, render_account(view), root_use, unparsed)
+        Rendering {
+            labels,
+            rendered: render_account(view),
+            root_use,
+            unparsed,
+        }
     })
     .await
     .map_err(|e| RefreshError::Task("render", e.to_string()))

@@ -6,8 +6,9 @@
 //! pool, TLS configuration, resolver) and one IAM and one STS client, shared by every account:
 //! an assumed-role account adds only its role's credentials provider and identity cache
 //! (`assume.rs`), given to each call as a configuration override. Clients per account would
-//! each hold their configuration and runtime plugins (about 31 KiB per account), and with an
-//! HTTP client each, load the trust roots and keep a pool of their own.
+//! each hold their configuration and runtime plugins (measured: docs/performance.md, "Numbers
+//! behind the code"), and with an HTTP client each, load the trust roots and keep a pool of
+//! their own.
 //!
 //! - `account.rs`: one account's IAM calls (report, summary, policy, MFA devices, service
 //!   credentials).

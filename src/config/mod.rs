@@ -7,10 +7,10 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::arn::{Arn, is_account_id};
-use crate::audit::{AuditSettings, Format};
+use crate::audit::AuditSettings;
 use crate::aws;
 use crate::offline::Files;
-use crate::posture::{CIS_VERSIONS, Severity, Thresholds};
+use crate::posture::Thresholds;
 use crate::text::cut;
 use crate::web::ListenAddress;
 
@@ -213,24 +213,7 @@ pub enum Command {
     /// (coloured on a terminal unless NO_COLOR is set), or JSON for tools (--format json).
     /// Exit 0 when nothing fails at or above --fail-on, 1 when something does, 2 on bad flags
     /// or input that cannot be read.
-    Audit(AuditFlags),
-}
-
-/// The flags of `audit` (besides the shared ones).
-#[derive(Debug, Clone, clap::Args)]
-pub struct AuditFlags {
-    /// Output: `table` for a person, `json` for tools.
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
-    /// Exit 1 when a control of this severity or above fails: critical, high, medium, low, or never (always exit 0 unless the input is unreadable).
-    #[arg(long = "fail-on", default_value = "high", value_parser = ["critical", "high", "medium", "low", "never"])]
-    pub fail_on: String,
-    /// Offenders listed per control in the table, then "... and N more"; 0 lists all (JSON always lists all).
-    #[arg(long = "max-offenders", default_value_t = 20)]
-    pub max_offenders: usize,
-    /// The CIS AWS Foundations Benchmark version whose numbers the table shows (1.4.0 to 4.0.1 share one numbering).
-    #[arg(long = "cis-version", default_value = "4.0.1", value_parser = CIS_VERSIONS)]
-    pub cis_version: String,
+    Audit(AuditSettings),
 }
 
 /// One account reached through an assumed role.
@@ -299,7 +282,8 @@ pub struct Config {
     pub refresh_interval: Duration,
     pub concurrency: usize,
     pub report_max_bytes: usize,
-    pub once: bool,
+    /// What the process does.
+    pub run: Run,
     pub per_user: bool,
     pub log_level: String,
     pub log_json: bool,
@@ -308,17 +292,42 @@ pub struct Config {
     pub shard_count: u32,
     pub shard_index: u32,
     pub thresholds: Thresholds,
-    /// `Some` for the `audit` subcommand.
-    pub audit: Option<AuditSettings>,
 }
 
-/// A configuration error: which flag or key, and why.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// What the process does, from `--once` and the subcommand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run {
+    /// Serve `/metrics`, refreshing every interval (the default).
+    Daemon,
+    /// `--once`: refresh once, print the metrics, exit.
+    Once,
+    /// `audit`: refresh once, print the controls' verdicts, exit 0, 1 or 2.
+    Audit(AuditSettings),
+}
+
+/// A configuration error: which flag or key, and why; the error behind it, where there is one.
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("--{flag}: {why}")]
     Flag { flag: &'static str, why: String },
+    /// A value of the config file that is not valid.
     #[error("--config.file {path}: {why}")]
     File { path: String, why: String },
+    /// The config file could not be read.
+    #[error("--config.file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not YAML of the expected shape. The message names the key and line
+    /// on one short line (YAML errors quote the input, which may be one 10 MB line).
+    #[error("--config.file {path}: {}", cut(&.source.to_string(), 300))]
+    Yaml {
+        path: String,
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
 }
 
 impl Config {
@@ -440,10 +449,17 @@ impl Config {
         file_concurrency: Option<u32>,
     ) -> Result<Config, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        let audit = f.command.map(|Command::Audit(a)| audit_settings(a));
-        let default_level = if audit.is_some() { "warn" } else { "info" };
+        let run = match (f.command, f.once) {
+            (Some(Command::Audit(settings)), _) => Run::Audit(settings),
+            (None, true) => Run::Once,
+            (None, false) => Run::Daemon,
+        };
+        let default_level = match run {
+            Run::Audit(_) => "warn",
+            Run::Daemon | Run::Once => "info",
+        };
         Ok(Config {
-            audit,
+            run,
             listen_address: f.listen_address,
             telemetry_path: f.telemetry_path,
             web_config_file: f.web_config_file,
@@ -454,7 +470,6 @@ impl Config {
                 .unwrap_or(Duration::from_secs(300)),
             concurrency: f.concurrency.or(file_concurrency).unwrap_or(8) as usize,
             report_max_bytes: f.report_max_bytes,
-            once: f.once,
             per_user: f.per_user,
             // A person reading an audit wants the table, not the progress of the refresh.
             log_level: f
@@ -483,44 +498,21 @@ impl Config {
     }
 }
 
-/// The audit flags, as clap checked them (every value is one of its `value_parser` list).
-fn audit_settings(a: AuditFlags) -> AuditSettings {
-    let fail_on = match a.fail_on.as_str() {
-        "critical" => Some(Severity::Critical),
-        "medium" => Some(Severity::Medium),
-        "low" => Some(Severity::Low),
-        "never" => None,
-        _ => Some(Severity::High),
-    };
-    AuditSettings {
-        format: if a.format == "json" {
-            Format::Json
-        } else {
-            Format::Table
-        },
-        fail_on,
-        max_offenders: a.max_offenders,
-        cis_version: CIS_VERSIONS
-            .iter()
-            .copied()
-            .find(|v| *v == a.cis_version)
-            .unwrap_or("4.0.1"),
-    }
-}
-
 fn read_config_file(path: &std::path::Path) -> Result<FileConfig, ConfigError> {
-    let err = |why: String| ConfigError::File {
-        path: path.display().to_string(),
-        why,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    parse_config_file(&text).map_err(err)
+    let path_text = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path_text(),
+        source,
+    })?;
+    parse_config_file(&text).map_err(|source| ConfigError::Yaml {
+        path: path_text(),
+        source,
+    })
 }
 
-/// Parses the YAML of `--config.file`; the error names the key and line, on one short line
-/// (YAML errors quote the input, which may be one 10 MB line).
-pub fn parse_config_file(text: &str) -> Result<FileConfig, String> {
-    serde_yaml_ng::from_str(text).map_err(|e| cut(&e.to_string(), 300))
+/// Parses the YAML of `--config.file`.
+fn parse_config_file(text: &str) -> Result<FileConfig, serde_yaml_ng::Error> {
+    serde_yaml_ng::from_str(text)
 }
 
 /// ARN partitions AWS has (`arn:PARTITION:iam::...`).

@@ -327,7 +327,8 @@ pub(super) struct NoLabels {}
 /// Renders an account's data samples (once per successful refresh): prometheus-client writes
 /// the account-level families, [`users::TextWriter`] appends the per-user ones.
 pub fn render_account(view: Arc<AccountView>) -> Rendered {
-    // About 680 bytes of per-user samples per user (measured on generated reports).
+    // Per-user samples per user, a little over what generated reports measure (docs/
+    // performance.md, "Numbers behind the code").
     const PER_USER: usize = 720;
     let users = view.data.report.users.len();
     let appended = if view.per_user { users * PER_USER } else { 0 };

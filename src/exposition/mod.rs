@@ -217,8 +217,9 @@ impl Rendered {
 }
 
 /// The sample lines of prometheus-client output, family by family, without its `# HELP` and
-/// `# TYPE` lines (a publication serves shared headers: they were 4.9 KiB of a small account's
-/// 18 KiB, held until the next refresh), in a buffer with room for `extra` more bytes.
+/// `# TYPE` lines (a publication serves shared headers: kept, they were a quarter of a small
+/// account's part until the next refresh; docs/performance.md), in a buffer with room for
+/// `extra` more bytes.
 fn samples_only(encoded: &str, extra: usize) -> (String, Vec<Range<usize>>) {
     let found = index_families(encoded);
     let mut order: Vec<usize> = (0..found.len()).filter(|&f| !found[f].is_empty()).collect();

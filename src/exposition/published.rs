@@ -161,8 +161,8 @@ pub(super) enum Piece {
 pub(super) const GLUE_BELOW: usize = 4096;
 
 /// Parts per [`Group`]: 32 accounts (data and self-metrics). A refresh changes its account's
-/// group, so a publication copies about 32 accounts' small samples (some 600 KiB at 5 users
-/// each) however many accounts there are; the piece list grows by one run per family per group.
+/// group, so a publication copies about 32 accounts' small samples however many accounts there
+/// are; the piece list grows by one run per family per group. Measured: docs/performance.md, "Numbers behind the code".
 const GROUP_PARTS: usize = 64;
 
 /// The pieces of consecutive parts, by family: their small sample runs glued into one buffer,
@@ -233,7 +233,7 @@ impl Group {
 
 /// The capacity of a group's glue buffer. A publication makes one and drops one (the group
 /// it replaced); glued hundreds of KiB at a time from whichever thread publishes, they stayed
-/// in glibc's per-thread arenas once freed (2,000 accounts: RSS 104 -> 113-129 MiB). A buffer
+/// in glibc's per-thread arenas once freed, and RSS grew (docs/performance.md, "Numbers behind the code"). A buffer
 /// of 64 KiB or more is asked at the mmap threshold: a mapping of its own, given back when
 /// freed; the pages past its length are never touched, so they cost no memory.
 fn glue_capacity(len: usize) -> usize {
@@ -362,9 +362,9 @@ impl Published {
             return self.gzip_head(format).finish(&tail).into();
         }
         // Small pieces (headers, glued runs) are copied together into one chunk per stretch,
-        // a few KiB per scrape: each chunk is a separate write and TCP segment, and 73 chunks
-        // for a 5,000-user body made plain scrapes ~40% slower than one. Large runs are sent
-        // as they are.
+        // a few KiB per scrape: each chunk is a separate write and TCP segment, and a chunk per
+        // piece made plain scrapes measurably slower (docs/performance.md, "Numbers behind the
+        // code"). Large runs are sent as they are.
         let headers = headers(format);
         let mut small = BytesMut::with_capacity(self.small_len[format as usize] + tail.len());
         let mut chunks = Vec::with_capacity(self.pieces.len() / 2 + 2);
