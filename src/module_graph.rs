@@ -1,6 +1,7 @@
 //! The layering of the crate, checked from the source: the modules directly under `src/`
 //! (`config`, `aws`, `web`, `refresh`, ...) form a graph with no cycle, and only the places
 //! where a run is assembled (`accounts`; `main` outside the library) read the [`crate::config`].
+//! And the files stay ones a person can hold: none over [`MAX_LINES`].
 //!
 //! The graph is read from the text of every file under `src/`: each `crate::a::...` path
 //! (in `use` lines, `use crate::{a, b}` groups and inline paths) is an edge from the file's
@@ -11,6 +12,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+/// The longest a file under `src/` may be (the project's style).
+const MAX_LINES: usize = 800;
 
 /// The modules allowed to read the configuration: where a run is assembled.
 const CONFIG_READERS: &[&str] = &["accounts"];
@@ -201,6 +205,27 @@ fn only_where_a_run_is_assembled_reads_the_config() {
         .map(|(m, _)| m.as_str())
         .collect();
     assert_eq!(readers, CONFIG_READERS, "modules that import `config`");
+}
+
+#[test]
+fn no_file_in_src_is_over_800_lines() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .map(|f| {
+            (
+                f,
+                std::fs::read_to_string(f)
+                    .expect("read a source file")
+                    .lines()
+                    .count(),
+            )
+        })
+        .filter(|(_, n)| *n > MAX_LINES)
+        .map(|(f, n)| format!("{} ({n} lines)", f.display()))
+        .collect();
+    assert!(long.is_empty(), "split these: {long:?}");
 }
 
 #[test]

@@ -119,10 +119,6 @@ impl Account {
         }
     }
 
-    pub fn key(&self) -> &str {
-        &self.target.key
-    }
-
     /// Refreshes once and writes the result into the account's slot. Returns the error,
     /// counted but not logged (the daemon logs it; `--once` prints it).
     pub async fn refresh_once(&mut self) -> Result<(), RefreshError> {

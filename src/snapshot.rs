@@ -127,6 +127,7 @@ impl State {
     }
 
     /// The registered accounts' keys.
+    #[cfg(test)]
     pub fn keys(&self) -> Vec<String> {
         self.slots().keys().cloned().collect()
     }

@@ -206,11 +206,14 @@ impl Rendered {
         self.span(f).map(|r| self.text.slice(r)).unwrap_or_default()
     }
 
-    /// Bytes held, for the memory accounting of benchmarks.
+    /// Bytes held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.text.len()
     }
 
+    /// No samples at all.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
     }

@@ -38,8 +38,9 @@ pub(super) fn headers(format: Format) -> &'static [Bytes] {
 }
 
 /// Assembles rendered parts into one contiguous body without the tail: each family once,
-/// under its header. The reference form: published bodies are the same bytes in chunks (see
-/// [`Published`]); benchmarks use this to measure what a contiguous copy would cost.
+/// under its header. The reference form the tests compare published bodies with (the same
+/// bytes, in chunks: see [`Published`]).
+#[cfg(test)]
 pub fn assemble<'a>(parts: impl Iterator<Item = &'a Rendered> + Clone, format: Format) -> Vec<u8> {
     let capacity = parts.clone().map(|p| p.text.len()).sum::<usize>() + 16 * 1024;
     let mut out = Vec::with_capacity(capacity);
@@ -328,7 +329,8 @@ impl Published {
         }
     }
 
-    /// How many of this publication's groups it shares with `other` (tests).
+    /// How many of this publication's groups it shares with `other`.
+    #[cfg(test)]
     pub fn groups_shared_with(&self, other: &Published) -> usize {
         self.groups
             .iter()
@@ -395,7 +397,8 @@ impl Published {
         out.write_all(&tail(&self.root_uses, now, Format::Classic))
     }
 
-    /// The whole classic exposition as text (for tests).
+    /// The whole classic exposition as text.
+    #[cfg(test)]
     pub fn classic_text(&self, now: f64) -> String {
         let mut out = Vec::new();
         // Writing into a Vec cannot fail.
@@ -411,6 +414,7 @@ impl Published {
     }
 
     /// How many gzip heads this publication has compressed so far (at most one per format).
+    #[cfg(test)]
     pub fn gzip_builds(&self) -> usize {
         self.gzip_builds.load(Ordering::Relaxed)
     }

@@ -11,10 +11,10 @@
 //! and passes only when every user is known.
 
 pub mod controls;
+mod finding;
 
-pub use controls::{
-    CIS_VERSIONS, CONTROLS, Control, ControlId, Credential, Evaluator, Finding, Input, Severity,
-};
+pub use controls::{CIS_VERSIONS, CONTROLS, Control, ControlId, Evaluator, Input, Severity};
+pub use finding::{Credential, Finding};
 
 use crate::report::{CredentialReport, Date};
 

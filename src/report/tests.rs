@@ -1,6 +1,7 @@
 //! Unit tests of the parser, on hand-made rows and on the public fixtures.
 
 use super::*;
+use base64::Engine as _;
 
 use super::TEST_HEADER as HEADER;
 const ROOT: &str = "<root_account>,arn:aws:iam::123456789012:root,2015-01-01T00:00:00+00:00,not_supported,2024-05-01T10:00:00+00:00,not_supported,not_supported,true,true,2020-01-01T00:00:00+00:00,2024-05-02T00:00:00+00:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
@@ -420,6 +421,7 @@ fn oversized_input_is_refused_before_parsing() {
 mod properties {
     use super::super::*;
     use proptest::prelude::*;
+    use time::format_description::well_known::Rfc3339;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
