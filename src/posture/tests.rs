@@ -120,6 +120,11 @@ fn derive_default(d: &AccountData) -> Posture {
     derive(d, &Thresholds::default(), NOW)
 }
 
+/// The findings of a control that is known, with the default thresholds.
+fn findings_default(d: &AccountData, c: ControlId) -> Vec<Finding<'_>> {
+    findings(d, &Thresholds::default(), NOW, c).expect("the control is known")
+}
+
 mod account;
 mod root;
 mod table;

@@ -318,13 +318,7 @@ fn an_active_unexpired_bedrock_key_fails_and_expired_inactive_or_other_services_
         verdict(&p, ControlId::BedrockLongTermApiKey),
         Some((true, 2))
     );
-    let f = findings(
-        &d,
-        &Thresholds::default(),
-        NOW,
-        ControlId::BedrockLongTermApiKey,
-    )
-    .unwrap();
+    let f = findings_default(&d, ControlId::BedrockLongTermApiKey);
     assert_eq!(f[0].user, "dev");
     assert_eq!(f[0].credential, Credential::ServiceCredential);
     assert_eq!(f[0].credential_id, Some("ACCA1"));

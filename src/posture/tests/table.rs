@@ -104,13 +104,7 @@ fn a_finding_reads_as_one_line_for_the_audit_table() {
         U::new("alice").console(&days_ago(324)),
         U::new("bob").key(1, days_ago(400), "N/A"),
     ]);
-    let f = findings(
-        &d,
-        &Thresholds::default(),
-        NOW,
-        ControlId::UnusedCredentials,
-    )
-    .unwrap();
+    let f = findings_default(&d, ControlId::UnusedCredentials);
     assert_eq!(
         f[0].describe(NOW),
         "alice (password, last used 2023-07-13, 324 days)"
