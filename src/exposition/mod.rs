@@ -59,13 +59,14 @@ macro_rules! families {
 
 families! {
     RootAccessKeysPresent = ("aws_iam_root_access_keys_present", Gauge, "1 if the root user has an access key, active or not (GetAccountSummary AccountAccessKeysPresent; the report's root keys when no summary). CIS 1.4, Security Hub IAM.4.");
-    RootAccessKeyActive = ("aws_iam_root_access_key_active", Gauge, "1 if root access key 1 or 2 is active (credential report access_key_N_active of <root_account>).");
+    RootAccessKeyActive = ("aws_iam_root_access_key_active", Gauge, "1 if root access key 1 or 2 is active (credential report access_key_N_active of <root_account>; a root audit's ListAccessKeys, keys numbered in creation order).");
+    RootAccessKeyLastRotated = ("aws_iam_root_access_key_last_rotated_timestamp_seconds", Gauge, "When root access key 1 or 2 was created or last rotated (credential report access_key_N_last_rotated; a root audit's ListAccessKeys CreateDate); only keys that exist, active or not.");
     RootMfaEnabled = ("aws_iam_root_mfa_enabled", Gauge, "1 if the root user has MFA (GetAccountSummary AccountMFAEnabled; the report's root mfa_active when no summary). CIS 1.5, Security Hub IAM.9.");
-    RootHardwareMfaEnabled = ("aws_iam_root_hardware_mfa_enabled", Gauge, "1 if root MFA is on and no virtual MFA device is assigned to root (ListVirtualMFADevices). CIS 1.6, Security Hub IAM.6.");
+    RootHardwareMfaEnabled = ("aws_iam_root_hardware_mfa_enabled", Gauge, "1 if root MFA is on and no virtual MFA device is assigned to root (ListVirtualMFADevices; a root audit's ListMFADevices: a FIDO security key or a hardware TOTP token is hardware). CIS 1.6, Security Hub IAM.6.");
     RootPasswordPresent = ("aws_iam_root_password_present", Gauge, "1 if the root user has a password (GetAccountSummary AccountPasswordPresent, where AWS sends it).");
     RootCredentialsPresent = ("aws_iam_root_credentials_present", Gauge, "1 if the root user has a password, an access key (active or not) or a signing certificate (GetAccountSummary AccountPasswordPresent, AccountAccessKeysPresent, AccountSigningCertificatesPresent; the report's root row where the summary lacks a key); absent when unknown. 0 in an Organizations member account whose root credentials were removed: root_mfa and root_hardware_mfa then pass (CIS 5.0 1.4-1.5).");
-    RootSigningCertificateActive = ("aws_iam_root_signing_certificate_active", Gauge, "1 if root signing certificate 1 or 2 is active (credential report cert_N_active).");
-    RootLastUsedTimestamp = ("aws_iam_root_last_used_timestamp_seconds", Gauge, "When a root credential was last used (credential report password_last_used, access_key_N_last_used_date); only credentials with a date.");
+    RootSigningCertificateActive = ("aws_iam_root_signing_certificate_active", Gauge, "1 if root signing certificate 1 or 2 is active (credential report cert_N_active; a root audit's ListSigningCertificates).");
+    RootLastUsedTimestamp = ("aws_iam_root_last_used_timestamp_seconds", Gauge, "When a root credential was last used (credential report password_last_used, access_key_N_last_used_date; a root audit's GetUser PasswordLastUsed and GetAccessKeyLastUsed); only credentials with a date.");
     RootLastUsedSeconds = ("aws_iam_root_last_used_seconds", Gauge, "Seconds since the most recent use of any root credential, computed at scrape time; absent if root was never used. CIS 1.7.");
     Users = ("aws_iam_users", Gauge, "IAM users in the credential report, root excluded.");
     UsersWithMultipleActiveKeys = ("aws_iam_users_with_multiple_active_keys", Gauge, "IAM users with both access keys active. CIS 1.13.");

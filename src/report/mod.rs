@@ -20,6 +20,7 @@ use crate::text::cut;
 
 mod dates;
 mod document;
+mod root_only;
 
 pub use dates::parse_time;
 #[cfg(test)]
@@ -145,6 +146,9 @@ pub struct CredentialReport {
     /// its row, the rest of the report is served. Counted by
     /// [`crate::exposition::RefreshStats::count_unparsed`].
     pub unparsed: BTreeMap<&'static str, u64>,
+    /// Root alone, read without a report ([`CredentialReport::root_only`]): the IAM users are
+    /// unknown, not none.
+    pub root_only: bool,
 }
 
 /// Something odd in a report that did not stop it from being served.
