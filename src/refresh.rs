@@ -4,18 +4,25 @@
 //!
 //! A failed refresh keeps the account's last good data (its self-metrics say it failed and how
 //! old the last success is).
+//!
+//! A member read by a root audit (sts:AssumeRoot, `organizations.root_audit`) is audited only
+//! when its [`Cadence`] says so: the daemon's refreshes in between do nothing, and its slot keeps
+//! the last audit. Its failures are logged once per change of outcome, as one line that says
+//! what to check.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::aws::AccountClient;
+use crate::aws::{AccountClient, RootAuditClient};
+use crate::cadence::Cadence;
 use crate::clock::now_secs;
 use crate::exposition::{
     AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats,
 };
-use crate::fetch::{ErrorLog, FetchError, Fetched};
+use crate::fetch::{ErrorLog, FetchError, Fetched, Operation};
 use crate::offline::FileSource;
-use crate::posture::{AccountData, Thresholds, derive};
+use crate::organization::OutcomeLog;
+use crate::posture::{AccountData, Thresholds, derive, root_audit};
 use crate::report::{ParseError, parse};
 use crate::schedule::Refresh;
 use crate::snapshot::State;
@@ -29,6 +36,8 @@ pub enum RefreshError {
     Parse(#[from] ParseError),
     #[error("the credential report is of account {report} but the role is in account {expected}")]
     AccountMismatch { report: String, expected: String },
+    #[error("the root session of account {expected} reads the root of account {read}")]
+    RootAccountMismatch { read: String, expected: String },
     #[error("refresh took longer than {} and was abandoned", humantime::format_duration(*.0))]
     Timeout(Duration),
     /// Parsing or rendering (on the blocking pool) panicked or was cancelled.
@@ -41,15 +50,36 @@ pub enum RefreshError {
 pub enum Source {
     Aws(AccountClient),
     Files(FileSource),
+    /// A member's root through sts:AssumeRoot, no role in it (`organizations.root_audit`).
+    Root(RootAuditClient),
+    /// The role where it can be assumed, else the member's root through sts:AssumeRoot
+    /// (`organizations` with both `role_name` and `root_audit`).
+    RoleOrRoot(AccountClient, RootAuditClient),
 }
 
 impl Source {
-    async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, FetchError> {
+    /// The root audit of a source that reads one.
+    fn root_audit(&self) -> Option<&RootAuditClient> {
         match self {
-            Source::Aws(client) => client.fetch(errors).await,
-            Source::Files(files) => files.fetch(),
+            Source::Root(root) | Source::RoleOrRoot(_, root) => Some(root),
+            Source::Aws(_) | Source::Files(_) => None,
         }
     }
+}
+
+/// Where a credential report comes from.
+#[derive(Clone, Copy)]
+enum ReportFrom<'a> {
+    Aws(&'a AccountClient),
+    Files(&'a FileSource),
+}
+
+/// How a refresh read its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Report,
+    /// The root audit (sts:AssumeRoot).
+    Root,
 }
 
 /// One account to watch.
@@ -72,6 +102,10 @@ pub struct RefreshSettings {
     pub max_report_bytes: usize,
     /// Hard bound on one whole refresh, beyond the per-call timeouts.
     pub deadline: Duration,
+    /// Between refreshes (`--refresh.interval`): a failed root audit is retried after it first.
+    pub refresh_interval: Duration,
+    /// Between two root audits of a member (`--root-audit.interval`).
+    pub root_audit_interval: Duration,
 }
 
 /// One account's fetched and parsed data, as `audit` reads it ([`Account::fetch_once`]).
@@ -92,13 +126,29 @@ pub struct Account {
     stats: RefreshStats,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
+    /// When the root audit is due, for a source that reads one.
+    cadence: Option<Cadence>,
+    /// How the last refresh read the account.
+    read: Read,
+    /// The last outcome of the root audit, and of the role before it: each logged loudly only
+    /// when it changes (the same refusal every hour says nothing new).
+    root_log: OutcomeLog,
+    role_log: OutcomeLog,
 }
 
 impl Refresh for Account {
     async fn refresh(&mut self) {
         // Counted inside; the schedule only needs it done.
-        if let Err(e) = self.refresh_once().await {
-            tracing::error!(account = %self.target.key, error = %e, "refresh failed; the last good data, if any, stays served");
+        let result = self.refresh_with(true).await;
+        match (result, self.read) {
+            (Ok(()), Read::Root) => {
+                self.root_log.changed("ok");
+            }
+            (Ok(()), Read::Report) => {}
+            (Err(e), Read::Root) => self.log_root_failure(&e),
+            (Err(e), Read::Report) => {
+                tracing::error!(account = %self.target.key, error = %e, "refresh failed; the last good data, if any, stays served");
+            }
         }
     }
 }
@@ -111,21 +161,49 @@ impl Account {
             labels: labels(target.account_id.as_deref(), target.name.as_deref()),
             ..RefreshStats::default()
         };
+        let cadence = target
+            .source
+            .root_audit()
+            .map(|_| Cadence::new(settings.root_audit_interval, settings.refresh_interval));
         Account {
             target,
             stats,
             state,
             settings,
+            cadence,
+            read: Read::Report,
+            root_log: OutcomeLog::default(),
+            role_log: OutcomeLog::default(),
         }
     }
 
     /// Refreshes once and writes the result into the account's slot. Returns the error,
     /// counted but not logged (the daemon logs it; `--once` prints it).
     pub async fn refresh_once(&mut self) -> Result<(), RefreshError> {
+        self.refresh_with(false).await
+    }
+
+    /// [`Account::refresh_once`]; `gated`: a root audit only when its cadence says it is due
+    /// (the daemon), else nothing is read and the slot keeps the last audit.
+    async fn refresh_with(&mut self, gated: bool) -> Result<(), RefreshError> {
         let started = Instant::now();
         let mut errors = ErrorLog::new();
-        let work = fetch_and_render(&self.target, &self.settings, &mut errors);
-        let result = within(self.settings.deadline, work).await;
+        let read = self.read(gated, &mut errors).await;
+        let result = match read {
+            None => {
+                // Not due: nothing read. Only what the role's failure counted changes.
+                log_failed_calls(&self.target.key, &errors);
+                for e in &errors {
+                    self.count(e);
+                }
+                let stats = Arc::new(render_stats(self.stats.clone()));
+                self.state
+                    .update(&self.target.key, |slot| slot.stats = Some(stats));
+                return Ok(());
+            }
+            Some(Ok(parsed)) => render(&self.target, &self.settings, parsed).await,
+            Some(Err(e)) => Err(e),
+        };
 
         log_failed_calls(&self.target.key, &errors);
         for e in &errors {
@@ -172,14 +250,13 @@ impl Account {
     /// `audit`: fetches and parses once, under the same deadline as a refresh, and returns the
     /// account's data without rendering it or touching the state. AWS calls that failed without
     /// failing the fetch are logged, as a refresh logs them.
-    pub async fn fetch_once(&self) -> Result<AccountInput, RefreshError> {
+    pub async fn fetch_once(&mut self) -> Result<AccountInput, RefreshError> {
         let mut errors = ErrorLog::new();
-        let work = fetch_and_parse(&self.target, &self.settings, &mut errors);
-        let result = within(self.settings.deadline, work).await;
+        let result = self.read(false, &mut errors).await;
         log_failed_calls(&self.target.key, &errors);
         let Parsed {
             account_id, data, ..
-        } = result?;
+        } = result.unwrap_or_else(|| unreachable!("an ungated read always reads"))?;
         Ok(AccountInput {
             key: self.target.key.clone(),
             account_id,
@@ -190,6 +267,82 @@ impl Account {
 
     fn count(&mut self, e: &FetchError) {
         self.stats.aws_errors.count(e);
+    }
+
+    /// Reads the account once, under the refresh's deadline: its report, or its root through
+    /// AssumeRoot (a root-audit source; a role-or-root source whose role cannot be assumed:
+    /// that failure is counted and logged once per change, not failing the refresh). `None`:
+    /// `gated` and the root audit is not due, nothing read.
+    async fn read(
+        &mut self,
+        gated: bool,
+        errors: &mut ErrorLog,
+    ) -> Option<Result<Parsed, RefreshError>> {
+        let deadline = self.settings.deadline;
+        let target = &self.target;
+        self.read = Read::Report;
+        let from = match &target.source {
+            Source::Aws(client) => Some(ReportFrom::Aws(client)),
+            Source::Files(files) => Some(ReportFrom::Files(files)),
+            Source::Root(_) => None,
+            Source::RoleOrRoot(role, _) => {
+                let work = fetch_report(target, ReportFrom::Aws(role), &self.settings, errors);
+                match within(deadline, work).await {
+                    Err(RefreshError::Fetch(e)) if e.operation == Operation::AssumeRole => {
+                        self.stats.aws_errors.count(&e);
+                        if self.role_log.changed(&e.to_string()) {
+                            tracing::warn!(account = %target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "the role cannot be assumed; reading the account's root through sts:AssumeRoot instead (root only: the user controls are absent) until it can");
+                        }
+                        None
+                    }
+                    read => {
+                        self.role_log.changed("ok");
+                        return Some(read);
+                    }
+                }
+            }
+        };
+        if let Some(from) = from {
+            return Some(
+                within(deadline, fetch_report(target, from, &self.settings, errors)).await,
+            );
+        }
+        let root = target.source.root_audit()?;
+        let started = tokio::time::Instant::now();
+        if gated && self.cadence.as_ref().is_some_and(|c| !c.due(started)) {
+            return None;
+        }
+        self.read = Read::Root;
+        let read = within(deadline, fetch_root(target, root, errors)).await;
+        if let Some(c) = &mut self.cadence {
+            c.record(started, read.is_ok());
+        }
+        Some(read)
+    }
+
+    /// A failed root audit, as one line, loudly once per change of outcome: which member, what
+    /// AWS answered, what to check.
+    fn log_root_failure(&mut self, e: &RefreshError) {
+        let (operation, code, message, check) = match e {
+            RefreshError::Fetch(f) => (
+                f.operation.as_str(),
+                f.code.label().into_owned(),
+                f.message.clone(),
+                crate::aws::root_audit_advice(f),
+            ),
+            other => ("", String::new(), other.to_string(), ""),
+        };
+        let key = &self.target.key;
+        let name = self.target.name.as_deref().unwrap_or("");
+        let failures = self.cadence.as_ref().map_or(0, Cadence::failures);
+        if self
+            .root_log
+            .changed(&format!("{operation} {code} {message}"))
+        {
+            tracing::error!(account = %key, account_name = %name, operation = %operation, code = %code, error = %message, check = %check, "root audit failed; this account keeps its last good series, the other accounts go on; retried with backoff up to the root audit interval");
+        } else {
+            tracing::debug!(account = %key, operation = %operation, code = %code, failures, "root audit still failing");
+        }
     }
 }
 
@@ -248,12 +401,17 @@ struct Parsed {
     unparsed: std::collections::BTreeMap<&'static str, u64>,
 }
 
-async fn fetch_and_parse(
+/// Fetches and parses a credential report with the facts beside it.
+async fn fetch_report(
     target: &Target,
+    from: ReportFrom<'_>,
     settings: &RefreshSettings,
     errors: &mut ErrorLog,
 ) -> Result<Parsed, RefreshError> {
-    let Fetched { report, facts } = target.source.fetch(errors).await?;
+    let Fetched { report, facts } = match from {
+        ReportFrom::Aws(client) => client.fetch(errors).await?,
+        ReportFrom::Files(files) => files.fetch()?,
+    };
     if report.csv.len() > settings.max_report_bytes {
         return Err(ParseError::TooLarge {
             size: report.csv.len(),
@@ -281,9 +439,9 @@ async fn fetch_and_parse(
         }
         (Some(r), _) => r.clone(),
         (None, Some(expected)) => expected.clone(),
-        (None, None) => match &target.source {
-            Source::Aws(client) => client.caller_account().await?,
-            Source::Files(_) => "unknown".to_owned(),
+        (None, None) => match from {
+            ReportFrom::Aws(client) => client.caller_account().await?,
+            ReportFrom::Files(_) => "unknown".to_owned(),
         },
     };
     let data = AccountData {
@@ -298,16 +456,44 @@ async fn fetch_and_parse(
     })
 }
 
-async fn fetch_and_render(
+/// Reads a member's root through sts:AssumeRoot: root alone, no report.
+async fn fetch_root(
+    target: &Target,
+    root: &RootAuditClient,
+    errors: &mut ErrorLog,
+) -> Result<Parsed, RefreshError> {
+    let audit = root.audit(errors).await?;
+    let data = root_audit::account_data(&audit);
+    // GetUser's ARN names whose root the session reads.
+    let account_id = match (&data.report.account_id, &target.account_id) {
+        (Some(read), Some(expected)) if read != expected => {
+            return Err(RefreshError::RootAccountMismatch {
+                read: read.clone(),
+                expected: expected.clone(),
+            });
+        }
+        (Some(read), _) => read.clone(),
+        (None, Some(expected)) => expected.clone(),
+        (None, None) => audit.account_id.clone(),
+    };
+    Ok(Parsed {
+        account_id,
+        data,
+        unparsed: Default::default(),
+    })
+}
+
+/// Derives and renders what one read gave, off the async workers.
+async fn render(
     target: &Target,
     settings: &RefreshSettings,
-    errors: &mut ErrorLog,
+    parsed: Parsed,
 ) -> Result<Rendering, RefreshError> {
     let Parsed {
         account_id,
         data,
         unparsed,
-    } = fetch_and_parse(target, settings, errors).await?;
+    } = parsed;
     let labels = labels(Some(&account_id), target.name.as_deref());
     let now = now_secs() as i64;
     let (thresholds, per_user) = (settings.thresholds, settings.per_user);
@@ -362,6 +548,8 @@ mod tests {
             per_user: true,
             max_report_bytes: 1 << 20,
             deadline: Duration::from_secs(5),
+            refresh_interval: Duration::from_secs(300),
+            root_audit_interval: Duration::from_secs(3600),
         })
     }
 
@@ -375,7 +563,7 @@ mod tests {
         let target = file_target(dir.path(), GOOD);
         let path = match &target.source {
             Source::Files(f) => f.files.report.clone(),
-            Source::Aws(_) => unreachable!("file target"),
+            _ => unreachable!("file target"),
         };
         let state = Arc::new(State::default());
         let mut account = Account::new(target, state.clone(), settings());

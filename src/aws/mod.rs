@@ -17,12 +17,15 @@
 //! - `error.rs`: SDK errors -> [`FetchError`], by type.
 //! - `pages.rs`: the one loop over the pages of a list (IAM `Marker`, Organizations
 //!   `NextToken`), with the guard against a page that would be asked for again.
+//! - `root.rs`: a member account's root through sts:AssumeRoot (centralized root access), no
+//!   role in the member.
 
 mod account;
 mod assume;
 mod discovery;
 mod error;
 mod pages;
+mod root;
 
 use std::time::Duration;
 
@@ -33,6 +36,9 @@ use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
 
 pub use account::{AccountClient, CALLS_PER_REFRESH, REFRESH_CALLS};
 pub use discovery::OrgAccount;
+pub use root::{
+    AUDIT_TASK_POLICY, CALLS_PER_ROOT_AUDIT, ROOT_AUDIT_CALLS, RootAuditClient, root_audit_advice,
+};
 
 use crate::fetch::{ErrorCode, FetchError, Operation, OrganizationFeatures};
 
@@ -55,13 +61,12 @@ impl Settings {
     }
 
     /// The hard bound on one whole refresh, from the real budgets: the report-generation wait
-    /// plus every call at its full retry budget. A healthy refresh that retries is never
-    /// abandoned; a stuck one is.
+    /// plus every call at its full retry budget, for the longer of a refresh's calls and a root
+    /// audit's. A healthy refresh that retries is never abandoned; a stuck one is.
     pub fn refresh_deadline(&self) -> Duration {
-        self.report_timeout.saturating_add(
-            self.operation_timeout()
-                .saturating_mul(account::CALLS_PER_REFRESH),
-        )
+        let calls = account::CALLS_PER_REFRESH.max(root::CALLS_PER_ROOT_AUDIT);
+        self.report_timeout
+            .saturating_add(self.operation_timeout().saturating_mul(calls))
     }
 
     /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).
@@ -130,6 +135,12 @@ impl Aws {
     pub fn assume(&self, role: &Role) -> AccountClient {
         let assumed = assume::Assumed::new(self.clients.sts.clone(), role.clone());
         AccountClient::new(self.clients.clone(), Some(assumed), self.report_timeout)
+    }
+
+    /// A member account's root, read through sts:AssumeRoot with the exporter's credentials
+    /// (no role in the member).
+    pub fn root_audit(&self, account_id: &str) -> RootAuditClient {
+        RootAuditClient::new(self.clients.clone(), account_id)
     }
 
     /// Every ACTIVE account of the organization, and the management account's id.
@@ -202,6 +213,8 @@ mod tests {
         let one_call = Duration::from_secs(210);
         assert_eq!(c.operation_timeout(), one_call);
         assert!(c.refresh_deadline() >= c.report_timeout + one_call * account::CALLS_PER_REFRESH);
+        // A role that cannot be assumed, then a root audit's every call.
+        assert!(c.refresh_deadline() >= one_call * root::CALLS_PER_ROOT_AUDIT);
         assert!(c.refresh_deadline() > Duration::from_secs(120 + 180));
     }
 }

@@ -116,6 +116,9 @@ pub struct Flags {
     /// Time between refreshes of an account [default: 5m].
     #[arg(long = "refresh.interval", value_parser = duration::<{ 7 * DAY }>)]
     pub refresh_interval: Option<Duration>,
+    /// Time between root audits (sts:AssumeRoot) of a member account, with organizations.root_audit; at most one per refresh [default: 1h].
+    #[arg(long = "root-audit.interval", value_parser = duration::<{ 7 * DAY }>)]
+    pub root_audit_interval: Option<Duration>,
     /// How long to wait for AWS to generate a credential report.
     #[arg(long = "credential-report.timeout", global = true, default_value = "2m", value_parser = duration::<HOUR>)]
     pub report_timeout: Duration,
@@ -229,11 +232,20 @@ pub struct RoleAccount {
     pub name: Option<String>,
 }
 
-/// AWS Organizations discovery: every ACTIVE account, entered through one role name.
+/// AWS Organizations discovery: every ACTIVE account, entered through one role name, or its
+/// root read through sts:AssumeRoot (`root_audit`), or both (the role where it can be assumed).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Organizations {
-    pub role_name: String,
+    #[serde(default)]
+    pub role_name: Option<String>,
+    /// Each member's root through centralized root access (sts:AssumeRoot with the task
+    /// policy IAMAuditRootUserCredentials): no role in the members.
+    #[serde(default)]
+    pub root_audit: bool,
+    /// Time between root audits of a member (`--root-audit.interval` overrides it).
+    #[serde(default)]
+    pub root_audit_interval: Option<String>,
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default = "yes")]
@@ -260,6 +272,14 @@ pub struct FileConfig {
     pub concurrency: Option<u32>,
 }
 
+/// The settings of the config file that flags override.
+#[derive(Debug, Clone, Copy, Default)]
+struct FileSettings {
+    interval: Option<Duration>,
+    concurrency: Option<u32>,
+    root_audit_interval: Option<Duration>,
+}
+
 /// Where the data of a refresh comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -281,6 +301,8 @@ pub struct Config {
     pub telemetry_path: String,
     pub web_config_file: Option<PathBuf>,
     pub refresh_interval: Duration,
+    /// Between two root audits (sts:AssumeRoot) of a member, with `organizations.root_audit`.
+    pub root_audit_interval: Duration,
     pub concurrency: usize,
     pub report_max_bytes: usize,
     /// What the process does.
@@ -415,11 +437,24 @@ impl Config {
                     }
                 }
                 if let Some(o) = &c.organizations {
-                    if !is_role_name(&o.role_name) {
-                        return Err(file_err(format!(
-                            "organizations.role_name: `{}` is not a role name",
-                            cut(&o.role_name, 100)
-                        )));
+                    match &o.role_name {
+                        None if !o.root_audit => {
+                            return Err(file_err(
+                                "organizations: set `role_name` (a role in every account), `root_audit: true` (each member's root through sts:AssumeRoot, no role), or both".into(),
+                            ));
+                        }
+                        Some(name) if !is_role_name(name) => {
+                            return Err(file_err(format!(
+                                "organizations.role_name: `{}` is not a role name",
+                                cut(name, 100)
+                            )));
+                        }
+                        _ => {}
+                    }
+                    if o.root_audit_interval.is_some() && !o.root_audit {
+                        return Err(file_err(
+                            "organizations.root_audit_interval: needs `root_audit: true`".into(),
+                        ));
                     }
                     if let Some(bad) = o.exclude_accounts.iter().find(|a| !is_account_id(a)) {
                         return Err(file_err(format!(
@@ -431,24 +466,37 @@ impl Config {
                 if c.concurrency == Some(0) {
                     return Err(file_err("concurrency: must be at least 1".into()));
                 }
-                let concurrency = c.concurrency;
+                let root_audit_interval = match c
+                    .organizations
+                    .as_ref()
+                    .and_then(|o| o.root_audit_interval.as_deref())
+                {
+                    Some(s) => Some(duration::<{ 7 * DAY }>(s).map_err(|e| {
+                        file_err(format!("organizations.root_audit_interval: {e}"))
+                    })?),
+                    None => None,
+                };
+                let file = FileSettings {
+                    interval: file_interval,
+                    concurrency: c.concurrency,
+                    root_audit_interval,
+                };
                 let mode = Mode::MultiAccount {
                     accounts: c.accounts,
                     organizations: c.organizations,
                 };
-                return Config::build(f, mode, file_interval, concurrency);
+                return Config::build(f, mode, file);
             }
             (None, None) => Mode::DefaultAccount,
         };
-        Config::build(f, mode, file_interval, None)
+        let file = FileSettings {
+            interval: file_interval,
+            ..FileSettings::default()
+        };
+        Config::build(f, mode, file)
     }
 
-    fn build(
-        f: Flags,
-        mode: Mode,
-        file_interval: Option<Duration>,
-        file_concurrency: Option<u32>,
-    ) -> Result<Config, ConfigError> {
+    fn build(f: Flags, mode: Mode, file: FileSettings) -> Result<Config, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let run = match (f.command, f.once) {
             (Some(Command::Audit(settings)), _) => Run::Audit(settings),
@@ -467,9 +515,13 @@ impl Config {
             // Flags override the file; the file overrides the default.
             refresh_interval: f
                 .refresh_interval
-                .or(file_interval)
+                .or(file.interval)
                 .unwrap_or(Duration::from_secs(300)),
-            concurrency: f.concurrency.or(file_concurrency).unwrap_or(8) as usize,
+            root_audit_interval: f
+                .root_audit_interval
+                .or(file.root_audit_interval)
+                .unwrap_or(Duration::from_secs(3600)),
+            concurrency: f.concurrency.or(file.concurrency).unwrap_or(8) as usize,
             report_max_bytes: f.report_max_bytes,
             per_user: f.per_user,
             // A person reading an audit wants the table, not the progress of the refresh.

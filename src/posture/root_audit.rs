@@ -29,8 +29,10 @@ pub struct RootAudit {
     /// GetUser `PasswordLastUsed`: `Some(None)` when root never signed in with a password (or not
     /// since tracking began), `None` when GetUser failed.
     pub password_last_used: Option<Option<i64>>,
-    /// GetLoginProfile: `Some(Some(created))` a password, `Some(None)` none (`NoSuchEntity`).
-    pub password: Option<Option<i64>>,
+    /// GetLoginProfile: whether root has a password (`NoSuchEntity`: none).
+    pub password: Option<bool>,
+    /// The password's creation (GetLoginProfile `CreateDate`), when known.
+    pub password_created: Option<i64>,
     /// ListAccessKeys, with GetAccessKeyLastUsed for each key.
     pub access_keys: Option<Vec<RootKey>>,
     /// ListMFADevices: each device's type, from its serial ([`MfaType::of_serial`]).
@@ -90,10 +92,12 @@ pub fn account_data(audit: &RootAudit) -> AccountData {
         .clone()
         .unwrap_or_else(|| format!("arn:aws:iam::{}:root", audit.account_id));
     let report = CredentialReport::root_only(&arn, |row| {
-        row.password_enabled = audit.password.map(|p| p.is_some());
-        row.password_last_changed = audit
-            .password
-            .map(|p| p.map_or(Date::NotApplicable, Date::At));
+        row.password_enabled = audit.password;
+        row.password_last_changed = match (audit.password, audit.password_created) {
+            (_, Some(t)) => Some(Date::At(t)),
+            (Some(false), None) => Some(Date::NotApplicable),
+            _ => None,
+        };
         row.password_last_used =
             audit
                 .password_last_used
@@ -101,7 +105,7 @@ pub fn account_data(audit: &RootAudit) -> AccountData {
                     (Some(t), _) => Date::At(t),
                     // AWS's report writes N/A for a user without a password, no_information for a
                     // password never used.
-                    (None, Some(None)) => Date::NotApplicable,
+                    (None, Some(false)) => Date::NotApplicable,
                     (None, _) => Date::NoInformation,
                 });
         row.mfa_active = audit.mfa_devices.as_ref().map(|d| !d.is_empty());
@@ -177,7 +181,8 @@ mod tests {
             summary: Some(summary(false, false, false, false)),
             arn: Some(format!("arn:aws:iam::{MEMBER}:root")),
             password_last_used: Some(None),
-            password: Some(None),
+            password: Some(false),
+            password_created: None,
             access_keys: Some(Vec::new()),
             mfa_devices: Some(Vec::new()),
             signing_certificates: Some(Vec::new()),
@@ -309,7 +314,8 @@ mod tests {
     fn a_password_and_a_fido_key_pass_both_mfa_controls_and_count_the_password_use() {
         let audit = RootAudit {
             summary: Some(summary(false, true, true, false)),
-            password: Some(Some(NOW - 400 * DAY)),
+            password: Some(true),
+            password_created: Some(NOW - 400 * DAY),
             password_last_used: Some(Some(NOW - 2 * DAY)),
             mfa_devices: Some(vec![MfaType::of_serial(
                 "arn:aws:iam::222233334444:u2f/root-account-mfa-device/FIDOKEY7Q2ZJ4XW",
@@ -336,7 +342,8 @@ mod tests {
     fn a_virtual_device_is_mfa_but_not_hardware_mfa() {
         let audit = RootAudit {
             summary: Some(summary(false, true, true, false)),
-            password: Some(Some(NOW - 400 * DAY)),
+            password: Some(true),
+            password_created: Some(NOW - 400 * DAY),
             mfa_devices: Some(vec![MfaType::of_serial(
                 "arn:aws:iam::222233334444:mfa/root-account-mfa-device",
             )]),
@@ -384,7 +391,8 @@ mod tests {
         assert_eq!(verdict(&audit, ControlId::RootHardwareMfa), Some((true, 1)));
         let audit = RootAudit {
             summary: Some(summary(false, true, true, false)),
-            password: Some(Some(NOW - DAY)),
+            password: Some(true),
+            password_created: Some(NOW - DAY),
             mfa_devices: None,
             ..credential_less()
         };

@@ -23,6 +23,7 @@ mod failing_role;
 mod organization_features;
 mod rediscovery;
 mod roles;
+mod root_audit;
 mod scale;
 mod sharding;
 

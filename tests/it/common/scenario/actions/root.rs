@@ -121,30 +121,32 @@ pub(super) fn assume_root(st: &mut ScenarioState, call: &Call) -> Resp {
     ok_xml(call.action, STS_XMLNS, &x)
 }
 
-/// The member root the call's root session acts on, or the error for any other caller: these
-/// calls are answered for root sessions only (an IAM user's GetUser is not modelled).
-fn root_of<'s>(st: &'s mut ScenarioState, call: &Call) -> Result<&'s RootState, Resp> {
-    if !call.issued.is_some_and(|i| i.is_root_session()) {
-        return Err(error_response(
-            IAM_XMLNS,
-            400,
-            "Sender",
-            "InvalidAction",
-            &format!(
-                "scenario: {} is answered for root sessions (sts:AssumeRoot) only",
-                call.action
-            ),
-        ));
-    }
-    Ok(&call.account(st).root)
+/// The member root the call's root session acts on; `None` for any other caller (these calls
+/// are answered for root sessions only: an IAM user's GetUser is not modelled).
+fn root_of<'s>(st: &'s mut ScenarioState, call: &Call) -> Option<&'s RootState> {
+    call.issued.filter(|i| i.is_root_session())?;
+    Some(&call.account(st).root)
+}
+
+/// The answer to a root-task call from another caller than a root session.
+fn not_a_root_session(call: &Call) -> Resp {
+    error_response(
+        IAM_XMLNS,
+        400,
+        "Sender",
+        "InvalidAction",
+        &format!(
+            "scenario: {} is answered for root sessions (sts:AssumeRoot) only",
+            call.action
+        ),
+    )
 }
 
 /// iam:GetUser of root: no `UserName` or `Path`; `PasswordLastUsed` when root ever used one.
 pub(super) fn get_user(st: &mut ScenarioState, call: &Call) -> Resp {
     let id = call.account_id;
-    let root = match root_of(st, call) {
-        Ok(r) => r,
-        Err(e) => return e,
+    let Some(root) = root_of(st, call) else {
+        return not_a_root_session(call);
     };
     let mut x = format!(
         "\n    <User>\n      <UserId>{id}</UserId>\n      <Arn>arn:aws:iam::{id}:root</Arn>\n      \
@@ -163,9 +165,8 @@ pub(super) fn get_user(st: &mut ScenarioState, call: &Call) -> Resp {
 
 /// iam:GetLoginProfile of root: its creation, or 404 `NoSuchEntity` when root has no password.
 pub(super) fn get_login_profile(st: &mut ScenarioState, call: &Call) -> Resp {
-    let root = match root_of(st, call) {
-        Ok(r) => r,
-        Err(e) => return e,
+    let Some(root) = root_of(st, call) else {
+        return not_a_root_session(call);
     };
     match root.password_created {
         None => error_response(
@@ -189,9 +190,8 @@ pub(super) fn get_login_profile(st: &mut ScenarioState, call: &Call) -> Resp {
 
 /// iam:ListAccessKeys of root, paged.
 pub(super) fn list_access_keys(st: &mut ScenarioState, call: &Call) -> Resp {
-    let root = match root_of(st, call) {
-        Ok(r) => r,
-        Err(e) => return e,
+    let Some(root) = root_of(st, call) else {
+        return not_a_root_session(call);
     };
     let (page, marker) = page_of(call.params, None, &root.access_keys);
     let mut x = String::from("\n    <AccessKeyMetadata>\n");
@@ -212,9 +212,8 @@ pub(super) fn list_access_keys(st: &mut ScenarioState, call: &Call) -> Resp {
 /// iam:GetAccessKeyLastUsed of one of root's keys: `N/A` names and no date when never used.
 pub(super) fn get_access_key_last_used(st: &mut ScenarioState, call: &Call) -> Resp {
     let id = call.params.get("AccessKeyId").cloned().unwrap_or_default();
-    let root = match root_of(st, call) {
-        Ok(r) => r,
-        Err(e) => return e,
+    let Some(root) = root_of(st, call) else {
+        return not_a_root_session(call);
     };
     let Some(key) = root.access_keys.iter().find(|k| k.id == id) else {
         return error_response(
@@ -244,9 +243,8 @@ pub(super) fn get_access_key_last_used(st: &mut ScenarioState, call: &Call) -> R
 
 /// iam:ListMFADevices of root, paged: serials as AWS gives each kind.
 pub(super) fn list_mfa_devices(st: &mut ScenarioState, call: &Call) -> Resp {
-    let root = match root_of(st, call) {
-        Ok(r) => r,
-        Err(e) => return e,
+    let Some(root) = root_of(st, call) else {
+        return not_a_root_session(call);
     };
     let (page, marker) = page_of(call.params, None, &root.mfa_devices);
     let mut x = String::from("\n    <MFADevices>\n");
@@ -265,9 +263,8 @@ pub(super) fn list_mfa_devices(st: &mut ScenarioState, call: &Call) -> Resp {
 
 /// iam:ListSigningCertificates of root, paged.
 pub(super) fn list_signing_certificates(st: &mut ScenarioState, call: &Call) -> Resp {
-    let root = match root_of(st, call) {
-        Ok(r) => r,
-        Err(e) => return e,
+    let Some(root) = root_of(st, call) else {
+        return not_a_root_session(call);
     };
     let (page, marker) = page_of(call.params, None, &root.signing_certificates);
     let mut x = String::from("\n    <Certificates>\n");
