@@ -552,3 +552,63 @@ fn audit_gives_each_member_a_section_of_its_root_controls() {
     assert!(s.root_session_calls().is_empty());
     assert_eq!(s.calls_all_accounts("AssumeRole"), 0);
 }
+
+/// The series of the root alerts that page (AwsIamRootAccessKeyPresent, AwsIamRootMfaDisabled)
+/// for `members`, as the exporter emits them (values that do not age).
+fn root_alert_inputs(exposition: &str, members: &[&str]) -> BTreeSet<String> {
+    const FAMILIES: [&str; 4] = [
+        "aws_iam_root_access_keys_present{",
+        "aws_iam_root_access_key_active{",
+        "aws_iam_root_mfa_enabled{",
+        "aws_iam_root_credentials_present{",
+    ];
+    exposition
+        .lines()
+        .filter(|l| FAMILIES.iter().any(|f| l.starts_with(f)))
+        .filter(|l| {
+            members
+                .iter()
+                .any(|id| l.contains(&format!("account_id=\"{id}\"")))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_root_alert_tests_are_fed_the_series_of_a_root_audit() {
+    const FILE: &str = "alerts/tests/root-audit.test.yml";
+    let s = Scenario::start();
+    three_members(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let o = exporter_cmd(Some(&s.endpoint()))
+        .arg("--once")
+        .arg(format!("--config.file={}", cfg.display()))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let emitted = root_alert_inputs(&out, &[KEYED, BARE]);
+    assert_eq!(emitted.len(), 10, "{emitted:#?}");
+    assert_eq!(
+        promtool_test_inputs(
+            FILE,
+            "exporter output: a member root with a key and no MFA, a credential-less member root"
+        ),
+        emitted,
+        "regenerate the input series of {FILE} from `--once` (this test's scenario)"
+    );
+    if let Some(promtool) = require_tool("PROMTOOL", &["promtool"]) {
+        let r = std::process::Command::new(promtool)
+            .args(["test", "rules", FILE])
+            .current_dir(repo_root())
+            .output()
+            .unwrap();
+        assert!(
+            r.status.success(),
+            "promtool test rules {FILE}:\n{}{}",
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+}
