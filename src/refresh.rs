@@ -161,10 +161,16 @@ impl Account {
             labels: labels(target.account_id.as_deref(), target.name.as_deref()),
             ..RefreshStats::default()
         };
-        let cadence = target
-            .source
-            .root_audit()
-            .map(|_| Cadence::new(settings.root_audit_interval, settings.refresh_interval));
+        // The audit's slot in the hour: the same stable fraction as the refresh slot's.
+        let cadence = target.source.root_audit().map(|_| {
+            let interval = settings.root_audit_interval;
+            Cadence::new(
+                interval,
+                settings.refresh_interval,
+                tokio::time::Instant::now(),
+                crate::schedule::spread(&target.key, interval),
+            )
+        });
         Account {
             target,
             stats,
