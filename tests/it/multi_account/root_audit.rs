@@ -354,11 +354,22 @@ fn each_refusal_fails_its_member_alone_counted_and_logged_once_per_change_as_one
         ok.get(KEYED) == Some(&1.0) && ok.get(BARE) == Some(&1.0) && ok.get(FIDO) == Some(&0.0)
     });
     assert_eq!(refresh_success(&text).get(DEFAULT_ACCOUNT), Some(&1.0));
+    // FIDO failed before too: wait for its audit refused by the SCP (its retry backs off).
+    let scp_lines = |log: &str| -> Vec<String> {
+        root_audit_failures(log)
+            .into_iter()
+            .filter(|l| l.contains("explicit deny in a service control policy"))
+            .map(str::to_owned)
+            .collect()
+    };
+    poll_until(WAIT, || {
+        (!scp_lines(&exp.stderr()).is_empty()).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no SCP refusal logged\n{}", exp.stderr()));
+    // Its retries refused alike are not logged again.
+    std::thread::sleep(Duration::from_secs(3));
     let log = exp.stderr();
-    let scp: Vec<&str> = root_audit_failures(&log)
-        .into_iter()
-        .filter(|l| l.contains("explicit deny in a service control policy"))
-        .collect();
+    let scp = scp_lines(&log);
     assert_eq!(scp.len(), 1, "{log}");
     assert!(scp[0].contains(FIDO));
     for line in log.lines() {
