@@ -29,6 +29,66 @@ fn proc_cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
+/// The exporter of a scale run (`AWS_IAM_EXPORTER_SCALE_BIN`, else this build) on `cfg`, one
+/// attempt per call, warnings only, listening; and when it was started.
+fn start_scale_exporter(
+    s: &Scenario,
+    cfg: &Path,
+    concurrency: usize,
+    extra: &[String],
+) -> (Exporter, Instant) {
+    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
+    let mut args = vec![
+        format!("--config.file={}", cfg.display()),
+        format!("--refresh.concurrency={concurrency}"),
+        "--aws.max-attempts=1".into(),
+        "--log.level=warn".into(),
+    ];
+    args.extend_from_slice(extra);
+    let started = Instant::now();
+    let mut exp = Exporter::start_with(ExporterOpts {
+        bin,
+        args,
+        aws_endpoint: Some(s.endpoint()),
+        ..Default::default()
+    });
+    exp.wait_listening(Duration::from_secs(30));
+    (exp, started)
+}
+
+/// Scrapes until every account of `ids` has `aws_iam_exporter_refresh_success` 1; the time
+/// since `started` then. Panics after `limit`, with the exporter's log.
+fn wait_all_refreshed(
+    exp: &mut Exporter,
+    ids: &[String],
+    started: Instant,
+    limit: Duration,
+) -> Duration {
+    loop {
+        exp.assert_running("every account refreshed");
+        if let Ok(r) = http_request(
+            "GET",
+            &format!("{}/metrics", exp.base_url()),
+            &[],
+            None,
+            Duration::from_secs(30),
+        ) && r.status == 200
+        {
+            let ok = refresh_success(&r.text());
+            if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
+                return started.elapsed();
+            }
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not all {} accounts refreshed within {limit:?}\n{}",
+            ids.len(),
+            exp.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 struct ScaleResult {
     concurrency: usize,
     all_fresh: Duration,
@@ -81,48 +141,19 @@ fn scale_run(
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_file(dir.path(), "scale.yml", &yaml);
 
-    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
-    let started = Instant::now();
-    let mut exp = Exporter::start_with(ExporterOpts {
-        bin,
-        args: vec![
-            format!("--config.file={}", cfg.display()),
-            format!("--refresh.interval={interval}"),
-            format!("--refresh.concurrency={concurrency}"),
-            "--aws.max-attempts=1".into(),
-            "--log.level=warn".into(),
-        ],
-        aws_endpoint: Some(s.endpoint()),
-        ..Default::default()
-    });
-    exp.wait_listening(Duration::from_secs(30));
-    let limit = Duration::from_secs(60 + accounts as u64);
-    let deadline = started + limit;
-    let (all_fresh, cpu_first_round) = loop {
-        exp.assert_running("all accounts fresh");
-        if let Ok(r) = http_request(
-            "GET",
-            &format!("{}/metrics", exp.base_url()),
-            &[],
-            None,
-            Duration::from_secs(30),
-        ) && r.status == 200
-        {
-            let ok = refresh_success(&r.text());
-            if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
-                break (
-                    started.elapsed(),
-                    proc_cpu_seconds(exp.pid()).unwrap_or(0.0),
-                );
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not all {accounts} accounts refreshed within {limit:?}\n{}",
-            exp.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (mut exp, started) = start_scale_exporter(
+        &s,
+        &cfg,
+        concurrency,
+        &[format!("--refresh.interval={interval}")],
+    );
+    let all_fresh = wait_all_refreshed(
+        &mut exp,
+        &ids,
+        started,
+        Duration::from_secs(60 + accounts as u64),
+    );
+    let cpu_first_round = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
 
     // Optionally, the steady state: CPU over a window once later refreshes come at their slots
     // spread over the interval (the first of them half an interval after the first round),
@@ -290,43 +321,13 @@ fn root_audit_scale_run(members: usize, latency: Duration, concurrency: usize) -
         "org.yml",
         "organizations:\n  root_audit: true\n",
     );
-    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
-    let started = Instant::now();
-    let mut exp = Exporter::start_with(ExporterOpts {
-        bin,
-        args: vec![
-            format!("--config.file={}", cfg.display()),
-            format!("--refresh.concurrency={concurrency}"),
-            "--aws.max-attempts=1".into(),
-            "--log.level=warn".into(),
-        ],
-        aws_endpoint: Some(s.endpoint()),
-        ..Default::default()
-    });
-    exp.wait_listening(Duration::from_secs(30));
-    let limit = Duration::from_secs(120 + members as u64);
-    let round = loop {
-        exp.assert_running("every member audited");
-        if let Ok(r) = http_request(
-            "GET",
-            &format!("{}/metrics", exp.base_url()),
-            &[],
-            None,
-            Duration::from_secs(30),
-        ) && r.status == 200
-        {
-            let ok = refresh_success(&r.text());
-            if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
-                break started.elapsed();
-            }
-        }
-        assert!(
-            started.elapsed() < limit,
-            "not every member audited within {limit:?}\n{}",
-            exp.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (mut exp, started) = start_scale_exporter(&s, &cfg, concurrency, &[]);
+    let round = wait_all_refreshed(
+        &mut exp,
+        &ids,
+        started,
+        Duration::from_secs(120 + members as u64),
+    );
     let cpu_round = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
     let assume_root: u64 = ids.iter().map(|id| s.account(id).calls("AssumeRoot")).sum();
     let calls: u64 = ids.iter().map(|id| s.account(id).total_calls()).sum();
