@@ -623,3 +623,56 @@ fn the_root_alert_tests_are_fed_the_series_of_a_root_audit() {
         );
     }
 }
+
+#[test]
+fn a_delegated_administrator_reads_itself_with_its_own_credentials_and_says_the_management_account_is_unread()
+ {
+    // The exporter runs in the IAM delegated administrator (the server's default account), a
+    // member; the management account is another one, which AssumeRoot cannot target.
+    const MANAGEMENT: &str = "111100001111";
+    let s = Scenario::start();
+    s.set_organization(Some(Organization::new(
+        MANAGEMENT,
+        &[(DEFAULT_ACCOUNT, "security"), (KEYED, "keyed")],
+    )));
+    s.account(KEYED)
+        .set_root(RootState::default().with_key(RootAccessKey::active(
+            "AKIAKEYEDROOT0000001",
+            200,
+            Some(3),
+        )));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let mut exp = root_audit_exporter(&s, &cfg, &[]);
+    let text = wait_all_fresh(&mut exp, &[DEFAULT_ACCOUNT, KEYED]);
+    assert_eq!(accounts_gauge(&text), Some(2.0));
+    assert!(
+        !text.contains(MANAGEMENT),
+        "the management account is not watched"
+    );
+    // Its own account: its own credentials, its full report, its organization name.
+    assert!(
+        v(
+            &text,
+            "aws_iam_users",
+            &[
+                ("account_id", DEFAULT_ACCOUNT),
+                ("account_name", "security")
+            ]
+        )
+        .is_some()
+    );
+    assert_eq!(s.account(DEFAULT_ACCOUNT).calls("AssumeRoot"), 0);
+    assert_eq!(s.account(KEYED).calls("AssumeRoot"), 1);
+    assert_eq!(s.account(MANAGEMENT).calls("AssumeRoot"), 0);
+    // Said once, whatever the discoveries (every 2 s).
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(s.calls("ListAccounts") >= 3);
+    let log = exp.stderr();
+    let said: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("the management account is not watched"))
+        .collect();
+    assert_eq!(said.len(), 1, "{log}");
+    assert!(said[0].contains(MANAGEMENT), "{}", said[0]);
+}
