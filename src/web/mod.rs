@@ -4,7 +4,7 @@
 //! * [`listen`]: `--web.listen-address` and binding it (both IP families, host names);
 //! * [`server`]: the accept loop, plain or TLS connections, graceful shutdown;
 //! * [`routes`]: `/metrics`, `/`, `/healthz`, `/readyz`;
-//! * [`negotiate`]: exposition format from `Accept`, gzip from `Accept-Encoding`;
+//! * [`negotiate`]: exposition format from `Accept`, gzip or identity from `Accept-Encoding`;
 //! * [`config`]: the `--web.config.file` format (exporter-toolkit), validated at start-up,
 //!   and what it turns into: `tls` (rustls), `auth` (basic auth), `rate_limit`, `headers`.
 
@@ -22,6 +22,6 @@ mod tls;
 
 pub use config::{WebConfig, WebConfigError};
 pub use listen::{ListenAddress, ListenAddressError, bind};
-pub use negotiate::{accepts_gzip, negotiate};
+pub use negotiate::{Coding, content_coding, negotiate};
 pub use routes::{Chunks, handle};
 pub use server::{ServerSettings, Timeouts, run};

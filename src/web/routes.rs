@@ -17,7 +17,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 
 use crate::snapshot::State;
-use crate::web::negotiate::{accepts_gzip, negotiate};
+use crate::web::negotiate::{Coding, content_coding, negotiate};
 use crate::web::server::ServerSettings;
 
 /// A response body of a few reference-counted chunks: the pre-rendered exposition and its
@@ -166,7 +166,16 @@ fn method_not_allowed() -> Response<Chunks> {
 
 fn metrics<B>(req: &Request<B>, state: &State) -> Response<Chunks> {
     let format = negotiate(req.headers().get(ACCEPT));
-    let gzip = accepts_gzip(req.headers().get(ACCEPT_ENCODING));
+    let Some(coding) = content_coding(req.headers().get(ACCEPT_ENCODING)) else {
+        let mut r = text(
+            StatusCode::NOT_ACCEPTABLE,
+            "not acceptable: Accept-Encoding refuses both gzip and identity, the only codings served\n",
+        );
+        r.headers_mut()
+            .insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+        return r;
+    };
+    let gzip = coding == Coding::Gzip;
     let published = state.published();
     let chunks = published.body(format, gzip, now_secs());
     let body = if req.method() == Method::HEAD {
@@ -250,6 +259,37 @@ mod tests {
                 .starts_with("application/openmetrics-text")
         );
         assert!(r.headers().get(CONTENT_ENCODING).is_none());
+    }
+
+    #[tokio::test]
+    async fn metrics_answers_406_when_accept_encoding_refuses_identity_and_offers_nothing_else() {
+        let state = Arc::new(State::default());
+        state.publish();
+        for refused in ["identity;q=0", "*;q=0", "identity;q=0, br, deflate;q=0.5"] {
+            let r = get(state.clone(), "/metrics", &[("accept-encoding", refused)]).await;
+            assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE, "{refused}");
+            assert!(r.headers().get(CONTENT_ENCODING).is_none(), "{refused}");
+            assert_eq!(r.headers()[VARY], "Accept, Accept-Encoding");
+        }
+        let r = get(
+            state,
+            "/metrics",
+            &[("accept-encoding", "identity;q=0, gzip")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
+    }
+
+    #[tokio::test]
+    async fn metrics_is_not_gzipped_when_identity_weighs_more() {
+        let state = Arc::new(State::default());
+        state.publish();
+        for header in ["gzip;q=0.5, identity", "identity, *;q=0.5"] {
+            let r = get(state.clone(), "/metrics", &[("accept-encoding", header)]).await;
+            assert_eq!(r.status(), StatusCode::OK, "{header}");
+            assert!(r.headers().get(CONTENT_ENCODING).is_none(), "{header}");
+        }
     }
 
     async fn with_method(method: &str, path: &str) -> Response<Chunks> {
