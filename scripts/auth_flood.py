@@ -11,7 +11,8 @@ checked: every password, after a restart), with one user whose hash is bcrypt co
 opens --connections keep-alive connections that send distinct wrong passwords for that user,
 one after the other, without pause. Once every connection has a request in flight it sends
 the right password once, on a new connection, and samples /healthz every 50 ms on new
-connections until 2 s after the right password's answer. Scenarios (source addresses; all of
+connections until 2 s after the right password's answer. The flood runs in a process of its
+own, so its event loop does not delay the probes. Scenarios (source addresses; all of
 127.0.0.0/8 is local on Linux):
 
     one       the flood from 127.0.0.2, the right password from 127.0.0.1
@@ -19,19 +20,22 @@ connections until 2 s after the right password's answer. Scenarios (source addre
     shared    the flood and the right password from 127.0.0.2 (a proxy hiding clients)
 
 It prints one markdown table row per scenario: time to the right password's answer and its
-status, /healthz latency (median, max), and the flood's answers (401 refused after a check,
-429 answered unchecked) with their rate.
+status, /healthz latency (median, max), the latency of /metrics scrapes with the right
+password once it has been checked (a known-good scraper, during the 2 s after), and the
+flood's answers (401 refused after a check, 429 answered unchecked) with their rate.
 """
 
 import argparse
 import asyncio
 import base64
+import multiprocessing
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -110,59 +114,103 @@ class Flood:
                 writer.close()
 
 
-async def timed_get(source, port, path, authorization=None, timeout=120.0):
+def timed_get(source, port, path, authorization=None, timeout=120.0):
+    """A GET on a new connection, with blocking sockets: (status or None, seconds)."""
     started = time.monotonic()
     try:
-        reader, writer = await asyncio.wait_for(connect(source, port), timeout)
-        try:
-            send(writer, path, authorization)
-            status, _ = await asyncio.wait_for(receive(reader), timeout)
-        finally:
-            writer.close()
-        return status, time.monotonic() - started
-    except asyncio.TimeoutError:
+        with socket.create_connection(("127.0.0.1", port), timeout, (source, 0)) as s:
+            auth = f"authorization: {authorization}\r\n" if authorization else ""
+            s.sendall(f"GET {path} HTTP/1.1\r\nhost: exporter\r\n{auth}\r\n".encode())
+            status_line = s.makefile("rb").readline()
+        return int(status_line.split()[1]), time.monotonic() - started
+    except (OSError, IndexError, ValueError):
         return None, time.monotonic() - started
 
 
-async def run_scenario(port, connections, sources, scraper, timeout):
-    flood = Flood()
-    tasks = [
-        asyncio.ensure_future(flood.connection(i, sources[i % len(sources)], port))
-        for i in range(connections)
-    ]
-    deadline = time.monotonic() + 60
-    while flood.started < connections and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(1.0)  # every connection has a wrong password in flight
-    answered_at_start, t0 = flood.answered(), time.monotonic()
+def flood_process(port, connections, sources, ready, stop, results):
+    """The flood, in a process of its own so that the probes are not delayed by its event
+    loop. Sets `ready` once every connection has a request in flight; on `stop`, sends
+    (answers by status, connection errors, answers since ready, seconds since ready)."""
 
-    right = asyncio.ensure_future(
-        timed_get(scraper, port, "/metrics", basic(USER, RIGHT_PASSWORD), timeout)
+    async def run():
+        flood = Flood()
+        tasks = [
+            asyncio.ensure_future(flood.connection(i, sources[i % len(sources)], port))
+            for i in range(connections)
+        ]
+        deadline = time.monotonic() + 60
+        while flood.started < connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        at_ready, t0 = flood.answered(), time.monotonic()
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        answered, elapsed = flood.answered() - at_ready, time.monotonic() - t0
+        flood.stop = True
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        results.send((dict(flood.statuses), flood.errors, answered, elapsed))
+
+    asyncio.run(run())
+
+
+def run_scenario(port, connections, sources, scraper, timeout):
+    ctx = multiprocessing.get_context("fork")
+    ready, stop = ctx.Event(), ctx.Event()
+    receive_end, send_end = ctx.Pipe(duplex=False)
+    flood = ctx.Process(
+        target=flood_process, args=(port, connections, sources, ready, stop, send_end)
     )
-    healthz = []
-    right_done_at = None
-    while right_done_at is None or time.monotonic() < right_done_at + 2.0:
-        status, took = await timed_get("127.0.0.1", port, "/healthz", timeout=30)
-        healthz.append(took if status == 200 else float("inf"))
-        if right.done() and right_done_at is None:
-            right_done_at = time.monotonic()
-        await asyncio.sleep(0.05)
-    right_status, right_took = right.result()
-    elapsed = time.monotonic() - t0
-    rate = (flood.answered() - answered_at_start) / elapsed
-    flood.stop = True
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    flood.start()
+    try:
+        if not ready.wait(90):
+            sys.exit("auth_flood: the flood did not get going within 90 s")
+        time.sleep(1.0)  # every connection has a wrong password in flight
+
+        right = {}
+
+        def send_right():
+            right["answer"] = timed_get(
+                scraper, port, "/metrics", basic(USER, RIGHT_PASSWORD), timeout
+            )
+
+        sender = threading.Thread(target=send_right)
+        sender.start()
+        healthz, scrapes = [], []
+        right_done_at = None
+        while right_done_at is None or time.monotonic() < right_done_at + 2.0:
+            status, took = timed_get("127.0.0.1", port, "/healthz", timeout=30)
+            healthz.append(took if status == 200 else float("inf"))
+            if right_done_at is None and not sender.is_alive():
+                right_done_at = time.monotonic()
+            elif right_done_at is not None and right["answer"][0] == 200:
+                # Once checked, the right password is a known-good scraper.
+                status, took = timed_get(
+                    scraper, port, "/metrics", basic(USER, RIGHT_PASSWORD), timeout=30
+                )
+                scrapes.append(took if status == 200 else float("inf"))
+            time.sleep(0.05)
+        sender.join()
+        stop.set()
+        statuses, errors, answered, elapsed = receive_end.recv()
+    finally:
+        stop.set()
+        flood.join(30)
+        if flood.is_alive():
+            flood.kill()
+    right_status, right_took = right["answer"]
     return {
         "right_status": right_status,
         "right_seconds": right_took,
         "healthz_median": statistics.median(healthz),
         "healthz_max": max(healthz),
         "healthz_samples": len(healthz),
-        "statuses": dict(flood.statuses),
-        "errors": flood.errors,
-        "answers_per_second": rate,
+        "scrape_median": statistics.median(scrapes) if scrapes else None,
+        "scrape_max": max(scrapes) if scrapes else None,
+        "statuses": statuses,
+        "errors": errors,
+        "answers_per_second": answered / elapsed,
     }
 
 
@@ -209,6 +257,8 @@ def start_exporter(binary, root, workdir):
 
 
 def fmt_seconds(s):
+    if s < 0.01:
+        return f"{s * 1000:.1f} ms"
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.1f} s"
 
 
@@ -226,17 +276,16 @@ def main():
     if args.header:
         print(
             "| build | flood from | right password from | right password answered | "
-            "/healthz median (max) | flood answers: 401 checked / 429 unchecked (per second) |"
+            "/healthz median (max) | known-good scrape median (max) | "
+            "flood answers: 401 checked / 429 unchecked (per second) |"
         )
-        print("|---|---|---|---:|---:|---:|")
+        print("|---|---|---|---:|---:|---:|---:|")
     for name in args.scenario or ["one", "several", "shared"]:
         sources, scraper = SCENARIOS[name]
         with tempfile.TemporaryDirectory(prefix="auth-flood-") as workdir:
             proc, port = start_exporter(args.bin, root, workdir)
             try:
-                r = asyncio.run(
-                    run_scenario(port, args.connections, sources, scraper, args.timeout)
-                )
+                r = run_scenario(port, args.connections, sources, scraper, args.timeout)
             finally:
                 proc.kill()
                 proc.wait()
@@ -245,11 +294,15 @@ def main():
         else:
             right = f"{fmt_seconds(r['right_seconds'])} ({r['right_status']})"
         statuses = r["statuses"]
+        if r["scrape_median"] is None:
+            scrape = "-"
+        else:
+            scrape = f"{fmt_seconds(r['scrape_median'])} ({fmt_seconds(r['scrape_max'])})"
         flood_from = sources[0] if len(sources) == 1 else f"{sources[0]}-{sources[-1].split('.')[-1]}"
         print(
             f"| {label} | {args.connections} connections, {flood_from} | {scraper} | {right} | "
             f"{fmt_seconds(r['healthz_median'])} ({fmt_seconds(r['healthz_max'])}) | "
-            f"{statuses.get(401, 0)} / {statuses.get(429, 0)} ({r['answers_per_second']:.0f}/s) |",
+            f"{scrape} | {statuses.get(401, 0)} / {statuses.get(429, 0)} ({r['answers_per_second']:.0f}/s) |",
             flush=True,
         )
         others = {k: v for k, v in statuses.items() if k not in (401, 429)}

@@ -14,8 +14,9 @@
 #   2. raises the open-file limit to 8192 (the flood and the exporter each hold N sockets);
 #   3. for each binary and scenario, starts the exporter afresh with one user (bcrypt cost
 #      10), floods it from 127.0.0.x addresses (scripts/auth_flood.py) and prints a markdown
-#      table row: time to the right password's answer, /healthz median and max, the flood's
-#      401 (checked) and 429 (unchecked) answers.
+#      table row: time to the right password's answer, /healthz median and max, /metrics
+#      with the right password once checked (median, max), the flood's 401 (checked) and
+#      429 (unchecked) answers.
 # Needs python3 (standard library only) and Linux (127.0.0.0/8 local).
 #
 # Environment: EXPORTER_BIN (default target/release/aws-iam-exporter), TIMEOUT (seconds the

@@ -1,5 +1,5 @@
 //! Password checks under load: the outcome cache, a bounded queue that is fair between
-//! clients, and a few low-priority threads that run the checks.
+//! clients, and a few threads that run the checks.
 //!
 //! bcrypt is slow on purpose (about 60 ms at cost 10), so whoever can send requests can ask
 //! for more checks than any CPU can run. exporter-toolkit runs them one at a time behind one
@@ -10,19 +10,25 @@
 //! * a check whose outcome is cached (by a keyed hash of the credentials; successes and
 //!   failures apart, so failures cannot evict a good scraper) is answered at once;
 //! * the same credentials asked for while their check waits or runs share that check;
-//! * waiting checks are queued per [`Client`] and served round-robin, so a client's check
-//!   waits for at most one check of each other client per turn, however many its
-//!   neighbours sent;
+//! * waiting checks are queued per [`Client`]; a client that sends one check after a round
+//!   idle goes before the clients with a backlog, which take turns (fq_codel's sparse and
+//!   bulk flows). A scraper sends one check at a time: its check waits for the one running
+//!   and those of other such clients, however many checks a flood queued;
 //! * the queue is bounded, in total and per client; beyond the bound a request is answered
 //!   at once, unchecked ([`Checked::Busy`]). A full queue makes room for a client with fewer
 //!   waiting checks by dropping the newest check of the client with the most;
-//! * the checks run on [`Limits::workers`] threads at a lowered priority (nice 10 on Linux):
-//!   at most half the CPUs, so the refresh and the scrapes go on;
+//! * the checks run on [`Limits::workers`] threads, at most half the CPUs, so the refresh
+//!   and the scrapes go on. Not at a lowered priority: measured under a flood
+//!   (scripts/bench-auth-flood.sh, 2 CPUs), nice 10 slowed each check about fivefold while
+//!   the flood's requests kept the other threads busy (a right password behind one
+//!   flooding address: 2.0 s instead of 0.4 s), and `/healthz` stayed at a few
+//!   milliseconds either way;
 //! * a check whose every requester has gone (closed connection) is skipped.
 //!
 //! Nothing here knows bcrypt: a check is a closure, so the tests drive the scheduling with
-//! cheap ones. NB: one std mutex guards all the state; it is held for a few map operations,
-//! never while a check runs, never across an `.await`.
+//! cheap ones. NB: one std mutex guards all the state; it is held for a few map operations
+//! and scans of at most the queue's length, never while a check runs, never across an
+//! `.await`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -250,7 +256,6 @@ impl Shared {
     }
 
     fn run_worker(&self) {
-        lower_thread_priority();
         while let Some((key, work)) = self.next_job() {
             // A panic in a check refuses its requesters and keeps the thread.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
@@ -305,17 +310,6 @@ impl State {
             self.busy = 0;
             self.busy_logged = Some(now);
         }
-    }
-}
-
-/// Verifier threads yield to the refresh and the scrapes: nice 10 for this thread only
-/// (Linux keeps a nice value per thread). Best effort.
-fn lower_thread_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only changes the calling thread's scheduling priority.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 
@@ -382,12 +376,19 @@ enum Admission {
     Refused,
 }
 
-/// Waiting checks, per client, served round-robin between clients and in arrival order
-/// within one. Pure: no clock, no threads.
+/// Waiting checks, per client, in arrival order within one. Between clients, as fq_codel
+/// (RFC 8290) serves flows, sparse ones first: a client that sends one check after a round
+/// idle is new and goes before the backlogged clients, which take turns. A scraper sends one
+/// check at a time, so its check is next; a flooding client has a backlog. Pure: no clock,
+/// no threads.
 #[derive(Default)]
 struct FairQueue {
-    /// Clients with a waiting check, in the order they are served.
-    turns: VecDeque<Client>,
+    /// New clients, in arrival order: one check waiting, none served for a round.
+    new_turns: VecDeque<Client>,
+    /// The other clients in either list, in the order they take turns (possibly with none
+    /// waiting: a served client stays a round).
+    old_turns: VecDeque<Client>,
+    /// Every client in either list: its waiting checks.
     waiting: HashMap<Client, VecDeque<CacheKey>>,
     len: usize,
 }
@@ -403,11 +404,13 @@ impl FairQueue {
         }
         let mut admission = Admission::Queued;
         if self.len >= limits.capacity {
+            // Among equals, the one served last.
             let longest = self
-                .waiting
+                .new_turns
                 .iter()
-                .max_by_key(|(_, keys)| keys.len())
-                .map(|(c, keys)| (*c, keys.len()));
+                .chain(&self.old_turns)
+                .filter_map(|c| Some((*c, self.waiting.get(c)?.len())))
+                .max_by_key(|(_, n)| *n);
             match longest {
                 Some((victim, n)) if n > own + 1 => {
                     let dropped = self.remove_newest(victim);
@@ -416,41 +419,59 @@ impl FairQueue {
                 _ => return Admission::Refused,
             }
         }
-        let keys = self.waiting.entry(client).or_default();
-        if keys.is_empty() {
-            self.turns.push_back(client);
+        match self.waiting.get_mut(&client) {
+            None => {
+                self.waiting.insert(client, VecDeque::from([key]));
+                self.new_turns.push_back(client);
+            }
+            Some(keys) => {
+                keys.push_back(key);
+                // A second check while new: not sparse, it takes turns with the backlogged.
+                if keys.len() == 2 && self.new_turns.contains(&client) {
+                    self.new_turns.retain(|c| *c != client);
+                    self.old_turns.push_back(client);
+                }
+            }
         }
-        keys.push_back(key);
         self.len += 1;
         admission
     }
 
-    /// The next check: the oldest of the client whose turn it is.
+    /// The next check: the oldest of the first new client, else of the backlogged client
+    /// whose turn it is. A served client joins the backlogged ones, even when it has no
+    /// more waiting (RFC 8290 §4.2): it counts as new again only once idle for a whole
+    /// round, so a flood that refills the moment a check is served stays backlogged.
     fn pop(&mut self) -> Option<CacheKey> {
-        let client = self.turns.pop_front()?;
-        let keys = self.waiting.get_mut(&client)?;
-        let key = keys.pop_front();
-        if keys.is_empty() {
-            self.waiting.remove(&client);
-        } else {
-            self.turns.push_back(client);
+        loop {
+            let client = self
+                .new_turns
+                .pop_front()
+                .or_else(|| self.old_turns.pop_front())?;
+            let Some(keys) = self.waiting.get_mut(&client) else {
+                continue;
+            };
+            match keys.pop_front() {
+                Some(key) => {
+                    self.old_turns.push_back(client);
+                    self.len -= 1;
+                    return Some(key);
+                }
+                // Idle for a whole round: forgotten, new when it next sends a check.
+                None => {
+                    self.waiting.remove(&client);
+                }
+            }
         }
-        self.len -= usize::from(key.is_some());
-        key
     }
 
-    /// Drops `client`'s newest waiting check. NB: only called for a client taken from
-    /// `waiting` with at least two checks, so both `expect`s hold.
+    /// Drops `client`'s newest waiting check. NB: only called for a client with at least
+    /// two waiting, so the `expect` holds and the client keeps its place.
     fn remove_newest(&mut self, client: Client) -> CacheKey {
-        let keys = self
+        let key = self
             .waiting
             .get_mut(&client)
-            .expect("the victim is a waiting client");
-        let key = keys.pop_back().expect("the victim has waiting checks");
-        if keys.is_empty() {
-            self.waiting.remove(&client);
-            self.turns.retain(|c| *c != client);
-        }
+            .and_then(VecDeque::pop_back)
+            .expect("the victim has waiting checks");
         self.len -= 1;
         key
     }

@@ -24,15 +24,70 @@ const LIMITS: Limits = Limits {
 // --- the fair queue (pure) -------------------------------------------------------------
 
 #[test]
-fn clients_are_served_in_turn_and_each_in_arrival_order() {
+fn a_client_with_one_check_goes_first_then_the_others_take_turns_in_arrival_order() {
     let mut q = FairQueue::default();
     for (c, k) in [(1, 10), (1, 11), (1, 12), (2, 20), (3, 30), (2, 21)] {
         assert_eq!(q.admit(&LIMITS, client(c), key(k)), Admission::Queued);
     }
     let order: Vec<CacheKey> = std::iter::from_fn(|| q.pop()).collect();
-    assert_eq!(order, [10, 20, 30, 11, 21, 12].map(key));
+    assert_eq!(order, [30, 10, 20, 11, 21, 12].map(key));
     assert_eq!(q.len, 0);
-    assert!(q.waiting.is_empty() && q.turns.is_empty());
+    assert!(q.waiting.is_empty() && q.new_turns.is_empty() && q.old_turns.is_empty());
+}
+
+#[test]
+fn a_client_with_no_check_waiting_goes_before_the_backlogged_ones() {
+    let limits = Limits {
+        workers: 1,
+        capacity: 32,
+        per_client: 8,
+    };
+    let mut q = FairQueue::default();
+    for k in 0..6 {
+        q.admit(&limits, client(1), key(10 + k));
+        q.admit(&limits, client(2), key(20 + k));
+    }
+    assert_eq!(
+        [q.pop(), q.pop(), q.pop()],
+        [10, 20, 11].map(|k| Some(key(k)))
+    );
+    // Both flooding clients have a backlog now; a scraper's one check is next.
+    q.admit(&limits, client(3), key(30));
+    assert_eq!(q.pop(), Some(key(30)));
+    // Then the backlogged clients take turns again, where they were.
+    let order: Vec<CacheKey> = std::iter::from_fn(|| q.pop()).collect();
+    assert_eq!(order, [21, 12, 22, 13, 23, 14, 24, 15, 25].map(key));
+}
+
+#[test]
+fn a_flooding_client_that_refills_at_once_stays_backlogged() {
+    let mut q = FairQueue::default();
+    q.admit(&LIMITS, client(1), key(10));
+    for k in 20..23 {
+        q.admit(&LIMITS, client(2), key(k));
+    }
+    assert_eq!([q.pop(), q.pop()], [Some(key(10)), Some(key(20))]);
+    // Client 1 has none waiting and sends another at once: it is not new, it keeps its
+    // turn among the backlogged; client 3, idle for a round, is new and goes first.
+    q.admit(&LIMITS, client(1), key(11));
+    q.admit(&LIMITS, client(3), key(30));
+    let order: Vec<CacheKey> = std::iter::from_fn(|| q.pop()).collect();
+    assert_eq!(order, [30, 11, 21, 22].map(key));
+    assert!(q.waiting.is_empty() && q.new_turns.is_empty() && q.old_turns.is_empty());
+}
+
+#[test]
+fn clients_that_start_with_a_backlog_go_after_a_later_client_with_one_check() {
+    let mut q = FairQueue::default();
+    // A flood starting from three addresses: none of them served yet.
+    for c in 1..=3 {
+        for k in 0..3 {
+            q.admit(&LIMITS, client(c), key(u32::from(c) * 10 + k));
+        }
+    }
+    q.admit(&LIMITS, client(9), key(90));
+    assert_eq!(q.pop(), Some(key(90)));
+    assert_eq!(q.pop(), Some(key(10)));
 }
 
 #[test]
@@ -44,7 +99,7 @@ fn a_client_queues_at_most_its_share() {
     assert_eq!(q.admit(&LIMITS, client(1), key(4)), Admission::Refused);
     // Another client still has room, and a served check frees a place in the share.
     assert_eq!(q.admit(&LIMITS, client(2), key(20)), Admission::Queued);
-    assert_eq!(q.pop(), Some(key(0)));
+    assert_eq!([q.pop(), q.pop()], [Some(key(20)), Some(key(0))]);
     assert_eq!(q.admit(&LIMITS, client(1), key(4)), Admission::Queued);
 }
 
@@ -67,14 +122,14 @@ fn a_full_queue_drops_the_newest_check_of_the_client_with_the_most_for_a_newcome
     );
     // Now 2, 2, 1, 1: dropping one of two for a client with one would change nothing.
     assert_eq!(q.admit(&LIMITS, client(3), key(31)), Admission::Refused);
-    // A client with none still gets a place.
+    // A client with none still gets a place: from the longest served last, client 2.
     assert_eq!(
         q.admit(&LIMITS, client(5), key(50)),
-        Admission::QueuedDropping(key(1))
+        Admission::QueuedDropping(key(21))
     );
     assert_eq!(q.len, LIMITS.capacity);
     let order: Vec<CacheKey> = std::iter::from_fn(|| q.pop()).collect();
-    assert_eq!(order, [0, 20, 30, 40, 50, 21].map(key));
+    assert_eq!(order, [30, 40, 50, 0, 20, 1].map(key));
 }
 
 #[test]
@@ -184,7 +239,7 @@ fn pending(checked: Checked) -> oneshot::Receiver<bool> {
 }
 
 #[test]
-fn a_newcomer_is_checked_after_at_most_one_check_of_a_flooding_client() {
+fn a_newcomer_is_checked_next_before_the_backlog_of_a_flooding_client() {
     let h = Harness::new(Limits::for_workers(1));
     let share = h.verifier.limits().per_client as u32;
     let first = pending(h.check(1, 100));
@@ -202,7 +257,7 @@ fn a_newcomer_is_checked_after_at_most_one_check_of_a_flooding_client() {
         assert!(rx.blocking_recv().is_ok());
     }
     let ran = h.ran.lock().unwrap().clone();
-    assert_eq!(ran[..3], [100, 101, 200], "{ran:?}");
+    assert_eq!(ran[..3], [100, 200, 101], "{ran:?}");
     assert_eq!(ran.len() as u32, 2 + share, "{ran:?}");
 }
 
