@@ -138,19 +138,15 @@ async fn route<B>(req: &Request<B>, state: &State, settings: &ServerSettings) ->
         {
             Auth::Allowed => {}
             Auth::Refused => {
-                let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
-                r.headers_mut()
-                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-                return r;
+                let r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+                return with_header(r, WWW_AUTHENTICATE, "Basic");
             }
             Auth::Busy => {
-                let mut r = text(
+                let r = text(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too many password checks waiting: credentials not checked, try again\n",
                 );
-                r.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-                return r;
+                return with_header(r, RETRY_AFTER, "1");
             }
         }
         if !web.check_rate_limit(client) {
@@ -178,22 +174,28 @@ async fn route<B>(req: &Request<B>, state: &State, settings: &ServerSettings) ->
 
 /// Every route is read-only; RFC 9110 wants `Allow` on a 405.
 fn method_not_allowed() -> Response<Chunks> {
-    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    let r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    with_header(r, http::header::ALLOW, "GET, HEAD")
+}
+
+fn with_header(
+    mut r: Response<Chunks>,
+    name: http::header::HeaderName,
+    value: &'static str,
+) -> Response<Chunks> {
     r.headers_mut()
-        .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        .insert(name, HeaderValue::from_static(value));
     r
 }
 
 fn metrics<B>(req: &Request<B>, state: &State) -> Response<Chunks> {
     let format = negotiate(req.headers().get(ACCEPT));
     let Some(coding) = content_coding(req.headers().get(ACCEPT_ENCODING)) else {
-        let mut r = text(
+        let r = text(
             StatusCode::NOT_ACCEPTABLE,
             "not acceptable: Accept-Encoding refuses both gzip and identity, the only codings served\n",
         );
-        r.headers_mut()
-            .insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
-        return r;
+        return with_header(r, VARY, "Accept, Accept-Encoding");
     };
     let gzip = coding == Coding::Gzip;
     let published = state.published();

@@ -101,7 +101,8 @@ pub(super) struct Verifier {
 
 struct Shared {
     limits: Limits,
-    /// NB: std lock, held for a few map operations; never while a check runs.
+    /// NB: std lock, held for a few map operations and scans of at most the queue's
+    /// length; never while a check runs.
     state: Mutex<State>,
     /// Signalled when a check is queued or the verifier closes.
     work: Condvar,
