@@ -197,14 +197,13 @@ impl Account {
         let read = self.read(gated, &mut errors).await;
         let result = match read {
             None => {
-                // Not due: nothing read. Only what the role's failure counted changes.
-                log_failed_calls(&self.target.key, &errors);
-                for e in &errors {
-                    self.count(e);
+                // Not due: nothing read, and nothing to publish, unless a role that could not
+                // be assumed was counted (a role-or-root source gets here only then).
+                if matches!(self.target.source, Source::RoleOrRoot(..)) {
+                    let stats = Arc::new(render_stats(self.stats.clone()));
+                    self.state
+                        .update(&self.target.key, |slot| slot.stats = Some(stats));
                 }
-                let stats = Arc::new(render_stats(self.stats.clone()));
-                self.state
-                    .update(&self.target.key, |slot| slot.stats = Some(stats));
                 return Ok(());
             }
             Some(Ok(parsed)) => render(&self.target, &self.settings, parsed).await,
