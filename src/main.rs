@@ -89,9 +89,9 @@ fn fix_malloc_mmap_threshold() {
 fn fix_malloc_mmap_threshold() {}
 
 fn init_logging(config: &Config) {
-    use tracing_subscriber::prelude::*;
     use tracing::Level;
     use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
     // Targets, not EnvFilter: the same prefix match on targets, without the regex engine that
     // EnvFilter's directives need (a smaller binary and a shorter build).
     let level = config
