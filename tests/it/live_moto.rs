@@ -27,6 +27,23 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
+/// `--once` against moto, which must succeed; returns the exposition.
+fn once_ok(moto: &Moto) -> String {
+    let o = blocking(|| {
+        exporter_cmd(Some(&moto.endpoint()))
+            .arg("--once")
+            .output()
+            .expect("run --once")
+    });
+    assert!(
+        o.status.success(),
+        "{:?}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
 /// Creates an access key; returns (id, secret).
 async fn access_key(iam: &aws_sdk_iam::Client, user: &str) -> (String, String) {
     let out = iam
@@ -290,19 +307,7 @@ async fn once_against_moto_prints_the_account_and_exits_0() {
     };
     let admin = iam_client(&moto.endpoint(), "testing", "testing").await;
     populate(&moto.endpoint(), &admin).await;
-    let o = blocking(|| {
-        exporter_cmd(Some(&moto.endpoint()))
-            .arg("--once")
-            .output()
-            .expect("run --once")
-    });
-    assert!(
-        o.status.success(),
-        "{:?}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let m = String::from_utf8(o.stdout).unwrap();
+    let m = once_ok(&moto);
     assert_eq!(val(&m, "aws_iam_users", &[ACCT]), 4.0);
     assert_eq!(val(&m, "aws_iam_console_users_without_mfa", &[ACCT]), 1.0);
     assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[ACCT]), 1.0);
@@ -503,14 +508,7 @@ async fn password_classes_users_without_mfa_and_an_expired_certificate_in_moto_f
         .await
         .expect("UploadServerCertificate");
 
-    let o = blocking(|| {
-        exporter_cmd(Some(&moto.endpoint()))
-            .arg("--once")
-            .output()
-            .expect("run --once")
-    });
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let m = String::from_utf8(o.stdout).unwrap();
+    let m = once_ok(&moto);
     let control = |id: &str| val(&m, "aws_iam_control_failing", &[("control", id)]);
     let failing = |id: &str| val(&m, "aws_iam_control_failing_resources", &[("control", id)]);
 
@@ -574,13 +572,7 @@ async fn password_classes_users_without_mfa_and_an_expired_certificate_in_moto_f
         .send()
         .await
         .expect("UpdateAccountPasswordPolicy");
-    let o = blocking(|| {
-        exporter_cmd(Some(&moto.endpoint()))
-            .arg("--once")
-            .output()
-            .expect("run --once")
-    });
-    let m = String::from_utf8(o.stdout).unwrap();
+    let m = once_ok(&moto);
     for id in [
         "password_policy_uppercase",
         "password_policy_lowercase",

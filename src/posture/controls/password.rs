@@ -48,44 +48,30 @@ pub(super) fn password_policy_reuse<'a>(
     })
 }
 
-/// IAM.11: `RequireUppercaseCharacters`.
-pub(super) fn password_policy_uppercase<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    password_policy(i, sink, |p| !p.require_uppercase)
+/// The character-class controls: each fails when its field of the policy is false.
+macro_rules! class_controls {
+    ($($(#[$doc:meta])* $name:ident: $field:ident;)*) => {$(
+        $(#[$doc])*
+        pub(super) fn $name<'a>(
+            i: &Input<'a, '_>,
+            _: &Thresholds,
+            _: i64,
+            sink: Sink<'_, 'a>,
+        ) -> Option<()> {
+            password_policy(i, sink, |p| !p.$field)
+        }
+    )*};
 }
 
-/// IAM.12: `RequireLowercaseCharacters`.
-pub(super) fn password_policy_lowercase<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    password_policy(i, sink, |p| !p.require_lowercase)
-}
-
-/// IAM.13: `RequireSymbols`.
-pub(super) fn password_policy_symbols<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    password_policy(i, sink, |p| !p.require_symbols)
-}
-
-/// IAM.14: `RequireNumbers`.
-pub(super) fn password_policy_numbers<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    password_policy(i, sink, |p| !p.require_numbers)
+class_controls! {
+    /// IAM.11: `RequireUppercaseCharacters`.
+    password_policy_uppercase: require_uppercase;
+    /// IAM.12: `RequireLowercaseCharacters`.
+    password_policy_lowercase: require_lowercase;
+    /// IAM.13: `RequireSymbols`.
+    password_policy_symbols: require_symbols;
+    /// IAM.14: `RequireNumbers`.
+    password_policy_numbers: require_numbers;
 }
 
 /// IAM.17: passwords expire, within `--control.password-max-age` (90 days by default).
