@@ -19,7 +19,9 @@ use common::scenario::*;
 use common::*;
 
 mod discovery;
+mod discovery_failures;
 mod failing_role;
+mod hub_labels;
 mod organization_features;
 mod rediscovery;
 mod roles;
