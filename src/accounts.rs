@@ -66,7 +66,12 @@ fn refresh_settings(config: &Config) -> RefreshSettings {
         thresholds: config.thresholds,
         per_user: config.per_user,
         max_report_bytes: config.report_max_bytes,
-        deadline: config.aws.refresh_deadline(),
+        deadline: match config.mode {
+            // Files take no AWS call: reading them may take as long as AWS may take to
+            // generate a report, no longer (a FIFO whose writer stalls).
+            Mode::Offline(_) => config.aws.report_timeout,
+            _ => config.aws.refresh_deadline(),
+        },
     }
 }
 

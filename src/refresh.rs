@@ -31,9 +31,22 @@ pub enum RefreshError {
     AccountMismatch { report: String, expected: String },
     #[error("refresh took longer than {} and was abandoned", humantime::format_duration(*.0))]
     Timeout(Duration),
-    /// Parsing or rendering (on the blocking pool) panicked or was cancelled.
+    /// Reading the files, parsing or rendering (on the blocking pool) panicked or was
+    /// cancelled.
     #[error("the {0} task failed: {1}")]
     Task(&'static str, String),
+}
+
+/// Runs `work` on the blocking pool: file reads (which may block), parsing and rendering (CPU
+/// work), never on an async worker. A task that panics is a [`RefreshError::Task`] named
+/// `what`, not an error of the report.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RefreshError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| RefreshError::Task(what, e.to_string()))
 }
 
 /// Where one account's data comes from.
@@ -44,10 +57,13 @@ pub enum Source {
 }
 
 impl Source {
-    async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, FetchError> {
+    async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, RefreshError> {
         match self {
-            Source::Aws(client) => client.fetch(errors).await,
-            Source::Files(files) => files.fetch(),
+            Source::Aws(client) => Ok(client.fetch(errors).await?),
+            Source::Files(files) => {
+                let files = files.clone();
+                Ok(blocking("file reader", move || files.fetch()).await??)
+            }
         }
     }
 }
@@ -261,12 +277,9 @@ async fn fetch_and_parse(
         }
         .into());
     }
-    // Parsing and rendering a large report is CPU work: keep it off the async workers.
     let generated = report.generated;
     let csv = report.csv;
-    let parsed = tokio::task::spawn_blocking(move || parse(&csv))
-        .await
-        .map_err(|e| RefreshError::Task("parser", e.to_string()))??;
+    let parsed = blocking("parser", move || parse(&csv)).await??;
     for w in &parsed.warnings {
         tracing::warn!(account = %target.key, "{w}");
     }
@@ -311,7 +324,7 @@ async fn fetch_and_render(
     let labels = labels(Some(&account_id), target.name.as_deref());
     let now = now_secs() as i64;
     let (thresholds, per_user) = (settings.thresholds, settings.per_user);
-    tokio::task::spawn_blocking(move || {
+    blocking("render", move || {
         let posture = derive(&data, &thresholds, now);
         let root_use = posture.root.most_recent_use().map(|at| RootUse {
             labels: labels.clone(),
@@ -331,7 +344,6 @@ async fn fetch_and_render(
         }
     })
     .await
-    .map_err(|e| RefreshError::Task("render", e.to_string()))
 }
 
 #[cfg(test)]
@@ -450,10 +462,57 @@ mod tests {
         assert!(text.contains("aws_iam_exporter_accounts{} 0"));
     }
 
+    #[tokio::test]
+    async fn a_blocking_task_that_panics_is_named_as_such_not_as_a_bad_report() {
+        let e = blocking("parser", || -> Result<(), ParseError> {
+            panic!("a parser that panics")
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, RefreshError::Task("parser", _)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.starts_with("the parser task failed: "), "{text}");
+        assert!(text.contains("panicked"), "{text}");
+        assert!(!text.contains("CSV"), "{text}");
+        // A task that ends well hands its result over.
+        assert_eq!(blocking("render", || 7).await.unwrap(), 7);
+    }
+
     #[test]
-    fn a_failed_blocking_task_is_named_as_such_not_as_a_bad_report() {
-        let e = RefreshError::Task("parser", "task panicked".into());
-        assert_eq!(e.to_string(), "the parser task failed: task panicked");
-        assert!(!e.to_string().contains("CSV"));
+    fn a_file_that_blocks_does_not_keep_the_deadline_from_firing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other precondition.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A writer that opens the FIFO and never writes.
+        let writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut target = file_target(dir.path(), GOOD);
+        if let Source::Files(f) = &mut target.source {
+            f.files.report = path;
+        }
+        let mut s = (*settings()).clone();
+        s.deadline = Duration::from_millis(300);
+        // One async thread, as `--once` runs: a read on it would block its timer too, so the
+        // wait for the outcome is a thread's, outside that runtime.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let state = Arc::new(State::default());
+            let _ = tx.send(rt.block_on(Account::new(target, state, Arc::new(s)).refresh_once()));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the refresh's deadline never fired")
+            .unwrap_err();
+        assert!(matches!(e, RefreshError::Timeout(_)), "{e}");
+        drop(writer);
     }
 }

@@ -598,12 +598,20 @@ fn blank_lines_are_skipped_without_reserving_anything_for_them() {
 #[test]
 fn a_row_takes_at_most_the_200_bytes_the_documentation_states() {
     // docs/configuration.md (--credential-report.max-bytes) bounds a report's memory with it.
-    assert!(std::mem::size_of::<Row>() <= 200, "{}", std::mem::size_of::<Row>());
+    assert!(
+        std::mem::size_of::<Row>() <= 200,
+        "{}",
+        std::mem::size_of::<Row>()
+    );
 }
 
 #[test]
 fn a_report_of_the_user_column_alone_is_csv_even_where_its_letters_are_base64s() {
-    for body in ["user\nalice\nbob\n", "user\nabcd\nefgh\n", "\"user\"\nalice\nbob"] {
+    for body in [
+        "user\nalice\nbob\n",
+        "user\nabcd\nefgh\n",
+        "\"user\"\nalice\nbob",
+    ] {
         let doc = decode_document(body.as_bytes(), 1 << 20).unwrap();
         assert_eq!(doc.csv, body.as_bytes(), "{body:?}");
         let r = parse(&doc.csv).unwrap();
@@ -631,11 +639,17 @@ fn base64_letters_that_are_neither_a_report_nor_base64_of_one_are_named_bad_base
 
 #[test]
 fn the_columns_a_header_lacks_are_named_in_the_order_aws_writes_them() {
-    let r = parse(b"user,mfa_active,arn\nalice,true,arn:aws:iam::123456789012:user/alice\n").unwrap();
+    let r =
+        parse(b"user,mfa_active,arn\nalice,true,arn:aws:iam::123456789012:user/alice\n").unwrap();
     assert_eq!(r.missing_columns.len(), OPTIONAL_COLUMNS.len() - 2);
     assert_eq!(r.missing_columns[0], "user_creation_time");
     assert!(!r.missing_columns.contains(&"mfa_active"));
     assert!(!r.missing_columns.contains(&"arn"));
     assert!(r.missing_columns.contains(&"access_key_2_active"));
-    assert!(parse(csv(&[ROOT]).as_bytes()).unwrap().missing_columns.is_empty());
+    assert!(
+        parse(csv(&[ROOT]).as_bytes())
+            .unwrap()
+            .missing_columns
+            .is_empty()
+    );
 }

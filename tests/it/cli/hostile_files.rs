@@ -229,25 +229,51 @@ fn a_fifo_that_never_ends_is_read_up_to_the_limit_and_refused() {
 }
 
 #[test]
-fn a_fifo_without_a_writer_fails_the_refresh_at_its_deadline_instead_of_hanging() {
+fn a_fifo_without_a_writer_reads_as_an_empty_report_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = fifo(dir.path());
     let path_arg = path.display().to_string();
-    // The deadline: --credential-report.timeout plus every call at its --aws.timeout.
+    let o = output_within(
+        exporter_cmd(None).args(["--once", "--credential-report.file", &path_arg]),
+        Duration::from_secs(30),
+    )
+    .unwrap_or_else(|e| panic!("--once waited for a writer: {e}"));
+    let line = one_error_line(&o);
+    assert!(line.contains("empty"), "{line}");
+}
+
+#[test]
+fn a_fifo_whose_writer_stalls_fails_the_refresh_at_its_deadline_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fifo(dir.path());
+    let writer_path = path.clone();
+    // A writer that opens the FIFO, writes a header and then nothing, for longer than the test.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&writer_path)
+            .unwrap();
+        let _ = f.write_all(b"user,arn\n");
+        let _ = done_rx.recv_timeout(Duration::from_secs(60));
+    });
+    let path_arg = path.display().to_string();
+    // Offline, the deadline is --credential-report.timeout. NB: `--once` runs one async
+    // thread: a read on it would keep the deadline from ever firing.
     let o = output_within(
         exporter_cmd(None).args([
             "--once",
             "--credential-report.file",
             &path_arg,
-            "--credential-report.timeout=1s",
-            "--aws.timeout=1s",
-            "--aws.max-attempts=1",
+            "--credential-report.timeout=2s",
         ]),
         Duration::from_secs(40),
-    )
-    .unwrap_or_else(|e| panic!("--once hung on the FIFO: {e}"));
+    );
+    let _ = done_tx.send(());
+    writer.join().unwrap();
+    let o = o.unwrap_or_else(|e| panic!("--once hung on the FIFO: {e}"));
     let line = one_error_line(&o);
-    assert!(line.contains("took longer than"), "{line}");
+    assert!(line.contains("took longer than 2s"), "{line}");
 }
 
 const ONE_COLUMN: &str = "user\nalice\nbob\n";
