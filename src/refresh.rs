@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use crate::aws::AccountClient;
 use crate::clock::now_secs;
 use crate::exposition::{
-    AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats,
+    AccountLabels, AccountView, RefreshStats, RootUse, left_absent, render_account, render_stats,
 };
 use crate::fetch::{ErrorLog, FetchError, Fetched};
 use crate::offline::FileSource;
-use crate::posture::{AccountData, Thresholds, derive};
+use crate::posture::{AccountData, Summary, Thresholds, derive};
 use crate::report::{ParseError, parse};
 use crate::schedule::Refresh;
 use crate::snapshot::State;
@@ -105,6 +105,9 @@ pub struct AccountInput {
 #[derive(Debug)]
 pub struct Account {
     target: Target,
+    /// The report columns missing at the last refresh that read a report: logged when they
+    /// change, not at every refresh.
+    missing_columns: Option<Vec<&'static str>>,
     stats: RefreshStats,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
@@ -129,6 +132,7 @@ impl Account {
         };
         Account {
             target,
+            missing_columns: None,
             stats,
             state,
             settings,
@@ -156,7 +160,12 @@ impl Account {
                 rendered,
                 root_use,
                 unparsed,
+                missing,
             }) => {
+                if self.missing_columns.as_ref() != Some(&missing.columns) {
+                    log_missing_columns(key, &missing, self.missing_columns.is_some());
+                    self.missing_columns = Some(missing.columns);
+                }
                 s.labels = labels;
                 s.count_unparsed(&unparsed);
                 s.success = true;
@@ -194,8 +203,12 @@ impl Account {
         let result = within(self.settings.deadline, work).await;
         log_failed_calls(&self.target.key, &errors);
         let Parsed {
-            account_id, data, ..
+            account_id,
+            data,
+            missing,
+            ..
         } = result?;
+        log_missing_columns(&self.target.key, &missing, false);
         Ok(AccountInput {
             key: self.target.key.clone(),
             account_id,
@@ -227,6 +240,31 @@ fn log_failed_calls(key: &str, errors: &ErrorLog) {
     }
 }
 
+/// The columns a report lacks, and the summary beside it (which stands in for some).
+struct MissingColumns {
+    columns: Vec<&'static str>,
+    summary: Option<Summary>,
+}
+
+/// One warning naming the columns a report lacks and what they leave absent; when they are
+/// back (`before`: some were missing), one line saying so.
+fn log_missing_columns(key: &str, missing: &MissingColumns, before: bool) {
+    if missing.columns.is_empty() {
+        if before {
+            tracing::info!(account = %key, "the credential report has every column the exporter reads again");
+        }
+        return;
+    }
+    let absent = left_absent(&missing.columns, missing.summary.as_ref());
+    tracing::warn!(
+        account = %key,
+        missing = %missing.columns.join(","),
+        absent_series = %absent.families.join(","),
+        undecided_controls = %absent.controls.join(","),
+        "the credential report lacks columns: the series that need them are absent, and so are the controls unless a known failure decides them; logged again when the columns change"
+    );
+}
+
 fn label_value<'a>(labels: &'a AccountLabels, key: &str) -> &'a str {
     labels
         .iter()
@@ -252,6 +290,7 @@ struct Rendering {
     root_use: Option<RootUse>,
     /// The report values that fit no known form, per column.
     unparsed: std::collections::BTreeMap<&'static str, u64>,
+    missing: MissingColumns,
 }
 
 /// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
@@ -262,6 +301,7 @@ struct Parsed {
     data: AccountData,
     /// The report values that fit no known form, per column.
     unparsed: std::collections::BTreeMap<&'static str, u64>,
+    missing: MissingColumns,
 }
 
 async fn fetch_and_parse(
@@ -284,6 +324,10 @@ async fn fetch_and_parse(
         tracing::warn!(account = %target.key, "{w}");
     }
     let unparsed = parsed.unparsed.clone();
+    let missing = MissingColumns {
+        columns: parsed.missing_columns.clone(),
+        summary: facts.summary.clone(),
+    };
 
     let account_id = match (&parsed.account_id, &target.account_id) {
         (Some(r), Some(expected)) if r != expected => {
@@ -308,6 +352,7 @@ async fn fetch_and_parse(
         account_id,
         data,
         unparsed,
+        missing,
     })
 }
 
@@ -320,6 +365,7 @@ async fn fetch_and_render(
         account_id,
         data,
         unparsed,
+        missing,
     } = fetch_and_parse(target, settings, errors).await?;
     let labels = labels(Some(&account_id), target.name.as_deref());
     let now = now_secs() as i64;
@@ -341,6 +387,7 @@ async fn fetch_and_render(
             rendered: render_account(view),
             root_use,
             unparsed,
+            missing,
         }
     })
     .await

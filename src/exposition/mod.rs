@@ -335,10 +335,12 @@ fn b(v: bool) -> i64 {
     i64::from(v)
 }
 
+mod columns;
 mod encode;
 mod published;
 mod users;
 
+pub use columns::{LeftAbsent, left_absent};
 pub use encode::*;
 pub use published::*;
 
