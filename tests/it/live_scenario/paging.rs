@@ -56,8 +56,9 @@ fn the_daemon_keeps_refreshing_on_its_interval_when_a_virtual_mfa_page_has_an_em
             &m,
             "aws_iam_exporter_refreshes_total",
             &[ACCT, ("result", "failure")]
-        ),
-        None,
+        )
+        .unwrap_or(0.0),
+        0.0,
         "{m}"
     );
     let refreshes = val(
