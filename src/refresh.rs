@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use crate::aws::AccountClient;
 use crate::clock::now_secs;
 use crate::exposition::{
-    AccountLabels, AccountView, RefreshStats, RootUse, left_absent, render_account, render_stats,
+    AccountLabels, AccountView, RefreshStats, RootUse, account_labels as labels, left_absent,
+    render_account, render_stats,
 };
 use crate::fetch::{ErrorLog, FetchError, Fetched};
 use crate::offline::FileSource;
@@ -271,14 +272,6 @@ fn label_value<'a>(labels: &'a AccountLabels, key: &str) -> &'a str {
         .find(|(k, _)| *k == key)
         .map(|(_, v)| v.as_str())
         .unwrap_or_default()
-}
-
-fn labels(account_id: Option<&str>, name: Option<&str>) -> AccountLabels {
-    let mut l = vec![("account_id", account_id.unwrap_or("unknown").to_owned())];
-    if let Some(n) = name {
-        l.push(("account_name", n.to_owned()));
-    }
-    l
 }
 
 /// A refresh's output, for the account's slot and its self-metrics.

@@ -104,7 +104,7 @@ fn as_base64_report(body: &[u8]) -> Result<Option<Vec<u8>>, ParseError> {
     let compact: Vec<u8> = body.iter().copied().filter(alphabet).collect();
     let padding = compact.iter().rev().take_while(|b| **b == b'=').count();
     let padded_inside = compact[..compact.len() - padding].contains(&b'=');
-    let decoded = if compact.len() % 4 != 0 || padding > 2 || padded_inside {
+    let decoded = if !compact.len().is_multiple_of(4) || padding > 2 || padded_inside {
         Err(format!(
             "{} characters with `=` padding {padding}: not whole 4-character quanta padded at the end",
             compact.len()
