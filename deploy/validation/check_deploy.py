@@ -59,6 +59,7 @@ IAM_ACTIONS = {
     "iam:GetAccountPasswordPolicy",
     "iam:ListVirtualMFADevices",
     "iam:ListServiceSpecificCredentials",
+    "iam:ListServerCertificates",
 }
 # ... and the hub's own (deploy/iam-policy-organizations.json): discovery, the member roles, and
 # ListOrganizationsFeatures, asked with the exporter's own credentials only.

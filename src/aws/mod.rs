@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(c.operation_timeout(), one_call);
         // A refresh's calls in sequence, each of which may use its whole budget: the summary,
         // Generate and Get of the report, the password policy, the virtual MFA devices, the
-        // service credentials, sts:GetCallerIdentity and the AssumeRole behind a role. Written
+        // service credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind a role. Written
         // out, not read from the code's own list: the deadline is checked against the calls.
         let calls = [
             "GetAccountSummary",
@@ -212,11 +212,12 @@ mod tests {
             "GetAccountPasswordPolicy",
             "ListVirtualMFADevices",
             "ListServiceSpecificCredentials",
+            "ListServerCertificates",
             "GetCallerIdentity",
             "AssumeRole",
         ];
         let needed = c.report_timeout + one_call * calls.len() as u32;
-        assert_eq!(needed, Duration::from_secs(1_800));
+        assert_eq!(needed, Duration::from_secs(2_010));
         assert!(c.refresh_deadline() >= needed, "{:?}", c.refresh_deadline());
         // And not unbounded: a stuck refresh is abandoned within one more call's budget.
         assert!(

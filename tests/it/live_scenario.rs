@@ -21,8 +21,10 @@ mod limits;
 mod no_credentials;
 mod organization_features;
 mod paging;
+mod password_policy;
 mod report_states;
 mod root;
+mod server_certificates;
 mod service_credentials;
 
 const ACCT: (&str, &str) = ("account_id", DEFAULT_ACCOUNT);

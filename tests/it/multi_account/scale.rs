@@ -70,6 +70,7 @@ fn scale_run(
                 "GetAccountPasswordPolicy",
                 "ListVirtualMFADevices",
                 "ListServiceSpecificCredentials",
+                "ListServerCertificates",
             ] {
                 a.push_faults(action, Fault::hang(latency), 100);
             }
