@@ -17,12 +17,13 @@ use crate::aws::{AccountClient, RootAuditClient};
 use crate::cadence::Cadence;
 use crate::clock::now_secs;
 use crate::exposition::{
-    AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats,
+    AccountLabels, AccountView, RefreshStats, RootUse, account_labels as labels, left_absent,
+    render_account, render_stats,
 };
 use crate::fetch::{ErrorLog, FetchError, Fetched, Operation};
 use crate::offline::FileSource;
 use crate::organization::OutcomeLog;
-use crate::posture::{AccountData, Thresholds, derive, root_audit};
+use crate::posture::{AccountData, Summary, Thresholds, derive, root_audit};
 use crate::report::{ParseError, parse};
 use crate::schedule::Refresh;
 use crate::snapshot::State;
@@ -40,9 +41,22 @@ pub enum RefreshError {
     RootAccountMismatch { read: String, expected: String },
     #[error("refresh took longer than {} and was abandoned", humantime::format_duration(*.0))]
     Timeout(Duration),
-    /// Parsing or rendering (on the blocking pool) panicked or was cancelled.
+    /// Reading the files, parsing or rendering (on the blocking pool) panicked or was
+    /// cancelled.
     #[error("the {0} task failed: {1}")]
     Task(&'static str, String),
+}
+
+/// Runs `work` on the blocking pool: file reads (which may block), parsing and rendering (CPU
+/// work), never on an async worker. A task that panics is a [`RefreshError::Task`] named
+/// `what`, not an error of the report.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RefreshError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| RefreshError::Task(what, e.to_string()))
 }
 
 /// Where one account's data comes from.
@@ -123,6 +137,9 @@ pub struct AccountInput {
 #[derive(Debug)]
 pub struct Account {
     target: Target,
+    /// The report columns missing at the last refresh that read a report: logged when they
+    /// change, not at every refresh.
+    missing_columns: Option<Vec<&'static str>>,
     stats: RefreshStats,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
@@ -173,6 +190,7 @@ impl Account {
         });
         Account {
             target,
+            missing_columns: None,
             stats,
             state,
             settings,
@@ -223,7 +241,14 @@ impl Account {
                 rendered,
                 root_use,
                 unparsed,
+                missing,
             }) => {
+                if let Some(missing) = missing
+                    && self.missing_columns.as_ref() != Some(&missing.columns)
+                {
+                    log_missing_columns(key, &missing, self.missing_columns.is_some());
+                    self.missing_columns = Some(missing.columns);
+                }
                 s.labels = labels;
                 s.count_unparsed(&unparsed);
                 s.success = true;
@@ -260,8 +285,14 @@ impl Account {
         let result = self.read(false, &mut errors).await;
         log_failed_calls(&self.target.key, &errors);
         let Parsed {
-            account_id, data, ..
+            account_id,
+            data,
+            missing,
+            ..
         } = result.unwrap_or_else(|| unreachable!("an ungated read always reads"))?;
+        if let Some(missing) = &missing {
+            log_missing_columns(&self.target.key, missing, false);
+        }
         Ok(AccountInput {
             key: self.target.key.clone(),
             account_id,
@@ -369,20 +400,37 @@ fn log_failed_calls(key: &str, errors: &ErrorLog) {
     }
 }
 
+/// The columns a report lacks, and the summary beside it (which stands in for some).
+struct MissingColumns {
+    columns: Vec<&'static str>,
+    summary: Option<Summary>,
+}
+
+/// One warning naming the columns a report lacks and what they leave absent; when they are
+/// back (`before`: some were missing), one line saying so.
+fn log_missing_columns(key: &str, missing: &MissingColumns, before: bool) {
+    if missing.columns.is_empty() {
+        if before {
+            tracing::info!(account = %key, "the credential report has every column the exporter reads again");
+        }
+        return;
+    }
+    let absent = left_absent(&missing.columns, missing.summary.as_ref());
+    tracing::warn!(
+        account = %key,
+        missing = %missing.columns.join(","),
+        absent_series = %absent.families.join(","),
+        undecided_controls = %absent.controls.join(","),
+        "the credential report lacks columns: the series that need them are absent, and so are the controls unless a known failure decides them; logged again when the columns change"
+    );
+}
+
 fn label_value<'a>(labels: &'a AccountLabels, key: &str) -> &'a str {
     labels
         .iter()
         .find(|(k, _)| *k == key)
         .map(|(_, v)| v.as_str())
         .unwrap_or_default()
-}
-
-fn labels(account_id: Option<&str>, name: Option<&str>) -> AccountLabels {
-    let mut l = vec![("account_id", account_id.unwrap_or("unknown").to_owned())];
-    if let Some(n) = name {
-        l.push(("account_name", n.to_owned()));
-    }
-    l
 }
 
 /// A refresh's output, for the account's slot and its self-metrics.
@@ -394,6 +442,8 @@ struct Rendering {
     root_use: Option<RootUse>,
     /// The report values that fit no known form, per column.
     unparsed: std::collections::BTreeMap<&'static str, u64>,
+    /// `None` where no report was read (a root audit).
+    missing: Option<MissingColumns>,
 }
 
 /// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
@@ -404,6 +454,8 @@ struct Parsed {
     data: AccountData,
     /// The report values that fit no known form, per column.
     unparsed: std::collections::BTreeMap<&'static str, u64>,
+    /// `None` where no report was read (a root audit).
+    missing: Option<MissingColumns>,
 }
 
 /// Fetches and parses a credential report with the facts beside it.
@@ -415,7 +467,10 @@ async fn fetch_report(
 ) -> Result<Parsed, RefreshError> {
     let Fetched { report, facts } = match from {
         ReportFrom::Aws(client) => client.fetch(errors).await?,
-        ReportFrom::Files(files) => files.fetch()?,
+        ReportFrom::Files(files) => {
+            let files = files.clone();
+            blocking("file reader", move || files.fetch()).await??
+        }
     };
     if report.csv.len() > settings.max_report_bytes {
         return Err(ParseError::TooLarge {
@@ -424,16 +479,17 @@ async fn fetch_report(
         }
         .into());
     }
-    // Parsing and rendering a large report is CPU work: keep it off the async workers.
     let generated = report.generated;
     let csv = report.csv;
-    let parsed = tokio::task::spawn_blocking(move || parse(&csv))
-        .await
-        .map_err(|e| RefreshError::Task("parser", e.to_string()))??;
+    let parsed = blocking("parser", move || parse(&csv)).await??;
     for w in &parsed.warnings {
         tracing::warn!(account = %target.key, "{w}");
     }
     let unparsed = parsed.unparsed.clone();
+    let missing = MissingColumns {
+        columns: parsed.missing_columns.clone(),
+        summary: facts.summary.clone(),
+    };
 
     let account_id = match (&parsed.account_id, &target.account_id) {
         (Some(r), Some(expected)) if r != expected => {
@@ -458,6 +514,7 @@ async fn fetch_report(
         account_id,
         data,
         unparsed,
+        missing: Some(missing),
     })
 }
 
@@ -485,6 +542,7 @@ async fn fetch_root(
         account_id,
         data,
         unparsed: Default::default(),
+        missing: None,
     })
 }
 
@@ -498,11 +556,12 @@ async fn render(
         account_id,
         data,
         unparsed,
+        missing,
     } = parsed;
     let labels = labels(Some(&account_id), target.name.as_deref());
     let now = now_secs() as i64;
     let (thresholds, per_user) = (settings.thresholds, settings.per_user);
-    tokio::task::spawn_blocking(move || {
+    blocking("render", move || {
         let posture = derive(&data, &thresholds, now);
         let root_use = posture.root.most_recent_use().map(|at| RootUse {
             labels: labels.clone(),
@@ -519,10 +578,10 @@ async fn render(
             rendered: render_account(view),
             root_use,
             unparsed,
+            missing,
         }
     })
     .await
-    .map_err(|e| RefreshError::Task("render", e.to_string()))
 }
 
 #[cfg(test)]
@@ -643,10 +702,57 @@ mod tests {
         assert!(text.contains("aws_iam_exporter_accounts{} 0"));
     }
 
+    #[tokio::test]
+    async fn a_blocking_task_that_panics_is_named_as_such_not_as_a_bad_report() {
+        let e = blocking("parser", || -> Result<(), ParseError> {
+            panic!("a parser that panics")
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, RefreshError::Task("parser", _)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.starts_with("the parser task failed: "), "{text}");
+        assert!(text.contains("panicked"), "{text}");
+        assert!(!text.contains("CSV"), "{text}");
+        // A task that ends well hands its result over.
+        assert_eq!(blocking("render", || 7).await.unwrap(), 7);
+    }
+
     #[test]
-    fn a_failed_blocking_task_is_named_as_such_not_as_a_bad_report() {
-        let e = RefreshError::Task("parser", "task panicked".into());
-        assert_eq!(e.to_string(), "the parser task failed: task panicked");
-        assert!(!e.to_string().contains("CSV"));
+    fn a_file_that_blocks_does_not_keep_the_deadline_from_firing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other precondition.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A writer that opens the FIFO and never writes.
+        let writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut target = file_target(dir.path(), GOOD);
+        if let Source::Files(f) = &mut target.source {
+            f.files.report = path;
+        }
+        let mut s = (*settings()).clone();
+        s.deadline = Duration::from_millis(300);
+        // One async thread, as `--once` runs: a read on it would block its timer too, so the
+        // wait for the outcome is a thread's, outside that runtime.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let state = Arc::new(State::default());
+            let _ = tx.send(rt.block_on(Account::new(target, state, Arc::new(s)).refresh_once()));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the refresh's deadline never fired")
+            .unwrap_err();
+        assert!(matches!(e, RefreshError::Timeout(_)), "{e}");
+        drop(writer);
     }
 }

@@ -212,9 +212,51 @@ mod tests {
         };
         let one_call = Duration::from_secs(210);
         assert_eq!(c.operation_timeout(), one_call);
-        assert!(c.refresh_deadline() >= c.report_timeout + one_call * account::CALLS_PER_REFRESH);
-        // A role that cannot be assumed, then a root audit's every call.
-        assert!(c.refresh_deadline() >= one_call * root::CALLS_PER_ROOT_AUDIT);
-        assert!(c.refresh_deadline() > Duration::from_secs(120 + 180));
+        // A refresh's calls in sequence, each of which may use its whole budget: the summary,
+        // Generate and Get of the report, the password policy, the virtual MFA devices, the
+        // service credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind a role. Written
+        // out, not read from the code's own list: the deadline is checked against the calls.
+        let calls = [
+            "GetAccountSummary",
+            "GenerateCredentialReport",
+            "GetCredentialReport",
+            "GetAccountPasswordPolicy",
+            "ListVirtualMFADevices",
+            "ListServiceSpecificCredentials",
+            "ListServerCertificates",
+            "GetCallerIdentity",
+            "AssumeRole",
+        ];
+        let needed = c.report_timeout + one_call * calls.len() as u32;
+        assert_eq!(needed, Duration::from_secs(2_010));
+        assert!(c.refresh_deadline() >= needed, "{:?}", c.refresh_deadline());
+        // A root audit's refresh: the AssumeRole of a role that could not be assumed, then
+        // AssumeRoot and every call the task policy allows (GetAccessKeyLastUsed for each of
+        // root's two keys), written out likewise.
+        let root_audit_calls = [
+            "AssumeRole",
+            "AssumeRoot",
+            "GetAccountSummary",
+            "GetUser",
+            "GetLoginProfile",
+            "ListAccessKeys",
+            "GetAccessKeyLastUsed",
+            "GetAccessKeyLastUsed",
+            "ListMFADevices",
+            "ListSigningCertificates",
+        ];
+        let needed_root = one_call * root_audit_calls.len() as u32;
+        assert_eq!(needed_root, Duration::from_secs(2_100));
+        assert!(
+            c.refresh_deadline() >= needed_root,
+            "{:?}",
+            c.refresh_deadline()
+        );
+        // And not unbounded: a stuck refresh is abandoned within one more call's budget.
+        assert!(
+            c.refresh_deadline() < needed.max(needed_root) + one_call,
+            "{:?}",
+            c.refresh_deadline()
+        );
     }
 }

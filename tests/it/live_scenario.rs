@@ -20,6 +20,7 @@ mod faults;
 mod limits;
 mod no_credentials;
 mod organization_features;
+mod paging;
 mod password_policy;
 mod report_states;
 mod root;

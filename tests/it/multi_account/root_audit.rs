@@ -17,10 +17,11 @@ const MEMBERS: [&str; 3] = [KEYED, BARE, FIDO];
 
 /// The organization (management: the default account) and its three member roots.
 fn three_members(s: &Scenario) {
-    s.set_organization(Some(Organization::new(
-        DEFAULT_ACCOUNT,
-        &[(KEYED, "keyed"), (BARE, "bare"), (FIDO, "fido")],
-    )));
+    s.set_organization(Some(OrganizationState::new(DEFAULT_ACCOUNT).members(&[
+        (KEYED, "keyed"),
+        (BARE, "bare"),
+        (FIDO, "fido"),
+    ])));
     s.account(KEYED)
         .set_root(RootState::default().with_key(RootAccessKey::active(
             "AKIAKEYEDROOT0000001",
@@ -631,10 +632,10 @@ fn a_delegated_administrator_reads_itself_with_its_own_credentials_and_says_the_
     // member; the management account is another one, which AssumeRoot cannot target.
     const MANAGEMENT: &str = "111100001111";
     let s = Scenario::start();
-    s.set_organization(Some(Organization::new(
-        MANAGEMENT,
-        &[(DEFAULT_ACCOUNT, "security"), (KEYED, "keyed")],
-    )));
+    s.set_organization(Some(
+        OrganizationState::new(MANAGEMENT)
+            .members(&[(DEFAULT_ACCOUNT, "security"), (KEYED, "keyed")]),
+    ));
     s.account(KEYED)
         .set_root(RootState::default().with_key(RootAccessKey::active(
             "AKIAKEYEDROOT0000001",
@@ -665,6 +666,27 @@ fn a_delegated_administrator_reads_itself_with_its_own_credentials_and_says_the_
     assert_eq!(s.account(DEFAULT_ACCOUNT).calls("AssumeRoot"), 0);
     assert_eq!(s.account(KEYED).calls("AssumeRoot"), 1);
     assert_eq!(s.account(MANAGEMENT).calls("AssumeRoot"), 0);
+    // The exporter-level control carries the labels of the account it reads with its own
+    // credentials, organization name included, as that account's other series do.
+    let is_rcm = |x: &Sample| x.labels["control"] == "root_credentials_management";
+    let m = wait_scrape(&mut exp, "the hub's root_credentials_management", |m| {
+        metric_samples(m, "aws_iam_control_failing")
+            .iter()
+            .any(is_rcm)
+    });
+    let control: Vec<Sample> = metric_samples(&m, "aws_iam_control_failing")
+        .into_iter()
+        .filter(is_rcm)
+        .collect();
+    assert_eq!(control.len(), 1, "{control:?}");
+    assert_eq!(
+        control[0].labels.get("account_id").map(String::as_str),
+        Some(DEFAULT_ACCOUNT)
+    );
+    assert_eq!(
+        control[0].labels.get("account_name").map(String::as_str),
+        Some("security")
+    );
     // Said once, whatever the discoveries (every 2 s).
     std::thread::sleep(Duration::from_secs(5));
     assert!(s.calls("ListAccounts") >= 3);

@@ -300,7 +300,7 @@ fn root_audit_scale_run(members: usize, latency: Duration, concurrency: usize) -
         .zip(&names)
         .map(|(id, n)| (id.as_str(), n.as_str()))
         .collect();
-    s.set_organization(Some(Organization::new(DEFAULT_ACCOUNT, &org)));
+    s.set_organization(Some(OrganizationState::new(DEFAULT_ACCOUNT).members(&org)));
     for (i, id) in ids.iter().enumerate() {
         // Every tenth root still has an access key (and so one more call).
         let root = match i % 10 {

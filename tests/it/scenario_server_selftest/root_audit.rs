@@ -11,10 +11,9 @@ const OTHER: &str = "555566667777";
 
 /// An organization of the default account (management) and two members.
 fn organization(s: &Scenario) {
-    s.set_organization(Some(Organization::new(
-        ACCOUNT,
-        &[(MEMBER, "staging"), (OTHER, "sandbox")],
-    )));
+    s.set_organization(Some(
+        OrganizationState::new(ACCOUNT).members(&[(MEMBER, "staging"), (OTHER, "sandbox")]),
+    ));
 }
 
 fn audit_task() -> PolicyDescriptorType {
@@ -407,7 +406,7 @@ async fn organizations_lists_every_account_in_pages_and_names_the_management_acc
         .iter()
         .map(|(id, n)| (id.as_str(), n.as_str()))
         .collect();
-    let mut o = Organization::new(ACCOUNT, &refs);
+    let mut o = OrganizationState::new(ACCOUNT).members(&refs);
     o.accounts[3].state = "SUSPENDED".into();
     s.set_organization(Some(o));
     let d = org.describe_organization().send().await.unwrap();

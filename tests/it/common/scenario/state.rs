@@ -9,7 +9,6 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::clock::{days_ago, now, secs_ago};
-use super::organizations::Organization;
 use super::report::{ReportBuilder, RootRow};
 use super::root::{RootRefusal, RootSessionCall, RootState};
 
@@ -298,6 +297,62 @@ pub struct OrganizationFeatures {
     pub enabled: Vec<String>,
 }
 
+/// An AWS Organizations organization, as DescribeOrganization and ListAccounts answer it.
+#[derive(Debug, Clone)]
+pub struct OrganizationState {
+    pub id: String,
+    pub management_account_id: String,
+    /// In ListAccounts order.
+    pub accounts: Vec<OrgMember>,
+    /// ListAccounts' largest page (None: 20, Organizations' default).
+    pub page_size: Option<usize>,
+}
+
+impl OrganizationState {
+    /// An organization `o-a1b2c3d4e5` managed by `management_account_id`, which is its first
+    /// member (named `management`).
+    pub fn new(management_account_id: &str) -> OrganizationState {
+        OrganizationState {
+            id: "o-a1b2c3d4e5".into(),
+            management_account_id: management_account_id.into(),
+            accounts: vec![OrgMember::active(management_account_id, "management")],
+            page_size: None,
+        }
+    }
+
+    /// Adds an ACTIVE member account.
+    pub fn member(mut self, id: &str, name: &str) -> OrganizationState {
+        self.accounts.push(OrgMember::active(id, name));
+        self
+    }
+
+    /// Adds ACTIVE member accounts `(id, name)`, in this order.
+    pub fn members(self, members: &[(&str, &str)]) -> OrganizationState {
+        members
+            .iter()
+            .fold(self, |org, (id, name)| org.member(id, name))
+    }
+}
+
+/// A member account of an [`OrganizationState`].
+#[derive(Debug, Clone)]
+pub struct OrgMember {
+    pub id: String,
+    pub name: String,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ...
+    pub state: String,
+}
+
+impl OrgMember {
+    pub fn active(id: &str, name: &str) -> OrgMember {
+        OrgMember {
+            id: id.into(),
+            name: name.into(),
+            state: "ACTIVE".into(),
+        }
+    }
+}
+
 /// A request the server received.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
@@ -337,6 +392,9 @@ pub struct AccountState {
     /// ListVirtualMFADevices' largest page: fewer items than a request's MaxItems, as AWS may
     /// answer (None = MaxItems, or everything in one page).
     pub virtual_mfa_page_size: Option<usize>,
+    /// ListVirtualMFADevices answers every page as truncated with an empty `Marker`: a broken
+    /// paging that a client must end, not follow.
+    pub virtual_mfa_empty_marker: bool,
     /// ListServiceSpecificCredentials (AllUsers) answers these.
     pub service_credentials: Vec<ServiceCredentialRow>,
     /// Its largest page, like `virtual_mfa_page_size`.
@@ -382,6 +440,7 @@ impl AccountState {
             password_policy: None,
             virtual_mfa: Vec::new(),
             virtual_mfa_page_size: None,
+            virtual_mfa_empty_marker: false,
             service_credentials: Vec::new(),
             service_credentials_page_size: None,
             server_certificates: Vec::new(),
@@ -503,11 +562,10 @@ pub struct ScenarioState {
     /// Access key id → the session it belongs to.
     pub issued: HashMap<String, IssuedCredentials>,
     pub requests: Vec<RecordedRequest>,
+    /// The organization DescribeOrganization and ListAccounts answer (None: not in one).
+    pub organization: Option<OrganizationState>,
     /// Keep at most this many requests in `requests` (oldest dropped).
     pub max_recorded: usize,
-    /// What Organizations' DescribeOrganization and ListAccounts answer; `None`:
-    /// `AWSOrganizationsNotInUseException`.
-    pub organization: Option<Organization>,
     /// Calls made with root-session credentials that the task policy does not allow.
     pub root_session_calls: Vec<RootSessionCall>,
     /// Every IAM and STS answer (without an injected fault) comes after this delay, as AWS's
@@ -528,8 +586,8 @@ impl ScenarioState {
             accounts,
             issued: HashMap::new(),
             requests: Vec::new(),
-            max_recorded: 100_000,
             organization: None,
+            max_recorded: 100_000,
             root_session_calls: Vec::new(),
             latency: None,
             next_key: 1,

@@ -24,6 +24,7 @@
 mod account;
 mod certificates;
 mod credentials;
+mod organizations;
 mod report;
 mod root;
 mod sts;
@@ -36,6 +37,7 @@ use super::super::serve::Resp;
 use super::root::RootSessionCall;
 use super::state::{AccountState, Fault, IssuedCredentials, RecordedRequest, ScenarioState};
 use super::wire::{IAM_XMLNS, STS_VERSION, STS_XMLNS, error_response, fault_response};
+pub(super) use organizations::{TARGET_PREFIX as ORGANIZATIONS_TARGET, plan_json_response};
 
 /// The service an action belongs to: its XML namespace and its IAM-policy prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -83,10 +83,10 @@ pub(super) fn assume_root(st: &mut ScenarioState, call: &Call) -> Resp {
         return access_denied(&r.message(&caller, &target));
     }
     // The management account is the organization's, else the server's default account.
-    let management = st
-        .organization
-        .as_ref()
-        .map_or_else(|| st.default_account.clone(), |o| o.management.clone());
+    let management = st.organization.as_ref().map_or_else(
+        || st.default_account.clone(),
+        |o| o.management_account_id.clone(),
+    );
     let member = match &st.organization {
         Some(o) => o.accounts.iter().any(|a| a.id == target),
         None => st.accounts.contains_key(&target),
