@@ -23,6 +23,7 @@
 
 mod account;
 mod credentials;
+mod policies;
 mod report;
 mod sts;
 
@@ -114,6 +115,13 @@ const ACTIONS: &[(&str, Service, Handler)] = &[
         Service::Iam,
         credentials::list_service_specific_credentials,
     ),
+    ("ListPolicies", Service::Iam, policies::list_policies),
+    (
+        "ListEntitiesForPolicy",
+        Service::Iam,
+        policies::list_entities_for_policy,
+    ),
+    ("GetGroup", Service::Iam, policies::get_group),
     ("GetCallerIdentity", Service::Sts, sts::get_caller_identity),
     ("AssumeRole", Service::Sts, sts::assume_role),
     (
