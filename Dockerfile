@@ -8,13 +8,21 @@
 #
 # The builder's `RUN cargo ...` commands are also run outside Docker by
 # scripts/dockerfile-build-check.sh, so keep them plain cargo invocations.
-
-ARG RUST_VERSION=1
+#
+# Both base images are pinned by digest (`image:tag@sha256:...`, the digest of the
+# multi-platform index): a rebuild of one commit uses the same compiler and the
+# same runtime libraries, and a tag moved by someone else changes nothing. The tag
+# stays beside the digest to say what it was. To update one, resolve its tag again
+# and replace the digest (and the note) in the same commit:
+#   docker buildx imagetools inspect rust:1-bookworm        (the "Digest:" line)
+#   crane digest gcr.io/distroless/cc-debian12:nonroot
+#   rust:1-bookworm                       sha256:93ce27a8...: Rust 1.98.1, Debian 12
+#   gcr.io/distroless/cc-debian12:nonroot sha256:9dac0a79...: Debian 12, glibc 2.36
 
 # ---------------------------------------------------------------------------
 # Builder: Debian 12 (bookworm), the same glibc as the distroless runtime.
 # ---------------------------------------------------------------------------
-FROM rust:${RUST_VERSION}-bookworm AS builder
+FROM rust:1-bookworm@sha256:93ce27a88655056a51dbdd8f5f2d7ddc071c7b0070fb288a37b5a285fc83971e AS builder
 
 # The binary embeds its revision (aws_iam_exporter_build_info{revision}); build.rs
 # reads this variable and only falls back to `git rev-parse` when it is unset.
@@ -37,7 +45,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 # ---------------------------------------------------------------------------
 # Runtime: distroless with glibc and libgcc (aws-lc-rs needs them), no shell.
 # ---------------------------------------------------------------------------
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f
 
 ARG VERSION=0.1.0
 ARG GIT_REVISION=unknown

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Validate the Prometheus rules shipped in alerts/:
+# Validate the Prometheus rules shipped in alerts/ and the monitoring mixin they come from:
 #   1. promtool check rules   alerts/*.yml         (syntax, templates, duplicate rules)
 #   2. promtool test rules    alerts/tests/*.yml   (unit tests)
 #   3. coverage: every alert has at least one test where it fires and one where it stays
 #      quiet, and every recording rule is exercised by a promql_expr_test.
+#   4. scripts/check_mixin.py: mixin/ formatted and unit-tested, alerts/ and dashboards/ equal
+#      to what it renders, and the import example of docs/alerts.md rendered and checked.
 # Exit code is non-zero if any step fails. Runs from any directory.
 #
-# Environment: PROMTOOL=/path/to/promtool (default: promtool on PATH).
+# Environment: PROMTOOL=/path/to/promtool (default: promtool on PATH); JSONNET=/path/to/jsonnet
+# (default: jsonnet on PATH, Debian package jsonnet); PYTHON (default: .venv/bin/python when
+# there, else python3; needs PyYAML).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
@@ -84,6 +88,10 @@ coverage() {
 step "promtool check rules ${rule_files[*]}" "$PROMTOOL" check rules --lint=all --lint-fatal "${rule_files[@]}"
 step "promtool test rules ${test_files[*]}" "$PROMTOOL" test rules "${test_files[@]}"
 step "test coverage (every alert fires and stays quiet somewhere; every recording rule tested)" coverage
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+step "the monitoring mixin (scripts/check_mixin.py)" "$PYTHON" scripts/check_mixin.py --promtool "$(command -v "$PROMTOOL")"
 
 echo "alerts: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

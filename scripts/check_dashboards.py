@@ -157,16 +157,21 @@ def parse_rules(path):
 
 
 # ------------------------------------------------------------------------------ PromQL
+def string_end(expr, i):
+    """Index just past the PromQL string literal ("...", '...' or `...`) starting at expr[i]."""
+    c, j, n = expr[i], i + 1, len(expr)
+    while j < n and expr[j] != c:
+        j += 2 if expr[j] == "\\" and c != "`" else 1
+    return j + 1
+
+
 def strip_strings_and_comments(expr):
     out, i, n = [], 0, len(expr)
     while i < n:
         c = expr[i]
         if c in "\"'`":
-            j = i + 1
-            while j < n and expr[j] != c:
-                j += 2 if expr[j] == "\\" and c != "`" else 1
             out.append('""')
-            i = j + 1
+            i = string_end(expr, i)
         elif c == "#":
             while i < n and expr[i] != "\n":
                 i += 1
@@ -340,7 +345,8 @@ def lint_dashboard(file, dash, seen_uids):
         q = q.get("query", "") if isinstance(q, dict) else (q or "")
         if acc.get("type") != "query" or not acc.get("multi") or not acc.get("includeAll"):
             P('variable "account_id" must be a multi-select query variable with includeAll')
-        if not re.fullmatch(r"label_values\(\s*aws_iam_users\s*,\s*account_id\s*\)", q.strip()):
+        # Label matchers are allowed: the mixin adds its exporterSelector to every aws_iam_* series.
+        if not re.fullmatch(r"label_values\(\s*aws_iam_users\s*(\{[^{}]*\})?\s*,\s*account_id\s*\)", q.strip()):
             P(f'variable "account_id" query is {q!r}, expected label_values(aws_iam_users, account_id)')
     for name, v in tvars.items():
         if v.get("type") == "query" and v.get("datasource") != EXPECTED_DS:

@@ -3,7 +3,8 @@
 # already there; called by scripts/test.sh, can also be run by hand.
 #
 #   - Debian packages: prometheus (+ promtool), prometheus-alertmanager, wrk,
-#     nodejs + npm (scripts/check-deploy.sh's CRD validators), python3-venv
+#     nodejs + npm (scripts/check-deploy.sh's CRD validators), jsonnet (renders
+#     the monitoring mixin, mixin/, for scripts/check-alerts.sh), python3-venv
 #     (only installed when missing and we are root with apt-get; otherwise a
 #     warning naming them).
 #   - It cannot install the Rust toolchain (>= rust-version of Cargo.toml, with
@@ -119,12 +120,14 @@ have wrk || missing+=(wrk)
 # node and npm run the prometheus-operator CRD validators of scripts/check-deploy.sh.
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
+# jsonnet (and jsonnetfmt) render and lint the monitoring mixin (scripts/gen-mixin.py).
+have jsonnet || missing+=(jsonnet)
 if ((${#missing[@]})); then
   apt_install "${missing[@]}"
   # apt-get may succeed and still not provide a command (another name, a
   # distribution without the package): say so rather than fail later.
   still=()
-  for cmd in prometheus promtool wrk node npm; do have "$cmd" || still+=("$cmd"); done
+  for cmd in prometheus promtool wrk node npm jsonnet; do have "$cmd" || still+=("$cmd"); done
   have prometheus-alertmanager || have alertmanager || still+=(alertmanager)
   if ((${#still[@]})) && [[ $(id -u) == 0 ]] && have apt-get && [[ ${SETUP_SKIP_APT:-0} != 1 ]]; then
     not_installed+=("${still[*]}: still not on PATH after apt-get install ${missing[*]}")
@@ -183,4 +186,4 @@ status=ok
 log "$status (moto_server: $VENV/bin/moto_server; prometheus: $(command -v prometheus || echo missing);" \
   "alertmanager: $(command -v prometheus-alertmanager || command -v alertmanager || echo missing);" \
   "wrk: $(command -v wrk || echo missing); node: $(command -v node || echo missing);" \
-  "npm: $(command -v npm || echo missing))"
+  "npm: $(command -v npm || echo missing); jsonnet: $(command -v jsonnet || echo missing))"

@@ -7,41 +7,36 @@ use std::sync::Arc;
 use crate::aws::{Aws, Role};
 use crate::config::{Config, Mode};
 use crate::exposition::render_control_info;
-use crate::offline::FileSource;
+use crate::fetch::FetchError;
+use crate::offline::{FileSource, Files};
 use crate::organization::Organization;
-use crate::refresh::{Account, RefreshSettings, Source, Target};
+use crate::refresh::{Account, AccountInput, RefreshError, RefreshSettings, Source, Target};
 use crate::schedule::{self, Fleet, Plan, Refresh};
 use crate::snapshot::{ExporterPart, State};
 
-/// How to reach one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach one account: what [`ConfigFleet::account`] needs to start watching it.
+#[derive(Debug, Clone)]
 pub enum Spec {
     /// The default credential chain's own account.
-    Own,
+    Own(Arc<Aws>),
     /// Offline files.
-    Files(FileSourceSpec),
+    Files(Files),
     /// An account entered through a role.
     Role {
         account_id: String,
         name: Option<String>,
         role: Role,
+        aws: Arc<Aws>,
     },
-}
-
-/// The offline files of `--credential-report.file` / `--account-summary.file`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSourceSpec {
-    pub report: std::path::PathBuf,
-    pub summary: Option<std::path::PathBuf>,
 }
 
 /// What the scheduler runs: the accounts, and (where AWS is configured, on shard 0) the one
 /// exporter-level job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Entry {
     Account(Spec),
     /// Centralized root access (ListOrganizationsFeatures), once per interval.
-    Organization,
+    Organization(Arc<Aws>),
 }
 
 /// The scheduler's key of the organization job; no account key looks like it (account ids,
@@ -65,11 +60,21 @@ impl Refresh for Job {
     }
 }
 
+/// What every refresh of `config` needs.
+fn refresh_settings(config: &Config) -> RefreshSettings {
+    RefreshSettings {
+        thresholds: config.thresholds,
+        per_user: config.per_user,
+        max_report_bytes: config.report_max_bytes,
+        deadline: config.aws.refresh_deadline(),
+    }
+}
+
 /// The accounts of a [`Config`].
 pub struct ConfigFleet {
     config: Arc<Config>,
     /// `None` offline: no AWS configuration is loaded at all.
-    aws: Option<Aws>,
+    aws: Option<Arc<Aws>>,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
 }
@@ -77,10 +82,10 @@ pub struct ConfigFleet {
 impl ConfigFleet {
     pub async fn new(config: Arc<Config>, state: Arc<State>) -> ConfigFleet {
         let aws = match config.mode {
-            Mode::Offline { .. } => None,
-            _ => Some(Aws::connect(&config.aws).await),
+            Mode::Offline(_) => None,
+            _ => Some(Arc::new(Aws::connect(&config.aws).await)),
         };
-        let settings = Arc::new(RefreshSettings::from_config(&config));
+        let settings = Arc::new(refresh_settings(&config));
         ConfigFleet {
             config,
             aws,
@@ -99,88 +104,74 @@ impl ConfigFleet {
     }
 
     /// The accounts to watch, or the discovery error (for `--once`).
-    pub async fn accounts(&self) -> Result<Vec<(String, Spec)>, crate::fetch::FetchError> {
-        let found = match (&self.config.mode, &self.aws) {
-            (Mode::Offline { report, summary }, _) => vec![(
-                report.display().to_string(),
-                Spec::Files(FileSourceSpec {
-                    report: report.clone(),
-                    summary: summary.clone(),
-                }),
-            )],
-            (Mode::DefaultAccount, _) => vec![("default".to_owned(), Spec::Own)],
-            (Mode::MultiAccount { .. }, None) => Vec::new(),
-            (
-                Mode::MultiAccount {
-                    accounts,
-                    organizations,
-                },
-                Some(aws),
-            ) => {
-                let mut found: Vec<(String, Spec)> = accounts
-                    .iter()
-                    .filter_map(|a| {
-                        let id = crate::report::account_of_arn(&a.role_arn)?;
-                        Some((
-                            id.to_owned(),
-                            Spec::Role {
-                                account_id: id.to_owned(),
-                                name: a.name.clone(),
-                                role: Role {
-                                    arn: a.role_arn.clone(),
-                                    external_id: a.external_id.clone(),
-                                },
-                            },
-                        ))
-                    })
-                    .collect();
-                if let Some(org) = organizations {
-                    let (members, management) = aws.organization_accounts().await?;
-                    for m in members {
-                        let excluded = org.exclude_accounts.contains(&m.id)
-                            || (!org.include_management_account
-                                && management.as_deref() == Some(&m.id))
-                            || found.iter().any(|(id, _)| *id == m.id);
-                        if !excluded {
-                            let arn = format!(
-                                "arn:{}:iam::{}:role/{}",
-                                self.config.aws.partition(),
-                                m.id,
-                                org.role_name
-                            );
-                            found.push((
-                                m.id.clone(),
-                                Spec::Role {
-                                    account_id: m.id,
-                                    name: m.name,
-                                    role: Role {
-                                        arn,
-                                        external_id: org.external_id.clone(),
-                                    },
-                                },
-                            ));
-                        }
-                    }
-                }
-                found.retain(|(id, _)| {
-                    crate::config::shard_of(id, self.config.shard_count) == self.config.shard_index
-                });
-                found
+    pub async fn accounts(&self) -> Result<Vec<(String, Spec)>, FetchError> {
+        let aws = match (&self.config.mode, &self.aws) {
+            (Mode::Offline(files), _) => {
+                let key = files.report.display().to_string();
+                return Ok(vec![(key, Spec::Files(files.clone()))]);
             }
+            (_, None) => return Ok(Vec::new()),
+            (_, Some(aws)) => aws,
         };
+        let Mode::MultiAccount {
+            accounts,
+            organizations,
+        } = &self.config.mode
+        else {
+            return Ok(vec![("default".to_owned(), Spec::Own(aws.clone()))]);
+        };
+        let role = |account_id: String, name: Option<String>, role: Role| Spec::Role {
+            account_id,
+            name,
+            role,
+            aws: aws.clone(),
+        };
+        let mut found: Vec<(String, Spec)> = accounts
+            .iter()
+            .filter_map(|a| {
+                let id = crate::arn::iam_account(&a.role_arn)?;
+                let r = Role {
+                    arn: a.role_arn.clone(),
+                    external_id: a.external_id.clone(),
+                };
+                Some((id.to_owned(), role(id.to_owned(), a.name.clone(), r)))
+            })
+            .collect();
+        if let Some(org) = organizations {
+            let (members, management) = aws.organization_accounts().await?;
+            for m in members {
+                let excluded = org.exclude_accounts.contains(&m.id)
+                    || (!org.include_management_account && management.as_deref() == Some(&m.id))
+                    || found.iter().any(|(id, _)| *id == m.id);
+                if !excluded {
+                    let r = Role {
+                        arn: format!(
+                            "arn:{}:iam::{}:role/{}",
+                            self.config.aws.partition(),
+                            m.id,
+                            org.role_name
+                        ),
+                        external_id: org.external_id.clone(),
+                    };
+                    found.push((m.id.clone(), role(m.id, m.name, r)));
+                }
+            }
+        }
+        found.retain(|(id, _)| {
+            crate::shard::shard_of(id, self.config.shard_count) == self.config.shard_index
+        });
         Ok(found)
     }
 
     /// Starts watching one account.
     pub async fn account(&self, key: &str, spec: &Spec) -> Account {
         let (account_id, name, source) = match spec {
-            Spec::Own => (None, None, Source::Aws(self.aws_or_panic().own_account())),
-            Spec::Files(f) => (
+            Spec::Own(aws) => (None, None, Source::Aws(aws.own_account())),
+            Spec::Files(files) => (
                 None,
                 None,
                 Source::Files(FileSource {
-                    report: f.report.clone(),
-                    summary: f.summary.clone(),
+                    files: files.clone(),
                     max_bytes: self.config.report_max_bytes,
                 }),
             ),
@@ -188,10 +179,11 @@ impl ConfigFleet {
                 account_id,
                 name,
                 role,
+                aws,
             } => (
                 Some(account_id.clone()),
                 name.clone(),
-                Source::Aws(self.aws_or_panic().assume(role)),
+                Source::Aws(aws.assume(role)),
             ),
         };
         let target = Target {
@@ -203,22 +195,21 @@ impl ConfigFleet {
         Account::new(target, self.state.clone(), self.settings.clone())
     }
 
-    /// The exporter-level job, where it runs: AWS configured (never offline) and shard 0, so
-    /// that sharded replicas ask once between them.
-    pub fn organization(&self) -> Option<Organization> {
-        let aws = self.aws.as_ref().filter(|_| self.config.shard_index == 0)?;
-        Some(Organization::new(
-            aws.clone(),
-            self.state.clone(),
-            self.settings.thresholds,
-        ))
+    /// The AWS of the exporter-level job, where it runs: AWS configured (never offline) and
+    /// shard 0, so that sharded replicas ask once between them. The one place that decides it.
+    fn organization_aws(&self) -> Option<&Arc<Aws>> {
+        self.aws.as_ref().filter(|_| self.config.shard_index == 0)
     }
 
-    fn aws_or_panic(&self) -> &Aws {
-        // NB: `aws` is `None` only offline, where no spec names AWS (see `accounts`).
-        self.aws
-            .as_ref()
-            .expect("an AWS spec only exists when AWS is configured")
+    /// The exporter-level job on `aws`.
+    fn organization_job(&self, aws: &Aws) -> Organization {
+        Organization::new(aws.clone(), self.state.clone(), self.settings.thresholds)
+    }
+
+    /// The exporter-level job, where it runs (see [`ConfigFleet::organization_aws`]).
+    pub fn organization(&self) -> Option<Organization> {
+        self.organization_aws()
+            .map(|aws| self.organization_job(aws))
     }
 }
 
@@ -233,9 +224,11 @@ impl Fleet for ConfigFleet {
                     .into_iter()
                     .map(|(key, spec)| (key, Entry::Account(spec)))
                     .collect();
-                // Same condition as `organization()`, which `open` relies on.
-                if self.aws.is_some() && self.config.shard_index == 0 {
-                    found.push((ORGANIZATION_KEY.to_owned(), Entry::Organization));
+                if let Some(aws) = self.organization_aws() {
+                    found.push((
+                        ORGANIZATION_KEY.to_owned(),
+                        Entry::Organization(aws.clone()),
+                    ));
                 }
                 Some(found)
             }
@@ -247,11 +240,9 @@ impl Fleet for ConfigFleet {
     }
 
     async fn open(&self, key: &str, entry: &Entry) -> Job {
-        match (entry, self.organization()) {
-            (Entry::Account(spec), _) => Job::Account(self.account(key, spec).await),
-            (Entry::Organization, Some(org)) => Job::Organization(org),
-            // NB: discover() lists the organization only where organization() builds it.
-            (Entry::Organization, None) => unreachable!("organization job without AWS"),
+        match entry {
+            Entry::Account(spec) => Job::Account(self.account(key, spec).await),
+            Entry::Organization(aws) => Job::Organization(self.organization_job(aws)),
         }
     }
 
@@ -298,76 +289,103 @@ async fn publish_loop(state: Arc<State>, cancel: tokio_util::sync::CancellationT
     }
 }
 
-/// `--once`: refreshes every account once and returns the published state, or the errors
-/// (one line).
-pub async fn once(config: Arc<Config>) -> Result<Arc<State>, String> {
+/// One account that `--once` or `audit` could not read. One line: the refresh's error, after
+/// the account's key where several accounts are watched.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{source}", .key.as_ref().map(|k| format!("account {k}: ")).unwrap_or_default())]
+pub struct AccountError {
+    /// The account's key where several accounts are watched (the message names it); `None`
+    /// where there is one account (or for the exporter-level job).
+    pub key: Option<String>,
+    #[source]
+    pub source: RefreshError,
+}
+
+/// Why `--once` or `audit` has no result.
+#[derive(Debug, thiserror::Error)]
+pub enum OnceError {
+    /// The accounts to read could not be listed (Organizations).
+    #[error("account discovery: {0}")]
+    Discovery(#[source] FetchError),
+    /// Accounts that could not be read (`--once` needs every one), sorted by message.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Accounts(Vec<AccountError>),
+}
+
+/// `--once`: refreshes every account once and returns the published state, or the errors.
+pub async fn once(config: Arc<Config>) -> Result<Arc<State>, OnceError> {
     let state = Arc::new(State::default());
     state.set_exporter_part(ExporterPart::ControlInfo, render_control_info());
     let outcomes = each_once(config, state.clone(), true, |mut account| async move {
         account.refresh_once().await
     })
     .await?;
-    let mut errors: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    let mut errors: Vec<AccountError> = outcomes.into_iter().filter_map(Result::err).collect();
     if !errors.is_empty() {
-        errors.sort();
-        return Err(errors.join("; "));
+        errors.sort_by_cached_key(ToString::to_string);
+        return Err(OnceError::Accounts(errors));
     }
     state.publish();
     Ok(state)
 }
 
+/// What `audit` read: the data of every account that could be read, sorted by key, and the
+/// errors of the others, sorted by message.
+#[derive(Debug)]
+pub struct AccountsRead {
+    pub inputs: Vec<AccountInput>,
+    pub errors: Vec<AccountError>,
+}
+
 /// `audit`: fetches and parses every account once, through the same fleet and sources as
-/// `--once`, without rendering. Each account's data or its error (one line, naming the account
-/// when there are several), sorted by account key; `Err` when discovery fails.
-pub async fn fetch_once(
-    config: Arc<Config>,
-) -> Result<Vec<Result<crate::refresh::AccountInput, String>>, String> {
+/// `--once`, without rendering. `Err` when discovery fails.
+pub async fn fetch_once(config: Arc<Config>) -> Result<AccountsRead, OnceError> {
     let state = Arc::new(State::default());
-    let mut outcomes = each_once(config, state, false, |account| async move {
+    let outcomes = each_once(config, state, false, |account| async move {
         account.fetch_once().await
     })
     .await?;
-    // Accounts by key, then the errors.
-    outcomes.sort_by(|a, b| match (a, b) {
-        (Ok(a), Ok(b)) => a.key.cmp(&b.key),
-        (Err(a), Err(b)) => a.cmp(b),
-        (a, _) => a.is_err().cmp(&b.is_err()),
-    });
-    Ok(outcomes)
+    let (mut inputs, mut errors) = (Vec::new(), Vec::new());
+    for outcome in outcomes {
+        match outcome {
+            Ok(input) => inputs.push(input),
+            Err(e) => errors.push(e),
+        }
+    }
+    inputs.sort_by(|a, b| a.key.cmp(&b.key));
+    errors.sort_by_cached_key(ToString::to_string);
+    Ok(AccountsRead { inputs, errors })
 }
 
 /// Runs `job` once on every account of `config` (at most `concurrency` at a time) and returns
-/// each result; an error is one line, prefixed with the account's key in multi-account mode.
+/// each result.
 async fn each_once<T, F, Fut>(
     config: Arc<Config>,
     state: Arc<State>,
     with_organization: bool,
     job: F,
-) -> Result<Vec<Result<T, String>>, String>
+) -> Result<Vec<Result<T, AccountError>>, OnceError>
 where
     T: Send + 'static,
     F: Fn(Account) -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::refresh::RefreshError>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, RefreshError>> + Send + 'static,
 {
     let fleet = ConfigFleet::new(config.clone(), state).await;
-    let found = fleet
-        .accounts()
-        .await
-        .map_err(|e| format!("account discovery: {e}"))?;
+    let found = fleet.accounts().await.map_err(OnceError::Discovery)?;
     let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
     let mut jobs = tokio::task::JoinSet::new();
+    // The key each error is shown with, by task (a task that panics returns no key).
     let many = matches!(config.mode, Mode::MultiAccount { .. });
+    let mut keys = std::collections::HashMap::new();
     for (key, spec) in found {
         let account = fleet.account(&key, &spec).await;
         let limit = limit.clone();
         let run = job(account);
-        jobs.spawn(async move {
+        let task = jobs.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            run.await.map_err(|e| match many {
-                true => format!("account {key}: {e}"),
-                false => e.to_string(),
-            })
+            run.await
         });
+        keys.insert(task.id(), many.then_some(key));
     }
     // `--once` also asks the organization's features (once, not per account); `audit` does not.
     let organization = match with_organization {
@@ -381,11 +399,19 @@ where
         }
     });
     let mut outcomes = Vec::new();
-    while let Some(joined) = jobs.join_next().await {
-        outcomes.push(joined.unwrap_or_else(|e| Err(format!("refresh task failed: {e}"))));
+    while let Some(joined) = jobs.join_next_with_id().await {
+        let (id, result) = match joined {
+            Ok((id, result)) => (id, result),
+            Err(e) => (e.id(), Err(RefreshError::Task("refresh", e.to_string()))),
+        };
+        let key = keys.remove(&id).flatten();
+        outcomes.push(result.map_err(|source| AccountError { key, source }));
     }
     if let Err(e) = organization.await {
-        outcomes.push(Err(format!("organization task failed: {e}")));
+        outcomes.push(Err(AccountError {
+            key: None,
+            source: RefreshError::Task("organization", e.to_string()),
+        }));
     }
     Ok(outcomes)
 }

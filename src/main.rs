@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_iam_exporter::accounts;
-use aws_iam_exporter::audit::{self, Audit, Format};
-use aws_iam_exporter::config::{Config, Flags};
+use aws_iam_exporter::audit::{self, Audit, AuditSettings};
+use aws_iam_exporter::config::{Config, Flags, Run};
 use aws_iam_exporter::snapshot::State;
 use aws_iam_exporter::web::{self, ServerSettings, WebConfig};
 use clap::Parser as _;
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     init_logging(&config);
     // `--once` does one round of I/O and writes: one thread spares the start-up and hand-offs
     // of a worker pool (parsing still runs on the blocking pool).
-    let runtime = if config.once {
+    let runtime = if config.run == Run::Once {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -55,12 +55,10 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async {
-        if config.audit.is_some() {
-            audit(config).await
-        } else if config.once {
-            once(config).await
-        } else {
-            daemon(config).await
+        match config.run.clone() {
+            Run::Audit(settings) => audit(config, settings).await,
+            Run::Once => once(config).await,
+            Run::Daemon => daemon(config).await,
         }
     });
     // Don't wait on blocking tasks (e.g. a stuck DNS lookup) at exit.
@@ -72,11 +70,10 @@ fn main() -> ExitCode {
 ///
 /// A refresh allocates and frees a few large buffers (the report, the parsed rows, the rendered
 /// text). glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB), after
-/// which such buffers come from per-thread arenas that keep the pages once freed: with a
-/// 50,000-user account RSS grew from 70 to 92 MiB over two refreshes, and stays at 51 MiB with
-/// the threshold fixed (scripts/rss.sh). Setting it also turns the dynamic adjustment off.
+/// which such buffers come from per-thread arenas that keep the pages once freed, and RSS grows
+/// with every refresh. Setting the threshold also turns that dynamic adjustment off.
 /// NB: not lower: glibc's default, 128 KiB, would put the ~160 KiB deflate state of every gzip
-/// scrape's tail in a fresh mapping (gzip p50 0.16 -> 0.24 ms in scripts/load-test.sh).
+/// scrape's tail in a fresh mapping. The measurements: docs/performance.md, "Numbers behind the code".
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn fix_malloc_mmap_threshold() {
     // SAFETY: mallopt only sets an allocator parameter; it runs before any other thread exists.
@@ -121,10 +118,7 @@ async fn once(config: Config) -> ExitCode {
     match accounts::once(Arc::new(config)).await {
         Ok(state) => {
             let published = state.published();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0);
+            let now = aws_iam_exporter::clock::now_secs();
             // Straight to stdout, locked and buffered: the exposition's pieces are written as
             // they are, with no copy into one String.
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -152,11 +146,8 @@ const NOW_ENV: &str = "AWS_IAM_EXPORTER_NOW";
 
 /// `audit`: one refresh of every account, printed as a table, JSON, OCSF, JUnit or CSV. Exit 0, 1 (something
 /// fails at or above `--fail-on`) or 2 (an account could not be read: one line each on stderr).
-async fn audit(config: Config) -> ExitCode {
+async fn audit(config: Config, settings: AuditSettings) -> ExitCode {
     use std::io::{IsTerminal as _, Write as _};
-    let Some(settings) = config.audit.clone() else {
-        return ExitCode::from(USAGE_ERROR);
-    };
     let now = match std::env::var(NOW_ENV) {
         Ok(s) => match aws_iam_exporter::report::parse_time(&s) {
             Some(t) => t,
@@ -165,45 +156,35 @@ async fn audit(config: Config) -> ExitCode {
                 return ExitCode::from(USAGE_ERROR);
             }
         },
-        Err(_) => aws_iam_exporter::refresh::now_secs() as i64,
+        Err(_) => aws_iam_exporter::clock::now_secs() as i64,
     };
     let thresholds = config.thresholds;
-    let outcomes = match accounts::fetch_once(Arc::new(config)).await {
-        Ok(o) => o,
+    let read = match accounts::fetch_once(Arc::new(config)).await {
+        Ok(read) => read,
         Err(e) => {
             eprintln!("aws-iam-exporter: error: {e}");
             return ExitCode::from(audit::EXIT_ERROR);
         }
     };
-    let (inputs, errors): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
-    let inputs: Vec<_> = inputs.into_iter().flatten().collect();
-    let errors: Vec<String> = errors.into_iter().filter_map(Result::err).collect();
+    let errors: Vec<String> = read.errors.iter().map(ToString::to_string).collect();
     for e in &errors {
         eprintln!("aws-iam-exporter: error: {e}");
     }
     let report = Audit {
         now,
-        accounts: inputs
+        accounts: read
+            .inputs
             .iter()
             .map(|i| audit::assess(i, &thresholds, now))
             .collect(),
         errors,
     };
-    let code = report.exit_code(settings.fail_on);
+    let code = report.exit_code(settings.fail_on.floor());
     // Nothing read: the error line says it all.
     if !report.accounts.is_empty() {
-        let text = match settings.format {
-            Format::Json => audit::json(&report, &settings),
-            Format::Ocsf => audit::ocsf(&report),
-            Format::Junit => audit::junit(&report, &settings),
-            Format::Csv => audit::csv(&report, &settings),
-            Format::Table => {
-                let stdout = std::io::stdout();
-                let no_color = std::env::var("NO_COLOR").ok();
-                let color = audit::use_color(stdout.is_terminal(), no_color.as_deref());
-                audit::table(&report, &settings, color)
-            }
-        };
+        let no_color = std::env::var("NO_COLOR").ok();
+        let color = audit::use_color(std::io::stdout().is_terminal(), no_color.as_deref());
+        let text = audit::render(&report, &settings, color);
         // A closed pipe (`| head`) is the reader's choice, not an error of the audit.
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
@@ -236,7 +217,7 @@ async fn daemon(config: Config) -> ExitCode {
         Ok(a) => a.to_string(),
         Err(_) => config.listen_address.to_string(),
     };
-    tracing::info!(%address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::config::VERSION, "listening");
+    tracing::info!(%address, tls = web.as_ref().is_some_and(|w| w.tls_acceptor().is_some()), version = aws_iam_exporter::version::VERSION, "listening");
     let state = Arc::new(State::default());
     let cancel = CancellationToken::new();
     let settings = ServerSettings {

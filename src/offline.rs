@@ -9,11 +9,17 @@ use crate::fetch::{ErrorCode, Facts, FetchError, Fetched, Operation};
 use crate::posture::{PolicyState, Summary};
 use crate::report::decode_document_owned;
 
-/// The offline source: a report file and optionally a summary file.
-#[derive(Debug, Clone)]
-pub struct FileSource {
+/// The offline files: `--credential-report.file` and, optionally, `--account-summary.file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
     pub report: PathBuf,
     pub summary: Option<PathBuf>,
+}
+
+/// The offline source: the files, read at every refresh, and the largest report accepted.
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    pub files: Files,
     pub max_bytes: usize,
 }
 
@@ -22,15 +28,16 @@ const MAX_SUMMARY_BYTES: usize = 1 << 20;
 
 impl FileSource {
     pub fn fetch(&self) -> Result<Fetched, FetchError> {
-        let bytes = read_limited(&self.report, self.max_bytes)?;
+        let Files { report, summary } = &self.files;
+        let bytes = read_limited(report, self.max_bytes)?;
         let report = decode_document_owned(bytes, self.max_bytes).map_err(|e| {
             FetchError::new(
                 Operation::ReadFile,
                 ErrorCode::BadReport,
-                format!("{}: {e}", self.report.display()),
+                format!("{}: {e}", report.display()),
             )
         })?;
-        let summary = match &self.summary {
+        let summary = match summary {
             None => None,
             Some(path) => Some(
                 parse_summary_json(&read_limited(path, MAX_SUMMARY_BYTES)?).map_err(|why| {
@@ -112,8 +119,10 @@ mod tests {
         let path = dir.path().join("big.csv");
         std::fs::write(&path, vec![b'a'; 5000]).unwrap();
         let src = FileSource {
-            report: path,
-            summary: None,
+            files: Files {
+                report: path,
+                summary: None,
+            },
             max_bytes: 1024,
         };
         let e = src.fetch().unwrap_err();

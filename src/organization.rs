@@ -76,7 +76,7 @@ impl Organization {
                 } else {
                     tracing::debug!(organization_id = %features.organization_id, "centralized root access features read");
                 }
-                let now = crate::refresh::now_secs() as i64;
+                let now = crate::clock::now_secs() as i64;
                 let verdict = organization_verdict(&features, &self.thresholds, now);
                 let account = self.account_id().await;
                 self.view.control = account
@@ -121,11 +121,7 @@ impl Organization {
     }
 
     fn count(&mut self, e: &FetchError) {
-        *self
-            .view
-            .aws_errors
-            .entry((e.operation.as_str(), e.code.label().into_owned()))
-            .or_default() += 1;
+        self.view.aws_errors.count(e);
     }
 }
 

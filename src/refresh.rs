@@ -6,10 +6,10 @@
 //! old the last success is).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::aws::AccountClient;
-use crate::config::Config;
+use crate::clock::now_secs;
 use crate::exposition::{
     AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats,
 };
@@ -74,24 +74,6 @@ pub struct RefreshSettings {
     pub deadline: Duration,
 }
 
-impl RefreshSettings {
-    pub fn from_config(c: &Config) -> RefreshSettings {
-        RefreshSettings {
-            thresholds: c.thresholds,
-            per_user: c.per_user,
-            max_report_bytes: c.report_max_bytes,
-            deadline: c.aws.refresh_deadline(),
-        }
-    }
-}
-
-pub fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 /// One account's fetched and parsed data, as `audit` reads it ([`Account::fetch_once`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountInput {
@@ -137,32 +119,28 @@ impl Account {
         }
     }
 
-    pub fn key(&self) -> &str {
-        &self.target.key
-    }
-
     /// Refreshes once and writes the result into the account's slot. Returns the error,
     /// counted but not logged (the daemon logs it; `--once` prints it).
     pub async fn refresh_once(&mut self) -> Result<(), RefreshError> {
         let started = Instant::now();
         let mut errors = ErrorLog::new();
-        let deadline = self.settings.deadline;
-        let result = tokio::time::timeout(
-            deadline,
-            fetch_and_render(&self.target, &self.settings, &mut errors),
-        )
-        .await
-        .unwrap_or(Err(RefreshError::Timeout(deadline)));
+        let work = fetch_and_render(&self.target, &self.settings, &mut errors);
+        let result = within(self.settings.deadline, work).await;
 
+        log_failed_calls(&self.target.key, &errors);
         for e in &errors {
-            tracing::warn!(account = %self.target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "AWS call failed; refresh continues");
             self.count(e);
         }
         let s = &mut self.stats;
         s.duration_seconds = started.elapsed().as_secs_f64();
         let key = &self.target.key;
         match result {
-            Ok((labels, rendered, root_use, unparsed)) => {
+            Ok(Rendering {
+                labels,
+                rendered,
+                root_use,
+                unparsed,
+            }) => {
                 s.labels = labels;
                 s.count_unparsed(&unparsed);
                 s.success = true;
@@ -196,17 +174,12 @@ impl Account {
     /// failing the fetch are logged, as a refresh logs them.
     pub async fn fetch_once(&self) -> Result<AccountInput, RefreshError> {
         let mut errors = ErrorLog::new();
-        let deadline = self.settings.deadline;
-        let result = tokio::time::timeout(
-            deadline,
-            fetch_and_parse(&self.target, &self.settings, &mut errors),
-        )
-        .await
-        .unwrap_or(Err(RefreshError::Timeout(deadline)));
-        for e in &errors {
-            tracing::warn!(account = %self.target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "AWS call failed; refresh continues");
-        }
-        let (account_id, data, _) = result?;
+        let work = fetch_and_parse(&self.target, &self.settings, &mut errors);
+        let result = within(self.settings.deadline, work).await;
+        log_failed_calls(&self.target.key, &errors);
+        let Parsed {
+            account_id, data, ..
+        } = result?;
         Ok(AccountInput {
             key: self.target.key.clone(),
             account_id,
@@ -216,11 +189,25 @@ impl Account {
     }
 
     fn count(&mut self, e: &FetchError) {
-        *self
-            .stats
-            .aws_errors
-            .entry((e.operation.as_str(), e.code.label().into_owned()))
-            .or_default() += 1;
+        self.stats.aws_errors.count(e);
+    }
+}
+
+/// `work`, abandoned when it takes longer than `deadline` (the hard bound on a refresh).
+async fn within<T>(
+    deadline: Duration,
+    work: impl std::future::Future<Output = Result<T, RefreshError>>,
+) -> Result<T, RefreshError> {
+    tokio::time::timeout(deadline, work)
+        .await
+        .unwrap_or(Err(RefreshError::Timeout(deadline)))
+}
+
+/// Logs the calls that failed without failing the refresh (optional calls, reports to
+/// regenerate), one line each.
+fn log_failed_calls(key: &str, errors: &ErrorLog) {
+    for e in errors {
+        tracing::warn!(account = %key, operation = %e.operation, code = %e.code.label(), message = %e.message, "AWS call failed; refresh continues");
     }
 }
 
@@ -240,22 +227,26 @@ fn labels(account_id: Option<&str>, name: Option<&str>) -> AccountLabels {
     l
 }
 
-/// A refresh's output: the account's labels, its rendered series, when root was last used,
-/// and the report values that fit no known form (per column).
-type Rendering = (
-    AccountLabels,
-    crate::exposition::Rendered,
-    Option<RootUse>,
-    std::collections::BTreeMap<&'static str, u64>,
-);
+/// A refresh's output, for the account's slot and its self-metrics.
+struct Rendering {
+    labels: AccountLabels,
+    /// The account's series.
+    rendered: crate::exposition::Rendered,
+    /// When root was last used, for the scrape-time age.
+    root_use: Option<RootUse>,
+    /// The report values that fit no known form, per column.
+    unparsed: std::collections::BTreeMap<&'static str, u64>,
+}
 
-/// What one fetch gave, parsed, before any posture: the account's id (from the report, the
-/// role, or the caller) and its data. The input of [`derive`] for the daemon and `audit` alike.
-type Parsed = (
-    String,
-    AccountData,
-    std::collections::BTreeMap<&'static str, u64>,
-);
+/// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
+/// `audit` alike.
+struct Parsed {
+    /// From the report, the role, or the caller.
+    account_id: String,
+    data: AccountData,
+    /// The report values that fit no known form, per column.
+    unparsed: std::collections::BTreeMap<&'static str, u64>,
+}
 
 async fn fetch_and_parse(
     target: &Target,
@@ -300,7 +291,11 @@ async fn fetch_and_parse(
         generated,
         facts,
     };
-    Ok((account_id, data, unparsed))
+    Ok(Parsed {
+        account_id,
+        data,
+        unparsed,
+    })
 }
 
 async fn fetch_and_render(
@@ -308,7 +303,11 @@ async fn fetch_and_render(
     settings: &RefreshSettings,
     errors: &mut ErrorLog,
 ) -> Result<Rendering, RefreshError> {
-    let (account_id, data, unparsed) = fetch_and_parse(target, settings, errors).await?;
+    let Parsed {
+        account_id,
+        data,
+        unparsed,
+    } = fetch_and_parse(target, settings, errors).await?;
     let labels = labels(Some(&account_id), target.name.as_deref());
     let now = now_secs() as i64;
     let (thresholds, per_user) = (settings.thresholds, settings.per_user);
@@ -324,7 +323,12 @@ async fn fetch_and_render(
             posture,
             per_user,
         });
-        (labels, render_account(view), root_use, unparsed)
+        Rendering {
+            labels,
+            rendered: render_account(view),
+            root_use,
+            unparsed,
+        }
     })
     .await
     .map_err(|e| RefreshError::Task("render", e.to_string()))
@@ -333,6 +337,7 @@ async fn fetch_and_render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::offline::Files;
 
     fn file_target(dir: &std::path::Path, body: &str) -> Target {
         let path = dir.join("report.csv");
@@ -342,8 +347,10 @@ mod tests {
             account_id: None,
             name: Some("prod".into()),
             source: Source::Files(FileSource {
-                report: path,
-                summary: None,
+                files: Files {
+                    report: path,
+                    summary: None,
+                },
                 max_bytes: 1 << 20,
             }),
         }
@@ -367,7 +374,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = file_target(dir.path(), GOOD);
         let path = match &target.source {
-            Source::Files(f) => f.report.clone(),
+            Source::Files(f) => f.files.report.clone(),
             Source::Aws(_) => unreachable!("file target"),
         };
         let state = Arc::new(State::default());

@@ -251,7 +251,7 @@ async fn account_task<A: Refresh>(
 /// that refreshes spread evenly and a restart keeps each account's slot.
 pub fn spread(key: &str, interval: Duration) -> Duration {
     const BUCKETS: u32 = 1000;
-    let bucket = crate::config::shard_of(&format!("spread:{key}"), BUCKETS);
+    let bucket = crate::shard::shard_of(&format!("spread:{key}"), BUCKETS);
     interval.mul_f64(f64::from(bucket) / f64::from(BUCKETS))
 }
 

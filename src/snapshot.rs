@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use tokio::sync::Notify;
 
-use crate::config::{REVISION, VERSION};
 use crate::exposition::{Published, Rendered, RootUse, render_global};
+use crate::version::{REVISION, VERSION};
 
 /// What one account contributes to the exposition. Parts are `Arc`s so that a publication can
 /// take them under the lock in a few pointer copies and assemble outside it.
@@ -127,6 +127,7 @@ impl State {
     }
 
     /// The registered accounts' keys.
+    #[cfg(test)]
     pub fn keys(&self) -> Vec<String> {
         self.slots().keys().cloned().collect()
     }

@@ -28,6 +28,7 @@ Prints one line per check ("ok ..." / "FAIL ..."), exits 1 if any failed.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -50,7 +51,7 @@ UID = 65532
 K8S_VERSIONS = ("1.28", None)  # oldest supported (pod-index label), newest bundled
 KUSTOMIZATIONS = ("deploy/kubernetes", "deploy/kubernetes/sharded")
 
-# The AWS calls of the contract.
+# The AWS calls of the contract: every watched account's (deploy/iam-policy.json) ...
 IAM_ACTIONS = {
     "iam:GenerateCredentialReport",
     "iam:GetCredentialReport",
@@ -58,6 +59,13 @@ IAM_ACTIONS = {
     "iam:GetAccountPasswordPolicy",
     "iam:ListVirtualMFADevices",
     "iam:ListServiceSpecificCredentials",
+}
+# ... and the hub's own (deploy/iam-policy-organizations.json): discovery, the member roles, and
+# ListOrganizationsFeatures, asked with the exporter's own credentials only.
+HUB_ACTIONS = {
+    "organizations:DescribeOrganization",
+    "organizations:ListAccounts",
+    "sts:AssumeRole",
     "iam:ListOrganizationsFeatures",
 }
 # Flags of the binary (the contract); checked against `--help` too when a binary is built.
@@ -176,12 +184,21 @@ def check_dockerfile() -> None:
         "Dockerfile: runtime image is gcr.io/distroless/cc-debian12:nonroot",
         final["image"],
     )
+    # A tag moves; a digest does not. Every external base image is pinned by digest (a stage
+    # built FROM another stage of this file is not an image).
+    names = {s["name"] for s in stages if s["name"]}
+    unpinned = [
+        s["image_resolved"] for s in stages
+        if s["image_resolved"] not in names and not re.search(r"@sha256:[0-9a-f]{64}$", s["image_resolved"])
+    ]
+    C.check(not unpinned, "Dockerfile: every base image pinned by digest (image:tag@sha256:...)", str(unpinned))
     copies = [a for kw, a in final["instrs"] if kw == "COPY" and "--from=" in a]
     builder_name = re.search(r"--from=(\S+)", copies[0]).group(1) if copies else None
     builder = next((s for s in stages if s["name"] == builder_name), None)
     if C.check(builder is not None, "Dockerfile: final stage copies the binary from a named builder stage"):
         C.check(
-            re.fullmatch(r"(docker\.io/(library/)?)?rust:[\w.${}-]*bookworm", builder["image_resolved"]) is not None,
+            re.fullmatch(r"(docker\.io/(library/)?)?rust:[\w.${}-]*bookworm(@sha256:[0-9a-f]{64})?", builder["image_resolved"])
+            is not None,
             "Dockerfile: builder is rust:*-bookworm (glibc of Debian 12 = distroless cc-debian12)",
             builder["image_resolved"],
         )
@@ -482,7 +499,12 @@ def check_workload(obj: dict, objs: list[dict], where: str) -> None:
         is not None,
         f"{w}: ServiceAccount has an IRSA role ARN annotation",
     )
-    C.check(pod.get("automountServiceAccountToken") is True, f"{w}: automountServiceAccountToken true (IRSA token)")
+    # The Kubernetes API token is not needed: IRSA's token is a projected volume that the EKS pod
+    # identity webhook adds whatever automountServiceAccountToken says.
+    C.check(
+        pod.get("automountServiceAccountToken") is False,
+        f"{w}: automountServiceAccountToken false (no Kubernetes API token; IRSA's is projected by the webhook)",
+    )
     psc = pod.get("securityContext", {})
     C.check(
         psc.get("runAsNonRoot") is True and psc.get("runAsUser") == UID
@@ -722,7 +744,8 @@ def check_iam() -> None:
         acts = policy_actions(docs["iam-policy"])
         C.check(
             {a.lower() for a in acts} == {a.lower() for a in IAM_ACTIONS},
-            "deploy/iam-policy.json grants exactly the IAM calls the exporter makes",
+            "deploy/iam-policy.json grants exactly the IAM calls an account's refresh makes "
+            "(not iam:ListOrganizationsFeatures: the hub's own call)",
             f"extra {sorted(acts - IAM_ACTIONS)} missing {sorted(IAM_ACTIONS - acts)}",
         )
         C.check(
@@ -732,18 +755,28 @@ def check_iam() -> None:
     if "iam-policy-organizations" in docs:
         sts = docs["iam-policy-organizations"]["Statement"]
         C.check(
-            policy_actions(docs["iam-policy-organizations"])
-            == {"organizations:DescribeOrganization", "organizations:ListAccounts", "sts:AssumeRole",
-                "iam:ListOrganizationsFeatures"},
+            policy_actions(docs["iam-policy-organizations"]) == HUB_ACTIONS,
             "deploy/iam-policy-organizations.json: organizations:DescribeOrganization + ListAccounts, "
             "sts:AssumeRole, iam:ListOrganizationsFeatures (the hub's own call) only",
         )
         cfg = yaml.safe_load((ROOT / "deploy/kubernetes/sharded/config.yaml").read_text())
         role = cfg["organizations"]["role_name"]
+        assume = [st for st in sts if st.get("Action") == "sts:AssumeRole"]
         C.check(
-            any(st.get("Action") == "sts:AssumeRole" and st.get("Resource") == f"arn:aws:iam::*:role/{role}" for st in sts),
+            any(st.get("Resource") == f"arn:aws:iam::*:role/{role}" for st in assume),
             f"deploy/iam-policy-organizations.json: AssumeRole limited to role/{role} (the config's role_name)",
         )
+        org_ids = [
+            (st.get("Condition") or {}).get("StringEquals", {}).get("aws:ResourceOrgID") for st in assume
+        ]
+        C.check(
+            bool(assume) and all(isinstance(o, str) and re.fullmatch(r"o-[a-z0-9]{10,32}", o) for o in org_ids),
+            "deploy/iam-policy-organizations.json: AssumeRole only on roles of the organization "
+            "(StringEquals aws:ResourceOrgID o-...)",
+            str(org_ids),
+        )
+        if "role-trust-policy" in docs:
+            check_assume_role_agreement(cfg, assume, docs["role-trust-policy"])
     if "role-trust-policy" in docs:
         st = docs["role-trust-policy"]["Statement"][0]
         C.check(
@@ -759,6 +792,53 @@ def check_iam() -> None:
             and subs and subs[0].startswith("system:serviceaccount:") and subs[0].endswith(f":{NAME}")
             and any(k.endswith(":aud") and v == "sts.amazonaws.com" for k, v in cond.items()),
             f"deploy/irsa-trust-policy.json: web identity for system:serviceaccount:<ns>:{NAME}, aud sts.amazonaws.com",
+        )
+
+
+def check_assume_role_agreement(cfg: dict, hub_assume: list[dict], trust: dict) -> None:
+    """Every AssumeRole that deploy/kubernetes/sharded/config.yaml makes succeeds against the
+    shipped policies: the hub policy allows the role, and the member role's trust policy
+    (deploy/role-trust-policy.json) accepts the external id it is asked with."""
+    where = "deploy/kubernetes/sharded/config.yaml + deploy/role-trust-policy.json"
+    org = cfg.get("organizations") or {}
+    # (what, role ARN or pattern, external id sent with the AssumeRole or None)
+    calls = [(f"accounts[{i}]", a["role_arn"], a.get("external_id")) for i, a in enumerate(cfg.get("accounts") or [])]
+    if org:
+        calls.append(("organizations", f"arn:aws:iam::123456789012:role/{org['role_name']}", org.get("external_id")))
+    resources = [r for st in hub_assume for r in ([st["Resource"]] if isinstance(st.get("Resource"), str) else st.get("Resource", []))]
+    # The trust policy's sts:ExternalId condition: values per operator (StringEquals / StringLike).
+    wanted: dict[str, list[str]] = {}
+    for st in trust["Statement"]:
+        if st.get("Effect") == "Allow" and st.get("Action") == "sts:AssumeRole":
+            for op, conds in (st.get("Condition") or {}).items():
+                v = conds.get("sts:ExternalId")
+                if v is not None:
+                    wanted.setdefault(op, []).extend([v] if isinstance(v, str) else v)
+    C.check(
+        set(wanted) <= {"StringEquals", "StringLike"},
+        f"{where}: the trust policy's sts:ExternalId condition is StringEquals or StringLike",
+        str(sorted(wanted)),
+    )
+
+    def accepted(ext: str | None) -> bool:
+        if not wanted:
+            return True  # no condition: any external id, or none, is accepted
+        if ext is None:
+            return False
+        return ext in wanted.get("StringEquals", []) or any(
+            fnmatch.fnmatchcase(ext, p) for p in wanted.get("StringLike", [])
+        )
+
+    for what, arn, ext in calls:
+        C.check(
+            any(fnmatch.fnmatchcase(arn, r) for r in resources),
+            f"{where}: {what} ({arn.rsplit('/', 1)[-1]}) is a role the hub policy may assume",
+            f"{arn} not in {resources}",
+        )
+        C.check(
+            accepted(ext),
+            f"{where}: {what} sends the external id the trust policy requires",
+            f"external_id {ext!r}, trust policy sts:ExternalId {wanted}",
         )
 
 

@@ -91,7 +91,7 @@ pub fn junit(audit: &Audit<'_>, settings: &AuditSettings) -> String {
             properties.push(("report_generated", rfc3339(generated)));
         }
         properties.push(("cis_version", settings.cis_version.to_owned()));
-        properties.push(("fail_on", fail_on_name(settings.fail_on).to_owned()));
+        properties.push(("fail_on", fail_on_name(settings.fail_on.floor()).to_owned()));
         for (name, value) in properties {
             let _ = writeln!(
                 out,

@@ -11,11 +11,53 @@ use std::time::Duration;
 
 use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType};
 
-use super::assume::Assumed;
+use super::assume::{Assumed, CallConfig};
 use super::error::from_sdk;
+use super::pages::{Page, iam_next, sdk_pages};
 use crate::fetch::{ErrorCode, ErrorLog, Facts, FetchError, Fetched, Operation, ServiceCredential};
 use crate::posture::{PasswordPolicy, PolicyState, Summary};
 use crate::report::ReportDocument;
+
+/// Every AWS call of one account's refresh, each made at most once in sequence (beyond the
+/// polls of a report being generated and further pages): the methods below, sts:GetCallerIdentity
+/// (only for a report without ARNs) and the AssumeRole behind an assumed role's credentials.
+///
+/// NB: a call added here must be added to this list: its length sizes the refresh deadline
+/// ([`super::Settings::refresh_deadline`]), and a refresh that makes more calls than it counts
+/// can be abandoned while healthy. The calls-per-refresh scenario test
+/// (`calls_per_refresh_are_the_same_for_10_and_500_users`) fails on a call that is not listed.
+pub const REFRESH_CALLS: [Operation; 8] = [
+    Operation::GetAccountSummary,
+    Operation::GenerateCredentialReport,
+    Operation::GetCredentialReport,
+    Operation::GetAccountPasswordPolicy,
+    Operation::ListVirtualMfaDevices,
+    Operation::ListServiceSpecificCredentials,
+    Operation::GetCallerIdentity,
+    Operation::AssumeRole,
+];
+
+/// Sequential AWS calls of one refresh, at most ([`REFRESH_CALLS`]).
+pub const CALLS_PER_REFRESH: u32 = REFRESH_CALLS.len() as u32;
+
+/// Sends `$request`, a request of the shared IAM or STS client, in the account of `$account`
+/// (an [`AccountClient`]): with its role's credentials and identity cache as the operation's
+/// configuration override. Without the override the call would run with the exporter's own
+/// credentials, in the wrong account. Evaluates to the future of the SDK's `send()`.
+///
+/// A macro rather than a function: the SDK's fluent builders share no trait, and the
+/// `CustomizableOperation<T, E, B>` that their `customize()` returns can be sent only where `B`
+/// is a known builder (its `send` requires `B: CustomizableSend<T, E>`, a trait in a private
+/// module of the SDK that no generic bound outside it can name). So the one way a call enters
+/// its account is written here, once, and expanded at each call.
+macro_rules! send_in {
+    ($account:expr, $request:expr) => {
+        $request
+            .customize()
+            .config_override($account.call_config())
+            .send()
+    };
+}
 
 /// The process's clients, shared by every account.
 #[derive(Debug, Clone)]
@@ -57,19 +99,10 @@ impl AccountClient {
         }
     }
 
-    /// The configuration override of this account's IAM calls: its role's credentials, or
-    /// nothing (the shared client's own credentials).
-    fn iam(&self) -> aws_sdk_iam::config::Builder {
-        self.assumed
-            .as_ref()
-            .map_or_else(aws_sdk_iam::config::Builder::default, Assumed::iam)
-    }
-
-    /// [`AccountClient::iam`] for STS calls.
-    fn sts(&self) -> aws_sdk_sts::config::Builder {
-        self.assumed
-            .as_ref()
-            .map_or_else(aws_sdk_sts::config::Builder::default, Assumed::sts)
+    /// The configuration override of this account's calls (IAM or STS, see [`send_in!`]):
+    /// its role's credentials, or nothing (the shared client's own credentials).
+    fn call_config(&self) -> CallConfig<'_> {
+        CallConfig(self.assumed.as_ref())
     }
 
     /// Fetches everything of one refresh. The summary and the report are required; the other
@@ -109,13 +142,7 @@ impl AccountClient {
     }
 
     async fn summary(&self) -> Result<Summary, FetchError> {
-        let out = self
-            .clients
-            .iam
-            .get_account_summary()
-            .customize()
-            .config_override(self.iam())
-            .send()
+        let out = send_in!(self, self.clients.iam.get_account_summary())
             .await
             .map_err(|e| from_sdk(Operation::GetAccountSummary, &e))?;
         let mut entries: Vec<(String, i64)> = out
@@ -161,15 +188,7 @@ impl AccountClient {
     /// True when a report is complete and can be downloaded.
     async fn generate(&self, errors: &mut ErrorLog) -> Result<bool, FetchError> {
         const OP: Operation = Operation::GenerateCredentialReport;
-        let out = match self
-            .clients
-            .iam
-            .generate_credential_report()
-            .customize()
-            .config_override(self.iam())
-            .send()
-            .await
-        {
+        let out = match send_in!(self, self.clients.iam.generate_credential_report()).await {
             Ok(out) => out,
             // Too many Generate calls: the limit clears with time, like a report in progress.
             Err(e)
@@ -194,15 +213,7 @@ impl AccountClient {
 
     async fn download(&self) -> Result<ReportDocument, NotReady> {
         const OP: Operation = Operation::GetCredentialReport;
-        let out = match self
-            .clients
-            .iam
-            .get_credential_report()
-            .customize()
-            .config_override(self.iam())
-            .send()
-            .await
-        {
+        let out = match send_in!(self, self.clients.iam.get_credential_report()).await {
             Ok(out) => out,
             Err(e) => {
                 let regenerate = e.as_service_error().is_some_and(|s| {
@@ -240,15 +251,7 @@ impl AccountClient {
     }
 
     async fn password_policy(&self) -> Result<PolicyState, FetchError> {
-        match self
-            .clients
-            .iam
-            .get_account_password_policy()
-            .customize()
-            .config_override(self.iam())
-            .send()
-            .await
-        {
+        match send_in!(self, self.clients.iam.get_account_password_policy()).await {
             Ok(out) => Ok(match out.password_policy() {
                 Some(p) => PolicyState::Present(PasswordPolicy {
                     minimum_length: p.minimum_password_length().map(i64::from),
@@ -271,36 +274,36 @@ impl AccountClient {
     /// The assigned virtual MFA devices: whether root has one (CIS 1.6: root MFA must be
     /// hardware), and which IAM users have one (sorted, distinct).
     async fn virtual_mfa_devices(&self) -> Result<(bool, Vec<String>), FetchError> {
-        let mut marker: Option<String> = None;
-        let mut root = false;
-        let mut users = Vec::new();
-        loop {
-            let out = self
-                .clients
-                .iam
-                .list_virtual_mfa_devices()
-                .assignment_status(AssignmentStatusType::Assigned)
-                .max_items(1000)
-                .set_marker(marker.take())
-                .customize()
-                .config_override(self.iam())
-                .send()
-                .await
-                .map_err(|e| from_sdk(Operation::ListVirtualMfaDevices, &e))?;
-            for d in out.virtual_mfa_devices() {
-                let root_device = d.serial_number().ends_with(":mfa/root-account-mfa-device")
-                    || d.user().is_some_and(|u| u.arn().ends_with(":root"));
-                if root_device {
-                    root = true;
-                } else if let Some(u) = d.user() {
-                    users.push(u.user_name().to_owned());
-                }
-            }
-            match out.marker() {
-                Some(m) if out.is_truncated() => marker = Some(m.to_owned()),
-                _ => break,
-            }
-        }
+        // Per device: `None` for root's, else its user (if any).
+        let devices = sdk_pages(
+            Operation::ListVirtualMfaDevices,
+            |marker| {
+                send_in!(
+                    self,
+                    self.clients
+                        .iam
+                        .list_virtual_mfa_devices()
+                        .assignment_status(AssignmentStatusType::Assigned)
+                        .max_items(1000)
+                        .set_marker(marker)
+                )
+            },
+            |out| Page {
+                items: out
+                    .virtual_mfa_devices()
+                    .iter()
+                    .map(|d| {
+                        let root = d.serial_number().ends_with(":mfa/root-account-mfa-device")
+                            || d.user().is_some_and(|u| u.arn().ends_with(":root"));
+                        (!root).then(|| d.user().map(|u| u.user_name().to_owned()))
+                    })
+                    .collect(),
+                next: iam_next(out.is_truncated(), out.marker()),
+            },
+        )
+        .await?;
+        let root = devices.iter().any(Option::is_none);
+        let mut users: Vec<String> = devices.into_iter().flatten().flatten().collect();
         users.sort_unstable();
         users.dedup();
         Ok((root, users))
@@ -308,23 +311,22 @@ impl AccountClient {
 
     /// Every user's service-specific credentials, in one paginated call (`AllUsers`).
     async fn service_credentials(&self) -> Result<Vec<ServiceCredential>, FetchError> {
-        let mut marker: Option<String> = None;
-        let mut found = Vec::new();
-        loop {
-            let out = self
-                .clients
-                .iam
-                .list_service_specific_credentials()
-                .all_users(true)
-                .max_items(1000)
-                .set_marker(marker.take())
-                .customize()
-                .config_override(self.iam())
-                .send()
-                .await
-                .map_err(|e| from_sdk(Operation::ListServiceSpecificCredentials, &e))?;
-            found.extend(
-                out.service_specific_credentials()
+        sdk_pages(
+            Operation::ListServiceSpecificCredentials,
+            |marker| {
+                send_in!(
+                    self,
+                    self.clients
+                        .iam
+                        .list_service_specific_credentials()
+                        .all_users(true)
+                        .max_items(1000)
+                        .set_marker(marker)
+                )
+            },
+            |out| Page {
+                items: out
+                    .service_specific_credentials()
                     .iter()
                     .map(|c| ServiceCredential {
                         user: c.user_name().to_owned(),
@@ -333,26 +335,18 @@ impl AccountClient {
                         status: c.status().as_str().to_ascii_lowercase(),
                         created: c.create_date().secs(),
                         expires: c.expiration_date().map(|t| t.secs()),
-                    }),
-            );
-            match out.marker() {
-                Some(m) if out.is_truncated() && !m.is_empty() => marker = Some(m.to_owned()),
-                _ => break,
-            }
-        }
-        Ok(found)
+                    })
+                    .collect(),
+                next: iam_next(out.is_truncated(), out.marker()),
+            },
+        )
+        .await
     }
 
     /// The account of the credentials in use (sts:GetCallerIdentity needs no permission).
     pub async fn caller_account(&self) -> Result<String, FetchError> {
         const OP: Operation = Operation::GetCallerIdentity;
-        let out = self
-            .clients
-            .sts
-            .get_caller_identity()
-            .customize()
-            .config_override(self.sts())
-            .send()
+        let out = send_in!(self, self.clients.sts.get_caller_identity())
             .await
             .map_err(|e| from_sdk(OP, &e))?;
         out.account()

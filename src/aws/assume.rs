@@ -3,8 +3,8 @@
 //! Every account shares the process's STS and IAM clients ([`super::Aws`]); an account adds
 //! only its [`Assumed`]: the role, its credentials provider and its own identity cache. A
 //! client per account (aws-config's `AssumeRoleProvider` builds an STS client of its own, and
-//! an IAM client per `SdkConfig`) held about 31 KiB per account (heap profile, 300 accounts:
-//! 16 KiB for the STS client's configuration and runtime plugins, 15 KiB for the IAM client's).
+//! an IAM client per `SdkConfig`) held their configurations and runtime plugins per account
+//! (the heap profile: docs/performance.md, "Numbers behind the code").
 
 use std::time::SystemTime;
 
@@ -30,7 +30,7 @@ const PROVIDER_NAME: &str = "aws-iam-exporter AssumeRole";
 /// `credentials_provider(..)` calls it), and an operation whose configuration override brings
 /// a credentials provider but no identity cache gets a short-lived cache of its own (aws-sdk
 /// `ConfigOverrideRuntimePlugin`): any of these would call AssumeRole on every IAM call
-/// instead of once per session (measured: 6 AssumeRole calls per refresh).
+/// instead of once per session (measured: docs/performance.md).
 #[derive(Debug, Clone)]
 pub(super) struct Assumed {
     credentials: SharedCredentialsProvider,
@@ -46,23 +46,34 @@ impl Assumed {
             cache: IdentityCache::lazy().max_partitions(1).build(),
         }
     }
-
-    /// Configuration override of an IAM call in this account.
-    pub(super) fn iam(&self) -> aws_sdk_iam::config::Builder {
-        let mut b = aws_sdk_iam::config::Builder::default();
-        // NB: `set_`, not `credentials_provider(..)`: that one wraps its argument in a new
-        // `SharedCredentialsProvider`, a new cache partition per call.
-        b.set_credentials_provider(Some(self.credentials.clone()));
-        b.identity_cache(self.cache.clone())
-    }
-
-    /// Configuration override of an STS call in this account.
-    pub(super) fn sts(&self) -> aws_sdk_sts::config::Builder {
-        let mut b = aws_sdk_sts::config::Builder::default();
-        b.set_credentials_provider(Some(self.credentials.clone()));
-        b.identity_cache(self.cache.clone())
-    }
 }
+
+/// The configuration override of one account's calls: its [`Assumed`] role, or `None` for the
+/// exporter's own credentials (an empty override). Converts into the IAM and the STS client's
+/// configuration builders, so one override serves both ([`super::account`]'s `send_in!`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CallConfig<'a>(pub(super) Option<&'a Assumed>);
+
+/// `From<CallConfig>` for the configuration builder of each SDK crate named: the builders are
+/// distinct types with the same setters, and share no trait.
+macro_rules! call_config_into {
+    ($($sdk:ident),*) => {$(
+        impl From<CallConfig<'_>> for $sdk::config::Builder {
+            fn from(c: CallConfig<'_>) -> Self {
+                let mut b = $sdk::config::Builder::default();
+                if let Some(a) = c.0 {
+                    // NB: `set_`, not `credentials_provider(..)`: that one wraps its argument
+                    // in a new `SharedCredentialsProvider`, a new cache partition per call.
+                    b.set_credentials_provider(Some(a.credentials.clone()));
+                    b.set_identity_cache(a.cache.clone());
+                }
+                b
+            }
+        }
+    )*};
+}
+
+call_config_into!(aws_sdk_iam, aws_sdk_sts);
 
 /// Calls sts:AssumeRole with the exporter's own credentials (the shared STS client's).
 #[derive(Debug)]
@@ -115,7 +126,9 @@ fn credentials(out: AssumeRoleOutput) -> provider::Result {
     if let Some(account) = out
         .assumed_role_user
         .as_ref()
-        .and_then(|u| account_of(u.arn()))
+        .and_then(|u| crate::arn::Arn::parse(u.arn()))
+        .map(|arn| arn.account)
+        .filter(|account| !account.is_empty())
     {
         creds = creds.account_id(account);
     }
@@ -124,11 +137,6 @@ fn credentials(out: AssumeRoleOutput) -> provider::Result {
         .get_property_mut_or_default::<Vec<AwsCredentialFeature>>()
         .push(AwsCredentialFeature::CredentialsStsAssumeRole);
     Ok(creds)
-}
-
-/// The account field of an ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`).
-fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 #[cfg(test)]

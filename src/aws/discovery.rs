@@ -3,6 +3,7 @@
 use aws_config::SdkConfig;
 
 use super::error::from_sdk;
+use super::pages::{Page, sdk_pages};
 use crate::fetch::{FetchError, Operation};
 
 /// An AWS Organizations account as discovery sees it.
@@ -24,33 +25,33 @@ pub(super) async fn organization_accounts(
         .map_err(|e| from_sdk(Operation::DescribeOrganization, &e))?
         .organization()
         .and_then(|o| o.master_account_id().map(str::to_owned));
-    let mut accounts = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = client
-            .list_accounts()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| from_sdk(Operation::ListAccounts, &e))?;
-        for a in out.accounts() {
-            #[allow(deprecated)] // `status` is deprecated for `state`; accept either.
-            let active = a
-                .state()
-                .map(|s| s.as_str() == "ACTIVE")
-                .or(a.status().map(|s| s.as_str() == "ACTIVE"))
-                .unwrap_or(false);
-            if let (true, Some(id)) = (active, a.id()) {
-                accounts.push(OrgAccount {
-                    id: id.to_owned(),
-                    name: a.name().map(str::to_owned),
-                });
-            }
-        }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => break,
-        }
-    }
+    let accounts = sdk_pages(
+        Operation::ListAccounts,
+        |token| client.list_accounts().set_next_token(token).send(),
+        |out| Page {
+            items: out
+                .accounts()
+                .iter()
+                .filter(|a| {
+                    #[allow(deprecated)] // `status` is deprecated for `state`; accept either.
+                    let active = a
+                        .state()
+                        .map(|s| s.as_str() == "ACTIVE")
+                        .or(a.status().map(|s| s.as_str() == "ACTIVE"))
+                        .unwrap_or(false);
+                    active
+                })
+                .filter_map(|a| {
+                    Some(OrgAccount {
+                        id: a.id()?.to_owned(),
+                        name: a.name().map(str::to_owned),
+                    })
+                })
+                .collect(),
+            // A `NextToken` says there is more (an empty one is refused, as an IAM `Marker`).
+            next: out.next_token().map(str::to_owned),
+        },
+    )
+    .await?;
     Ok((accounts, management))
 }

@@ -71,11 +71,7 @@ where
 /// The error and its causes on one line, cut to [`MAX_CAUSE_CHARS`].
 fn cause(err: &(dyn std::error::Error + 'static)) -> String {
     let full = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
-    let one_line = full.split_whitespace().collect::<Vec<_>>().join(" ");
-    match one_line.char_indices().nth(MAX_CAUSE_CHARS) {
-        Some((cut, _)) => format!("{}...", &one_line[..cut]),
-        None => one_line,
-    }
+    crate::text::cut(&full, MAX_CAUSE_CHARS)
 }
 
 #[cfg(test)]

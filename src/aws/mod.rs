@@ -6,19 +6,23 @@
 //! pool, TLS configuration, resolver) and one IAM and one STS client, shared by every account:
 //! an assumed-role account adds only its role's credentials provider and identity cache
 //! (`assume.rs`), given to each call as a configuration override. Clients per account would
-//! each hold their configuration and runtime plugins (about 31 KiB per account), and with an
-//! HTTP client each, load the trust roots and keep a pool of their own.
+//! each hold their configuration and runtime plugins (measured: docs/performance.md, "Numbers
+//! behind the code"), and with an HTTP client each, load the trust roots and keep a pool of
+//! their own.
 //!
 //! - `account.rs`: one account's IAM calls (report, summary, policy, MFA devices, service
 //!   credentials).
 //! - `assume.rs`: sts:AssumeRole as a credentials provider, one per account.
 //! - `discovery.rs`: Organizations accounts.
 //! - `error.rs`: SDK errors -> [`FetchError`], by type.
+//! - `pages.rs`: the one loop over the pages of a list (IAM `Marker`, Organizations
+//!   `NextToken`), with the guard against a page that would be asked for again.
 
 mod account;
 mod assume;
 mod discovery;
 mod error;
+mod pages;
 
 use std::time::Duration;
 
@@ -27,11 +31,50 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
 
-pub use account::AccountClient;
+pub use account::{AccountClient, CALLS_PER_REFRESH, REFRESH_CALLS};
 pub use discovery::OrgAccount;
 
-use crate::config::AwsSettings;
 use crate::fetch::{ErrorCode, FetchError, Operation, OrganizationFeatures};
+
+/// AWS client settings (`--aws.*`, `--credential-report.timeout`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub region: String,
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub report_timeout: Duration,
+}
+
+impl Settings {
+    /// The SDK's bound on one call: every attempt plus the backoff between them (at most
+    /// 20 s each). Saturating: a huge `--aws.timeout` must not overflow.
+    pub fn operation_timeout(&self) -> Duration {
+        self.timeout
+            .saturating_add(Duration::from_secs(20))
+            .saturating_mul(self.max_attempts)
+    }
+
+    /// The hard bound on one whole refresh, from the real budgets: the report-generation wait
+    /// plus every call at its full retry budget. A healthy refresh that retries is never
+    /// abandoned; a stuck one is.
+    pub fn refresh_deadline(&self) -> Duration {
+        self.report_timeout.saturating_add(
+            self.operation_timeout()
+                .saturating_mul(account::CALLS_PER_REFRESH),
+        )
+    }
+
+    /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).
+    pub fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+}
 
 /// An IAM role to assume for an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +95,7 @@ pub struct Aws {
 
 impl Aws {
     /// Loads the default credential chain and region settings, with one shared HTTP client.
-    pub async fn connect(settings: &AwsSettings) -> Aws {
+    pub async fn connect(settings: &Settings) -> Aws {
         let attempt = settings.timeout;
         let base = aws_config::defaults(BehaviorVersion::latest())
             .http_client(shared_http_client())
@@ -138,4 +181,27 @@ fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClien
         builder.set_proxy_config(Some(ProxyConfig::from_env()));
         builder.build()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refresh_deadline_leaves_room_for_every_call_to_use_its_whole_retry_budget() {
+        // 10 attempts of 1 s with the SDK's backoff (up to 20 s each) take up to 210 s for ONE
+        // call: the old `report_timeout + timeout * attempts * 6` (180 s) abandoned such a
+        // healthy refresh while it was still retrying its first call.
+        let c = Settings {
+            region: "us-east-1".into(),
+            timeout: Duration::from_secs(1),
+            max_attempts: 10,
+            // `--credential-report.timeout`'s default.
+            report_timeout: Duration::from_secs(120),
+        };
+        let one_call = Duration::from_secs(210);
+        assert_eq!(c.operation_timeout(), one_call);
+        assert!(c.refresh_deadline() >= c.report_timeout + one_call * account::CALLS_PER_REFRESH);
+        assert!(c.refresh_deadline() > Duration::from_secs(120 + 180));
+    }
 }

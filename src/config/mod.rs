@@ -6,19 +6,13 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::audit::{AuditSettings, Format};
-use crate::posture::{CIS_VERSIONS, Severity, Thresholds};
+use crate::arn::{Arn, is_account_id};
+use crate::audit::AuditSettings;
+use crate::aws;
+use crate::offline::Files;
+use crate::posture::Thresholds;
+use crate::text::cut;
 use crate::web::ListenAddress;
-
-/// Version plus git revision, as `--version` prints it.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const REVISION: &str = env!("AWS_IAM_EXPORTER_GIT_REVISION");
-const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (revision ",
-    env!("AWS_IAM_EXPORTER_GIT_REVISION"),
-    ")"
-);
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -57,18 +51,6 @@ pub fn one_line_flag_error(e: &clap::Error) -> String {
         .collect();
     let line = kept.join(" ");
     cut(line.strip_prefix("error: ").unwrap_or(&line), 400)
-}
-
-/// `value` on one line and at most `max` characters, for echoing input in an error.
-pub(crate) fn cut(value: &str, max: usize) -> String {
-    let one_line: String = value
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match one_line.char_indices().nth(max) {
-        Some((at, _)) => format!("{}... ({} bytes)", &one_line[..at], value.len()),
-        None => one_line,
-    }
 }
 
 /// `--log.level`: the most verbose level of the exporter's own logs. (No doc comments on the
@@ -118,7 +100,7 @@ fn telemetry_path(s: &str) -> Result<String, String> {
 #[derive(Debug, Parser)]
 #[command(
     name = "aws-iam-exporter",
-    version = LONG_VERSION,
+    version = crate::version::LONG_VERSION,
     about = "Prometheus exporter for the security hygiene of AWS IAM credentials (credential report, account summary, CIS AWS Foundations controls)."
 )]
 pub struct Flags {
@@ -232,24 +214,7 @@ pub enum Command {
     /// Detection Findings for a SIEM (ocsf), JUnit XML for CI (junit) or CSV (csv).
     /// Exit 0 when nothing fails at or above --fail-on, 1 when something does, 2 on bad flags
     /// or input that cannot be read.
-    Audit(AuditFlags),
-}
-
-/// The flags of `audit` (besides the shared ones).
-#[derive(Debug, Clone, clap::Args)]
-pub struct AuditFlags {
-    /// Output: `table` for a person, `json` for tools, `ocsf` (OCSF Detection Findings, JSON Lines) for a SIEM, `junit` (XML) for CI, `csv` for spreadsheets.
-    #[arg(long, default_value = "table", value_parser = ["table", "json", "ocsf", "junit", "csv"])]
-    pub format: String,
-    /// Exit 1 when a control of this severity or above fails: critical, high, medium, low, or never (always exit 0 unless the input is unreadable).
-    #[arg(long = "fail-on", default_value = "high", value_parser = ["critical", "high", "medium", "low", "never"])]
-    pub fail_on: String,
-    /// Offenders listed per control in the table, then "... and N more"; 0 lists all (JSON always lists all).
-    #[arg(long = "max-offenders", default_value_t = 20)]
-    pub max_offenders: usize,
-    /// The CIS AWS Foundations Benchmark version whose numbers the table shows (1.4.0 to 4.0.1 share one numbering).
-    #[arg(long = "cis-version", default_value = "4.0.1", value_parser = CIS_VERSIONS)]
-    pub cis_version: String,
+    Audit(AuditSettings),
 }
 
 /// One account reached through an assumed role.
@@ -301,59 +266,12 @@ pub enum Mode {
     /// The account of the default credential chain.
     DefaultAccount,
     /// Files instead of AWS.
-    Offline {
-        report: PathBuf,
-        summary: Option<PathBuf>,
-    },
+    Offline(Files),
     /// Accounts from the config file (roles and/or Organizations).
     MultiAccount {
         accounts: Vec<RoleAccount>,
         organizations: Option<Organizations>,
     },
-}
-
-/// AWS client settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsSettings {
-    pub region: String,
-    pub timeout: Duration,
-    pub max_attempts: u32,
-    pub report_timeout: Duration,
-}
-
-/// Sequential AWS calls of one refresh, at most: GetAccountSummary, GenerateCredentialReport
-/// and GetCredentialReport (beyond the report-generation wait), GetAccountPasswordPolicy,
-/// ListVirtualMFADevices, ListServiceSpecificCredentials, sts:GetCallerIdentity, and the
-/// AssumeRole behind an assumed role's credentials.
-const CALLS_PER_REFRESH: u32 = 8;
-
-impl AwsSettings {
-    /// The SDK's bound on one call: every attempt plus the backoff between them (at most
-    /// 20 s each). Saturating: a huge `--aws.timeout` must not overflow.
-    pub fn operation_timeout(&self) -> Duration {
-        self.timeout
-            .saturating_add(Duration::from_secs(20))
-            .saturating_mul(self.max_attempts)
-    }
-
-    /// The hard bound on one whole refresh, from the real budgets: the report-generation wait
-    /// plus every call at its full retry budget. A healthy refresh that retries is never
-    /// abandoned; a stuck one is.
-    pub fn refresh_deadline(&self) -> Duration {
-        self.report_timeout
-            .saturating_add(self.operation_timeout().saturating_mul(CALLS_PER_REFRESH))
-    }
-
-    /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).
-    pub fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        }
-    }
 }
 
 /// The validated configuration.
@@ -365,26 +283,52 @@ pub struct Config {
     pub refresh_interval: Duration,
     pub concurrency: usize,
     pub report_max_bytes: usize,
-    pub once: bool,
+    /// What the process does.
+    pub run: Run,
     pub per_user: bool,
     pub log_level: String,
     pub log_json: bool,
-    pub aws: AwsSettings,
+    pub aws: aws::Settings,
     pub mode: Mode,
     pub shard_count: u32,
     pub shard_index: u32,
     pub thresholds: Thresholds,
-    /// `Some` for the `audit` subcommand.
-    pub audit: Option<AuditSettings>,
 }
 
-/// A configuration error: which flag or key, and why.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// What the process does, from `--once` and the subcommand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run {
+    /// Serve `/metrics`, refreshing every interval (the default).
+    Daemon,
+    /// `--once`: refresh once, print the metrics, exit.
+    Once,
+    /// `audit`: refresh once, print the controls' verdicts, exit 0, 1 or 2.
+    Audit(AuditSettings),
+}
+
+/// A configuration error: which flag or key, and why; the error behind it, where there is one.
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("--{flag}: {why}")]
     Flag { flag: &'static str, why: String },
+    /// A value of the config file that is not valid.
     #[error("--config.file {path}: {why}")]
     File { path: String, why: String },
+    /// The config file could not be read.
+    #[error("--config.file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not YAML of the expected shape. The message names the key and line
+    /// on one short line (YAML errors quote the input, which may be one 10 MB line).
+    #[error("--config.file {path}: {}", cut(&.source.to_string(), 300))]
+    Yaml {
+        path: String,
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
 }
 
 impl Config {
@@ -444,10 +388,10 @@ impl Config {
                         .into(),
                 });
             }
-            (Some(report), None) => Mode::Offline {
+            (Some(report), None) => Mode::Offline(Files {
                 report: report.clone(),
                 summary: f.summary_file.clone(),
-            },
+            }),
             (None, Some(c)) => {
                 if c.accounts.is_empty() && c.organizations.is_none() {
                     return Err(file_err(
@@ -477,11 +421,7 @@ impl Config {
                             cut(&o.role_name, 100)
                         )));
                     }
-                    if let Some(bad) = o
-                        .exclude_accounts
-                        .iter()
-                        .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
-                    {
+                    if let Some(bad) = o.exclude_accounts.iter().find(|a| !is_account_id(a)) {
                         return Err(file_err(format!(
                             "organizations.exclude_accounts: `{}` is not a 12-digit account id",
                             cut(bad, 40)
@@ -510,10 +450,17 @@ impl Config {
         file_concurrency: Option<u32>,
     ) -> Result<Config, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        let audit = f.command.map(|Command::Audit(a)| audit_settings(a));
-        let default_level = if audit.is_some() { "warn" } else { "info" };
+        let run = match (f.command, f.once) {
+            (Some(Command::Audit(settings)), _) => Run::Audit(settings),
+            (None, true) => Run::Once,
+            (None, false) => Run::Daemon,
+        };
+        let default_level = match run {
+            Run::Audit(_) => "warn",
+            Run::Daemon | Run::Once => "info",
+        };
         Ok(Config {
-            audit,
+            run,
             listen_address: f.listen_address,
             telemetry_path: f.telemetry_path,
             web_config_file: f.web_config_file,
@@ -524,14 +471,13 @@ impl Config {
                 .unwrap_or(Duration::from_secs(300)),
             concurrency: f.concurrency.or(file_concurrency).unwrap_or(8) as usize,
             report_max_bytes: f.report_max_bytes,
-            once: f.once,
             per_user: f.per_user,
             // A person reading an audit wants the table, not the progress of the refresh.
             log_level: f
                 .log_level
                 .map_or_else(|| default_level.to_owned(), |l| l.as_str().to_owned()),
             log_json: f.log_format == LogFormat::Json,
-            aws: AwsSettings {
+            aws: aws::Settings {
                 region: f.aws_region,
                 timeout: f.aws_timeout,
                 max_attempts: f.aws_max_attempts,
@@ -553,46 +499,21 @@ impl Config {
     }
 }
 
-/// The audit flags, as clap checked them (every value is one of its `value_parser` list).
-fn audit_settings(a: AuditFlags) -> AuditSettings {
-    let fail_on = match a.fail_on.as_str() {
-        "critical" => Some(Severity::Critical),
-        "medium" => Some(Severity::Medium),
-        "low" => Some(Severity::Low),
-        "never" => None,
-        _ => Some(Severity::High),
-    };
-    AuditSettings {
-        format: match a.format.as_str() {
-            "json" => Format::Json,
-            "ocsf" => Format::Ocsf,
-            "junit" => Format::Junit,
-            "csv" => Format::Csv,
-            _ => Format::Table,
-        },
-        fail_on,
-        max_offenders: a.max_offenders,
-        cis_version: CIS_VERSIONS
-            .iter()
-            .copied()
-            .find(|v| *v == a.cis_version)
-            .unwrap_or("4.0.1"),
-    }
-}
-
 fn read_config_file(path: &std::path::Path) -> Result<FileConfig, ConfigError> {
-    let err = |why: String| ConfigError::File {
-        path: path.display().to_string(),
-        why,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    parse_config_file(&text).map_err(err)
+    let path_text = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path_text(),
+        source,
+    })?;
+    parse_config_file(&text).map_err(|source| ConfigError::Yaml {
+        path: path_text(),
+        source,
+    })
 }
 
-/// Parses the YAML of `--config.file`; the error names the key and line, on one short line
-/// (YAML errors quote the input, which may be one 10 MB line).
-pub fn parse_config_file(text: &str) -> Result<FileConfig, String> {
-    serde_yaml_ng::from_str(text).map_err(|e| cut(&e.to_string(), 300))
+/// Parses the YAML of `--config.file`.
+fn parse_config_file(text: &str) -> Result<FileConfig, serde_yaml_ng::Error> {
+    serde_yaml_ng::from_str(text)
 }
 
 /// ARN partitions AWS has (`arn:PARTITION:iam::...`).
@@ -618,14 +539,20 @@ fn is_role_name(name: &str) -> bool {
 /// The account id of an IAM role ARN `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, or why it
 /// is not one.
 fn role_arn_account(arn: &str) -> Result<&str, &'static str> {
-    let fields: Vec<&str> = arn.splitn(6, ':').collect();
-    let ["arn", partition, "iam", "", account, resource] = fields[..] else {
+    let Some(Arn {
+        partition,
+        service: "iam",
+        region: "",
+        account,
+        resource: Some(resource),
+    }) = Arn::parse(arn)
+    else {
         return Err("is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
     };
     if !PARTITIONS.contains(&partition) {
         return Err("has no known partition (aws, aws-cn, aws-us-gov, ...)");
     }
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_account_id(account) {
         return Err("has no 12-digit account id");
     }
     let Some(path_and_name) = resource.strip_prefix("role/") else {
@@ -640,17 +567,6 @@ fn role_arn_account(arn: &str) -> Result<&str, &'static str> {
         return Err("has no valid role name (1-64 of letters, digits and _+=,.@-)");
     }
     Ok(account)
-}
-
-/// Stable shard of an account: FNV-1a of its id modulo the shard count, identical on every
-/// replica and release (unlike std's randomly seeded hasher).
-pub fn shard_of(account_id: &str, count: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in account_id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % u64::from(count.max(1))) as u32
 }
 
 #[cfg(test)]

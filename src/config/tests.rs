@@ -1,6 +1,8 @@
 //! Flags, the config file and their validation.
 
 use super::*;
+use crate::audit::{FailOn, Format};
+use crate::posture::Severity;
 
 fn flags(args: &[&str]) -> Result<Flags, clap::Error> {
     Flags::try_parse_from(std::iter::once("aws-iam-exporter").chain(args.iter().copied()))
@@ -76,19 +78,19 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
         "30d",
     ])
     .unwrap();
-    assert_eq!(c.audit, Some(AuditSettings::default()));
+    assert_eq!(c.run, Run::Audit(AuditSettings::default()));
     assert_eq!(c.thresholds.access_key_max_age, 30 * 86_400);
     assert_eq!(
         c.log_level, "warn",
         "a person reads the table, not the progress"
     );
-    assert!(!c.once);
-    assert!(matches!(c.mode, Mode::Offline { .. }));
+    assert_ne!(c.run, Run::Once);
+    assert!(matches!(c.mode, Mode::Offline(_)));
     // Before the subcommand too.
     let c = config(&["--credential-report.file", "r.csv", "audit"]).unwrap();
-    assert!(matches!(c.mode, Mode::Offline { .. }));
+    assert!(matches!(c.mode, Mode::Offline(_)));
     assert_eq!(config(&[]).unwrap().log_level, "info");
-    assert_eq!(config(&[]).unwrap().audit, None);
+    assert_eq!(config(&[]).unwrap().run, Run::Daemon);
 
     let c = config(&[
         "audit",
@@ -105,10 +107,10 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
     ])
     .unwrap();
     assert_eq!(
-        c.audit,
-        Some(AuditSettings {
+        c.run,
+        Run::Audit(AuditSettings {
             format: Format::Json,
-            fail_on: None,
+            fail_on: FailOn::Never,
             max_offenders: 0,
             cis_version: "7.0.0",
         })
@@ -121,7 +123,10 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
         ("low", Severity::Low),
     ] {
         let c = config(&["audit", "--fail-on", flag]).unwrap();
-        assert_eq!(c.audit.unwrap().fail_on, Some(want));
+        let Run::Audit(settings) = c.run else {
+            panic!("audit: {:?}", c.run)
+        };
+        assert_eq!(settings.fail_on.floor(), Some(want));
     }
     for (flag, want) in [
         ("table", Format::Table),
@@ -131,7 +136,10 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
         ("csv", Format::Csv),
     ] {
         let c = config(&["audit", "--format", flag]).unwrap();
-        assert_eq!(c.audit.unwrap().format, want, "{flag}");
+        let Run::Audit(settings) = c.run else {
+            panic!("audit: {:?}", c.run)
+        };
+        assert_eq!(settings.format, want, "{flag}");
     }
 }
 
@@ -168,13 +176,13 @@ fn shard_index_must_be_below_count() {
 #[test]
 fn offline_mode_from_report_file() {
     let c = config(&["--credential-report.file", "r.csv", "--once"]).unwrap();
-    assert!(c.once);
+    assert_eq!(c.run, Run::Once);
     assert_eq!(
         c.mode,
-        Mode::Offline {
+        Mode::Offline(Files {
             report: "r.csv".into(),
             summary: None
-        }
+        })
     );
 }
 
@@ -202,9 +210,13 @@ concurrency: 8
 
 #[test]
 fn config_file_errors_name_the_key() {
-    let e = parse_config_file("accounts:\n  - role_arn: x\n    nmae: typo\n").unwrap_err();
+    let e = parse_config_file("accounts:\n  - role_arn: x\n    nmae: typo\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nmae"), "{e}");
-    let e = parse_config_file("concurrency: many\n").unwrap_err();
+    let e = parse_config_file("concurrency: many\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("concurrency"), "{e}");
 }
 
@@ -234,28 +246,6 @@ fn config_file_values_are_validated_and_flags_override_them() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("/nonexistent.yml"), "{e}");
-}
-
-#[test]
-fn shards_are_stable_and_cover_every_account() {
-    // Pinned values: a change of hash would move accounts between replicas.
-    // These are FNV-1a values computed independently (by hand in Python), not the function
-    // compared with itself.
-    assert_eq!(shard_of("111111111111", 3), 0);
-    assert_eq!(shard_of("123456789012", 3), 2);
-    assert_eq!(shard_of("111111111111", 10), 7);
-    assert_eq!(shard_of("999999999999", 10), 9);
-    assert_eq!(shard_of("123456789012", 2), 1);
-    let ids: Vec<String> = (0..200)
-        .map(|i| format!("{:012}", 100_000_000_000u64 + i))
-        .collect();
-    let mut counts = [0; 3];
-    for id in &ids {
-        counts[shard_of(id, 3) as usize] += 1;
-    }
-    assert_eq!(counts.iter().sum::<i32>(), 200);
-    assert!(counts.iter().all(|c| *c > 40), "{counts:?}");
-    assert_eq!(shard_of("123456789012", 1), 0);
 }
 
 mod properties {
@@ -382,13 +372,58 @@ fn flag_errors_are_one_line_that_keeps_what_helps() {
 }
 
 #[test]
-fn the_refresh_deadline_leaves_room_for_every_call_to_use_its_whole_retry_budget() {
-    // 10 attempts of 1 s with the SDK's backoff (up to 20 s each) take up to 210 s for ONE
-    // call: the old `report_timeout + timeout * attempts * 6` (180 s) abandoned such a
-    // healthy refresh while it was still retrying its first call.
-    let c = config(&["--aws.timeout", "1s", "--aws.max-attempts", "10"]).unwrap();
-    let one_call = Duration::from_secs(210);
-    assert_eq!(c.aws.operation_timeout(), one_call);
-    assert!(c.aws.refresh_deadline() >= c.aws.report_timeout + one_call * CALLS_PER_REFRESH);
-    assert!(c.aws.refresh_deadline() > Duration::from_secs(120 + 180));
+fn a_bad_audit_value_is_refused_naming_every_value_there_is() {
+    for (flag, value, values) in [
+        (
+            "--format",
+            "yaml",
+            "[possible values: table, json, ocsf, junit, csv]",
+        ),
+        (
+            "--fail-on",
+            "severe",
+            "[possible values: critical, high, medium, low, never]",
+        ),
+        (
+            "--cis-version",
+            "8.0.0",
+            "[possible values: 1.4.0, 1.5.0, 2.0.0, 3.0.0, 4.0.1, 5.0.0, 6.0.0, 7.0.0]",
+        ),
+    ] {
+        let e = one_line_flag_error(&flags(&["audit", flag, value]).unwrap_err());
+        assert!(
+            e.contains(&format!("invalid value '{value}' for '{flag}")),
+            "{e}"
+        );
+        assert!(e.contains(values), "{e}");
+    }
+}
+
+#[test]
+fn the_audit_defaults_are_the_flags_defaults() {
+    let Run::Audit(parsed) = config(&["audit"]).unwrap().run else {
+        panic!("audit")
+    };
+    assert_eq!(parsed, AuditSettings::default());
+}
+
+#[test]
+fn a_config_file_error_keeps_its_cause() {
+    use std::error::Error as _;
+    let e = config(&["--config.file", "/nonexistent.yml"]).unwrap_err();
+    let io = e.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::NotFound),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yml");
+    std::fs::write(&path, "concurrency: many\n").unwrap();
+    let e = config(&["--config.file", path.to_str().unwrap()]).unwrap_err();
+    assert!(
+        e.source().is_some_and(|s| s.is::<serde_yaml_ng::Error>()),
+        "{e}"
+    );
+    assert!(e.to_string().contains("concurrency"), "{e}");
 }

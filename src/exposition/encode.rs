@@ -162,31 +162,7 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
             .map(|d| d.saturating_mul(86_400)),
     )?;
 
-    let control_labels = |i: usize| {
-        let c = &CONTROLS[i];
-        (
-            acct,
-            [
-                ("control", c.id),
-                ("cis", c.cis),
-                ("securityhub", c.securityhub),
-            ],
-        )
-    };
-    out.gauges(
-        Fam::ControlFailing,
-        v.posture
-            .verdicts
-            .iter()
-            .map(|x| (control_labels(x.control as usize), b(x.failing))),
-    )?;
-    out.gauges(
-        Fam::ControlFailingResources,
-        v.posture
-            .verdicts
-            .iter()
-            .map(|x| (control_labels(x.control as usize), x.failing_resources)),
-    )
+    out.verdicts(acct, &v.posture.verdicts)
 }
 
 pub(super) type CredentialLabels<'a> = (&'a [(&'static str, String)], [(&'static str, &'a str); 3]);
@@ -206,6 +182,73 @@ pub(super) fn credential_labels<'a>(
     )
 }
 
+/// AWS errors by (operation, code), counted over the life of an account's refreshes or of the
+/// exporter-level job: `aws_iam_exporter_aws_errors_total`. Sorted, for a stable exposition.
+#[derive(Debug, Clone, Default)]
+pub struct AwsErrors(std::collections::BTreeMap<(&'static str, String), u64>);
+
+impl AwsErrors {
+    /// Counts one failed call; its labels come from [`crate::fetch::ErrorCode::label`] only.
+    pub fn count(&mut self, e: &crate::fetch::FetchError) {
+        *self
+            .0
+            .entry((e.operation.as_str(), e.code.label().into_owned()))
+            .or_default() += 1;
+    }
+}
+
+/// Counts as given (tests, benchmarks).
+impl<const N: usize> From<[((&'static str, String), u64); N]> for AwsErrors {
+    fn from(counts: [((&'static str, String), u64); N]) -> Self {
+        AwsErrors(counts.into())
+    }
+}
+
+impl Out<'_> {
+    /// `aws_iam_control_failing` and `aws_iam_control_failing_resources` of `verdicts`, each
+    /// under `acct` and the control's `control`, `cis` and `securityhub` labels.
+    fn verdicts<L: EncodeLabelSet + Copy>(
+        &mut self,
+        acct: L,
+        verdicts: &[crate::posture::Verdict],
+    ) -> std::fmt::Result {
+        let labels = |v: &crate::posture::Verdict| {
+            let c = v.control.control();
+            (
+                acct,
+                [
+                    ("control", c.id),
+                    ("cis", c.cis),
+                    ("securityhub", c.securityhub),
+                ],
+            )
+        };
+        self.gauges(
+            Fam::ControlFailing,
+            verdicts.iter().map(|v| (labels(v), b(v.failing))),
+        )?;
+        self.gauges(
+            Fam::ControlFailingResources,
+            verdicts.iter().map(|v| (labels(v), v.failing_resources)),
+        )
+    }
+
+    /// `aws_iam_exporter_aws_errors_total` under `acct` (an account's labels, or none).
+    fn aws_errors<L: EncodeLabelSet + Copy>(
+        &mut self,
+        acct: L,
+        errors: &AwsErrors,
+    ) -> std::fmt::Result {
+        self.counters(
+            Fam::AwsErrors,
+            errors
+                .0
+                .iter()
+                .map(|((op, code), n)| ((acct, [("operation", *op), ("code", code.as_str())]), *n)),
+        )
+    }
+}
+
 /// What a refresh attempt of an account leaves behind, good or bad.
 #[derive(Debug, Clone, Default)]
 pub struct RefreshStats {
@@ -215,8 +258,7 @@ pub struct RefreshStats {
     pub duration_seconds: f64,
     pub successes: u64,
     pub failures: u64,
-    /// (operation, code) -> count, sorted for a stable exposition.
-    pub aws_errors: std::collections::BTreeMap<(&'static str, String), u64>,
+    pub aws_errors: AwsErrors,
     /// Report column -> values that fit no known form, over every report parsed.
     pub unparsed: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -244,12 +286,7 @@ impl prometheus_client::collector::Collector for RefreshStatsCollector {
             [("success", s.successes), ("failure", s.failures)]
                 .map(|(r, n)| ((acct, [("result", r)]), n)),
         )?;
-        out.counters(
-            Fam::AwsErrors,
-            s.aws_errors
-                .iter()
-                .map(|((op, code), n)| ((acct, [("operation", *op), ("code", code.as_str())]), *n)),
-        )?;
+        out.aws_errors(acct, &s.aws_errors)?;
         out.counters(
             Fam::ReportValuesUnparsed,
             s.unparsed
@@ -290,7 +327,8 @@ pub(super) struct NoLabels {}
 /// Renders an account's data samples (once per successful refresh): prometheus-client writes
 /// the account-level families, [`users::TextWriter`] appends the per-user ones.
 pub fn render_account(view: Arc<AccountView>) -> Rendered {
-    // About 680 bytes of per-user samples per user (measured on generated reports).
+    // Per-user samples per user, a little over what generated reports measure (docs/
+    // performance.md, "Numbers behind the code").
     const PER_USER: usize = 720;
     let users = view.data.report.users.len();
     let appended = if view.per_user { users * PER_USER } else { 0 };
@@ -341,8 +379,8 @@ pub struct OrganizationView {
     /// The `root_credentials_management` verdict with the exporter's own account labels;
     /// `None` when unknown.
     pub control: Option<(AccountLabels, crate::posture::Verdict)>,
-    /// (operation, code) -> count, exporter-level: no account labels.
-    pub aws_errors: std::collections::BTreeMap<(&'static str, String), u64>,
+    /// Exporter-level: no account labels.
+    pub aws_errors: AwsErrors,
 }
 
 #[derive(Debug)]
@@ -364,28 +402,9 @@ impl prometheus_client::collector::Collector for OrganizationCollector {
             )?;
         }
         if let Some((acct, verdict)) = &v.control {
-            let c = verdict.control.control();
-            let labels = (
-                acct.as_slice(),
-                [
-                    ("control", c.id),
-                    ("cis", c.cis),
-                    ("securityhub", c.securityhub),
-                ],
-            );
-            out.gauge(Fam::ControlFailing, labels, Some(b(verdict.failing)))?;
-            out.gauge(
-                Fam::ControlFailingResources,
-                labels,
-                Some(verdict.failing_resources),
-            )?;
+            out.verdicts(acct.as_slice(), std::slice::from_ref(verdict))?;
         }
-        out.counters(
-            Fam::AwsErrors,
-            v.aws_errors
-                .iter()
-                .map(|((op, code), n)| ([("operation", *op), ("code", code.as_str())], *n)),
-        )
+        out.aws_errors(NoLabels {}, &v.aws_errors)
     }
 }
 

@@ -206,19 +206,23 @@ impl Rendered {
         self.span(f).map(|r| self.text.slice(r)).unwrap_or_default()
     }
 
-    /// Bytes held, for the memory accounting of benchmarks.
+    /// Bytes held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.text.len()
     }
 
+    /// No samples at all.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
     }
 }
 
 /// The sample lines of prometheus-client output, family by family, without its `# HELP` and
-/// `# TYPE` lines (a publication serves shared headers: they were 4.9 KiB of a small account's
-/// 18 KiB, held until the next refresh), in a buffer with room for `extra` more bytes.
+/// `# TYPE` lines (a publication serves shared headers: kept, they were a quarter of a small
+/// account's part until the next refresh; docs/performance.md), in a buffer with room for
+/// `extra` more bytes.
 fn samples_only(encoded: &str, extra: usize) -> (String, Vec<Range<usize>>) {
     let found = index_families(encoded);
     let mut order: Vec<usize> = (0..found.len()).filter(|&f| !found[f].is_empty()).collect();

@@ -38,8 +38,9 @@ pub(super) fn headers(format: Format) -> &'static [Bytes] {
 }
 
 /// Assembles rendered parts into one contiguous body without the tail: each family once,
-/// under its header. The reference form: published bodies are the same bytes in chunks (see
-/// [`Published`]); benchmarks use this to measure what a contiguous copy would cost.
+/// under its header. The reference form the tests compare published bodies with (the same
+/// bytes, in chunks: see [`Published`]).
+#[cfg(test)]
 pub fn assemble<'a>(parts: impl Iterator<Item = &'a Rendered> + Clone, format: Format) -> Vec<u8> {
     let capacity = parts.clone().map(|p| p.text.len()).sum::<usize>() + 16 * 1024;
     let mut out = Vec::with_capacity(capacity);
@@ -161,8 +162,8 @@ pub(super) enum Piece {
 pub(super) const GLUE_BELOW: usize = 4096;
 
 /// Parts per [`Group`]: 32 accounts (data and self-metrics). A refresh changes its account's
-/// group, so a publication copies about 32 accounts' small samples (some 600 KiB at 5 users
-/// each) however many accounts there are; the piece list grows by one run per family per group.
+/// group, so a publication copies about 32 accounts' small samples however many accounts there
+/// are; the piece list grows by one run per family per group. Measured: docs/performance.md, "Numbers behind the code".
 const GROUP_PARTS: usize = 64;
 
 /// The pieces of consecutive parts, by family: their small sample runs glued into one buffer,
@@ -233,7 +234,7 @@ impl Group {
 
 /// The capacity of a group's glue buffer. A publication makes one and drops one (the group
 /// it replaced); glued hundreds of KiB at a time from whichever thread publishes, they stayed
-/// in glibc's per-thread arenas once freed (2,000 accounts: RSS 104 -> 113-129 MiB). A buffer
+/// in glibc's per-thread arenas once freed, and RSS grew (docs/performance.md, "Numbers behind the code"). A buffer
 /// of 64 KiB or more is asked at the mmap threshold: a mapping of its own, given back when
 /// freed; the pages past its length are never touched, so they cost no memory.
 fn glue_capacity(len: usize) -> usize {
@@ -328,7 +329,8 @@ impl Published {
         }
     }
 
-    /// How many of this publication's groups it shares with `other` (tests).
+    /// How many of this publication's groups it shares with `other`.
+    #[cfg(test)]
     pub fn groups_shared_with(&self, other: &Published) -> usize {
         self.groups
             .iter()
@@ -362,9 +364,9 @@ impl Published {
             return self.gzip_head(format).finish(&tail).into();
         }
         // Small pieces (headers, glued runs) are copied together into one chunk per stretch,
-        // a few KiB per scrape: each chunk is a separate write and TCP segment, and 73 chunks
-        // for a 5,000-user body made plain scrapes ~40% slower than one. Large runs are sent
-        // as they are.
+        // a few KiB per scrape: each chunk is a separate write and TCP segment, and a chunk per
+        // piece made plain scrapes measurably slower (docs/performance.md, "Numbers behind the
+        // code"). Large runs are sent as they are.
         let headers = headers(format);
         let mut small = BytesMut::with_capacity(self.small_len[format as usize] + tail.len());
         let mut chunks = Vec::with_capacity(self.pieces.len() / 2 + 2);
@@ -395,7 +397,8 @@ impl Published {
         out.write_all(&tail(&self.root_uses, now, Format::Classic))
     }
 
-    /// The whole classic exposition as text (for tests).
+    /// The whole classic exposition as text.
+    #[cfg(test)]
     pub fn classic_text(&self, now: f64) -> String {
         let mut out = Vec::new();
         // Writing into a Vec cannot fail.
@@ -411,6 +414,7 @@ impl Published {
     }
 
     /// How many gzip heads this publication has compressed so far (at most one per format).
+    #[cfg(test)]
     pub fn gzip_builds(&self) -> usize {
         self.gzip_builds.load(Ordering::Relaxed)
     }

@@ -577,3 +577,45 @@ fn rendered_parts_hold_their_samples_only() {
         assert_eq!(samples, part.len(), "every byte is some family's sample");
     }
 }
+
+/// The name a family's samples carry, as docs/metrics.md lists it.
+fn sample_name(f: &Family) -> String {
+    match f.kind {
+        Kind::Gauge => f.name.to_owned(),
+        Kind::Counter => format!("{}_total", f.name),
+        Kind::Info => format!("{}_info", f.name),
+    }
+}
+
+#[test]
+fn docs_metrics_md_documents_every_family_and_only_those() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    // The first cell of each row of the metric table: | `aws_iam_...` | labels | ...
+    let documented: std::collections::BTreeSet<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|name| name.starts_with("aws_iam_"))
+        .collect();
+    let emitted: std::collections::BTreeSet<String> = FAMILIES.iter().map(sample_name).collect();
+    let undocumented: Vec<&String> = emitted
+        .iter()
+        .filter(|n| !documented.contains(n.as_str()))
+        .collect();
+    let unknown: Vec<&&str> = documented
+        .iter()
+        .filter(|n| !emitted.contains(**n))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "families the exporter emits with no row in {}: {undocumented:?}",
+        path.display()
+    );
+    assert!(
+        unknown.is_empty(),
+        "rows of {} naming no family of `families!`: {unknown:?}",
+        path.display()
+    );
+    assert_eq!(documented.len(), FAMILIES.len());
+}

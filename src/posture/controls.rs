@@ -10,6 +10,7 @@
 //! commit 3e000faa), cross-checked with Steampipe's `cis_v500`/`cis_v600` and
 //! `foundational_security` packs and, for 7.0.0, Tenable's audit items (2.8, 2.11).
 
+use super::finding::{Credential, Finding};
 use super::{AccountData, PolicyState, RootPosture, ServiceCredential, Thresholds, and3, or3};
 use crate::report::{AccessKey, Date, ROOT_USER, Row};
 
@@ -31,151 +32,6 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
-}
-
-/// Which credential a finding is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    /// The console password.
-    Password,
-    /// Access key 1 or 2 (the report's slot).
-    AccessKey(u8),
-    /// An access key the summary reports without saying which (root only).
-    SomeAccessKey,
-    /// Signing certificate 1 or 2.
-    SigningCertificate(u8),
-    /// A signing certificate the summary reports without saying which (root only).
-    SomeSigningCertificate,
-    /// The MFA of the user (missing, or not hardware).
-    Mfa,
-    /// The account password policy.
-    PasswordPolicy,
-    /// A service-specific credential (its id is in [`Finding::credential_id`]).
-    ServiceCredential,
-    /// An AWS Organizations feature that is off (centralized root access).
-    OrganizationFeature,
-}
-
-impl Credential {
-    /// Name as the exposition writes credentials (`credential` label of root last use).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Credential::Password => "password",
-            Credential::AccessKey(1) => "access_key_1",
-            Credential::AccessKey(_) => "access_key_2",
-            Credential::SomeAccessKey => "access_key",
-            Credential::SigningCertificate(1) => "signing_certificate_1",
-            Credential::SigningCertificate(_) => "signing_certificate_2",
-            Credential::SomeSigningCertificate => "signing_certificate",
-            Credential::Mfa => "mfa",
-            Credential::PasswordPolicy => "password_policy",
-            Credential::ServiceCredential => "service_credential",
-            Credential::OrganizationFeature => "organization_feature",
-        }
-    }
-}
-
-/// One failing credential, borrowed from the account data: enough to print
-/// `alice (password, last used 2025-01-10, 324 days)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Finding<'a> {
-    /// The IAM user; [`ROOT_USER`] for root; `""` for the account (password policy).
-    pub user: &'a str,
-    pub credential: Credential,
-    /// Last use, when the report has a date.
-    pub last_used: Option<i64>,
-    /// Created, last rotated or (password) last changed, when known.
-    pub created: Option<i64>,
-    /// The report records no use of the credential (`N/A`, `no_information`).
-    pub never_used: bool,
-    /// Same failing resource as the previous finding (another credential of the same user):
-    /// counts of failing resources skip it.
-    pub continues: bool,
-    /// The `ServiceSpecificCredentialId` of a service credential.
-    pub credential_id: Option<&'a str>,
-}
-
-impl<'a> Finding<'a> {
-    fn new(user: &'a str, credential: Credential) -> Finding<'a> {
-        Finding {
-            user,
-            credential,
-            last_used: None,
-            created: None,
-            never_used: false,
-            continues: false,
-            credential_id: None,
-        }
-    }
-}
-
-impl Finding<'_> {
-    /// One line for a person: `alice (password, last used 2025-01-10, 324 days)`,
-    /// `bob (access_key_2, never used, created 2024-03-01, 400 days)`. Days count from `now`.
-    pub fn describe(&self, now: i64) -> String {
-        let day = |t: i64| {
-            time::OffsetDateTime::from_unix_timestamp(t)
-                .map(|d| d.date().to_string())
-                .unwrap_or_else(|_| t.to_string())
-        };
-        let age = |t: i64| match (now - t).max(0) / 86_400 {
-            1 => "1 day".to_owned(),
-            n => format!("{n} days"),
-        };
-        let who = if self.user.is_empty() {
-            "account"
-        } else {
-            self.user
-        };
-        let mut s = format!("{who} ({}", self.credential.as_str());
-        if let Some(id) = self.credential_id {
-            s.push(' ');
-            s.push_str(id);
-        }
-        match (self.last_used, self.created) {
-            (Some(t), _) => s.push_str(&format!(", last used {}, {}", day(t), age(t))),
-            (None, Some(t)) if self.never_used => {
-                s.push_str(&format!(", never used, created {}, {}", day(t), age(t)))
-            }
-            (None, Some(t)) => s.push_str(&format!(", created {}, {}", day(t), age(t))),
-            (None, None) if self.never_used => s.push_str(", never used"),
-            (None, None) => {}
-        }
-        s.push(')');
-        s
-    }
-}
-
-/// The control table as Markdown (id, CIS 1.4.0-4.0.1 / 5.0.0 / 6.0.0 / 7.0.0, Security Hub,
-/// severity, title), for the README; generated so the README cannot drift from the code.
-pub fn markdown_table() -> String {
-    let mut s = String::from(
-        "| control | CIS 1.4.0-4.0.1 | CIS 5.0.0 | CIS 6.0.0 | CIS 7.0.0 | Security Hub | severity | title |\n|---|---|---|---|---|---|---|---|\n",
-    );
-    let or_dash = |v: &'static str| if v.is_empty() { "-" } else { v };
-    for c in CONTROLS {
-        let sh = match (c.securityhub, c.fsbp) {
-            ("", _) => "-".to_owned(),
-            (id, true) => format!("{id} (FSBP)"),
-            (id, false) => id.to_owned(),
-        };
-        s.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
-            c.id,
-            if c.cis_label_only {
-                "-"
-            } else {
-                or_dash(c.cis)
-            },
-            or_dash(c.cis_v5),
-            or_dash(c.cis_v6),
-            or_dash(c.cis_v7),
-            sh,
-            c.severity.as_str(),
-            c.title
-        ));
-    }
-    s
 }
 
 /// What an evaluator sees. Findings borrow from `data` only, so they outlive `root`.
@@ -217,8 +73,14 @@ pub struct Control {
     /// standard (IAM.9, .15, .16, .22 are in Security Hub's CIS standards only).
     pub fsbp: bool,
     pub severity: Severity,
-    /// One line for the README, the audit table and the info metric.
+    /// One line for the audit table and docs/controls.md.
     pub title: &'static str,
+    /// docs/controls.md: when the control fails, in a sentence (Markdown).
+    pub fails_when: &'static str,
+    /// docs/controls.md: the flag that sets its threshold, or "".
+    pub threshold: &'static str,
+    /// docs/controls.md: where its input comes from (report, summary, API calls).
+    pub source: &'static str,
     pub evaluate: Evaluator,
 }
 
@@ -264,31 +126,45 @@ controls! {
     RootAccessKey {
         id: "root_access_key", cis: "1.4", cis_label_only: false, cis_v5: "1.3", cis_v6: "2.3", cis_v7: "2.4",
         securityhub: "IAM.4", fsbp: true, severity: Severity::Critical,
-        title: "No root user access key exists", evaluate: root_access_key,
+        title: "No root user access key exists",
+        fails_when: "root has an access key: summary `AccountAccessKeysPresent` > 0 (an inactive key counts, as for AWS Config), or a root key active in the report",
+        threshold: "", source: "summary, report",
+        evaluate: root_access_key,
     }
     /// CIS 1.5: root has MFA.
     RootMfa {
         id: "root_mfa", cis: "1.5", cis_label_only: false, cis_v5: "1.4", cis_v6: "2.4", cis_v7: "2.5",
         securityhub: "IAM.9", fsbp: false, severity: Severity::Critical,
-        title: "MFA is enabled for the root user", evaluate: root_mfa,
+        title: "MFA is enabled for the root user",
+        fails_when: "root has no MFA",
+        threshold: "", source: "summary (report when offline)",
+        evaluate: root_mfa,
     }
     /// CIS 1.6: root MFA is a hardware device.
     RootHardwareMfa {
         id: "root_hardware_mfa", cis: "1.6", cis_label_only: false, cis_v5: "1.5", cis_v6: "2.5", cis_v7: "2.6",
         securityhub: "IAM.6", fsbp: true, severity: Severity::Critical,
-        title: "Hardware MFA is enabled for the root user", evaluate: root_hardware_mfa,
+        title: "Hardware MFA is enabled for the root user",
+        fails_when: "root has no MFA, or a virtual MFA device is assigned to root (serial `:mfa/root-account-mfa-device` or user ARN `:root`)",
+        threshold: "", source: "summary, ListVirtualMFADevices",
+        evaluate: root_hardware_mfa,
     }
     /// CIS 1.7: no root credential used within `--control.root-recent-use`.
     RootRecentUse {
         id: "root_recent_use", cis: "1.7", cis_label_only: false, cis_v5: "1.6", cis_v6: "2.6", cis_v7: "2.7",
         securityhub: "", fsbp: false, severity: Severity::High,
-        title: "The root user is not used for daily tasks", evaluate: root_recent_use,
+        title: "The root user is not used for daily tasks",
+        fails_when: "the most recent use of any root credential is within the window (7 days by default; CloudSploit rootAccountInUse)",
+        threshold: "--control.root-recent-use", source: "report",
+        evaluate: root_recent_use,
     }
     /// CIS 1.8: the password policy's minimum length (14 by default).
     PasswordPolicyLength {
         id: "password_policy_length", cis: "1.8", cis_label_only: false, cis_v5: "1.7", cis_v6: "2.7", cis_v7: "2.8",
         securityhub: "IAM.15", fsbp: false, severity: Severity::Medium,
         title: "The password policy requires a minimum length (14 by default)",
+        fails_when: "no policy, or `MinimumPasswordLength` < 14 (by default)",
+        threshold: "--control.password-min-length", source: "GetAccountPasswordPolicy",
         evaluate: password_policy_length,
     }
     /// CIS 1.9: the password policy prevents reuse (24 by default).
@@ -296,19 +172,26 @@ controls! {
         id: "password_policy_reuse", cis: "1.9", cis_label_only: false, cis_v5: "1.8", cis_v6: "2.8", cis_v7: "2.9",
         securityhub: "IAM.16", fsbp: false, severity: Severity::Low,
         title: "The password policy prevents password reuse (24 by default)",
+        fails_when: "no policy, or `PasswordReusePrevention` unset or < 24 (by default)",
+        threshold: "--control.password-reuse-prevention", source: "GetAccountPasswordPolicy",
         evaluate: password_policy_reuse,
     }
     /// CIS 1.10: every console user has MFA.
     ConsoleUserMfa {
         id: "console_user_mfa", cis: "1.10", cis_label_only: false, cis_v5: "1.9", cis_v6: "2.9", cis_v7: "2.10",
         securityhub: "IAM.5", fsbp: true, severity: Severity::Medium,
-        title: "MFA is enabled for every user with a console password", evaluate: console_user_mfa,
+        title: "MFA is enabled for every user with a console password",
+        fails_when: "a user with a console password has no MFA",
+        threshold: "", source: "report",
+        evaluate: console_user_mfa,
     }
     /// CIS 1.11 (dropped in 7.0.0): no key set up with a console user and never used.
     InitialAccessKey {
         id: "initial_access_key", cis: "1.11", cis_label_only: false, cis_v5: "1.10", cis_v6: "2.10", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Low,
         title: "No access key set up with a console user and never used",
+        fails_when: "a console user has an active key created within the window of the user's creation (10 s by default) and never used (Prowler iam_user_no_setup_initial_access_key)",
+        threshold: "--control.initial-access-key-window", source: "report",
         evaluate: initial_access_key,
     }
     /// CIS 1.12 / IAM.22: credentials unused past `--control.unused-credentials`. The id names
@@ -317,6 +200,8 @@ controls! {
         id: "unused_credentials_45d", cis: "1.12", cis_label_only: false, cis_v5: "1.11", cis_v6: "2.11", cis_v7: "2.11",
         securityhub: "IAM.22", fsbp: false, severity: Severity::Medium,
         title: "Credentials unused for 45 days (--control.unused-credentials) are disabled",
+        fails_when: "a password or active key unused for more than 45 days (never used: counted from the password change / key rotation, else user creation)",
+        threshold: "--control.unused-credentials", source: "report",
         evaluate: unused_credentials,
     }
     /// Security Hub IAM.8: credentials unused past `--control.unused-credentials-long`. The id
@@ -326,19 +211,26 @@ controls! {
         id: "unused_credentials_90d", cis: "1.12", cis_label_only: true, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "IAM.8", fsbp: true, severity: Severity::Medium,
         title: "Credentials unused for 90 days (--control.unused-credentials-long) are disabled",
+        fails_when: "the same with 90 days",
+        threshold: "--control.unused-credentials-long", source: "report",
         evaluate: unused_credentials_long,
     }
     /// CIS 1.13 (dropped in 7.0.0): at most one active key per user.
     MultipleActiveKeys {
         id: "multiple_active_keys", cis: "1.13", cis_label_only: false, cis_v5: "1.12", cis_v6: "2.12", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Low,
-        title: "At most one active access key per user", evaluate: multiple_active_keys,
+        title: "At most one active access key per user",
+        fails_when: "a user has two active access keys",
+        threshold: "", source: "report",
+        evaluate: multiple_active_keys,
     }
     /// CIS 1.14 / IAM.3: active keys rotated within `--control.access-key-max-age`.
     AccessKeyRotation {
         id: "access_key_rotation", cis: "1.14", cis_label_only: false, cis_v5: "1.13", cis_v6: "2.13", cis_v7: "2.12",
         securityhub: "IAM.3", fsbp: true, severity: Severity::Medium,
         title: "Active access keys are rotated within 90 days (--control.access-key-max-age)",
+        fails_when: "an active key is older than 90 days",
+        threshold: "--control.access-key-max-age", source: "report",
         evaluate: access_key_rotation,
     }
     /// Not in a benchmark: a signing certificate on root is a long-lived root credential.
@@ -346,20 +238,28 @@ controls! {
         id: "root_signing_certificate", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::High,
         title: "The root user has no active signing certificate",
+        fails_when: "root has an active signing certificate (report; summary `AccountSigningCertificatesPresent` when there is no root row; CloudSploit rootSigningCertificate)",
+        threshold: "", source: "report, summary",
         evaluate: root_signing_certificate,
     }
     /// Not in a benchmark: a console password never used is a credential nobody needs.
     ConsoleUserNeverSignedIn {
         id: "console_user_never_signed_in", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Low,
-        title: "Every console password has been used", evaluate: console_user_never_signed_in,
+        title: "Every console password has been used",
+        fails_when: "a console password has never been used",
+        threshold: "", source: "report",
+        evaluate: console_user_never_signed_in,
     }
     /// Not in a benchmark: every IAM-backed Bedrock API key is a long-term key; AWS recommends
     /// short-term ones. Failing resources: active, unexpired `bedrock.amazonaws.com` credentials.
     BedrockLongTermApiKey {
         id: "bedrock_long_term_api_key", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::High,
-        title: "No active long-term Amazon Bedrock API key", evaluate: bedrock_long_term_api_key,
+        title: "No active long-term Amazon Bedrock API key",
+        fails_when: "an active Bedrock API key (service-specific credential for `bedrock.amazonaws.com`) has not expired: every IAM-backed Bedrock key is long-term; failing resources = such keys",
+        threshold: "", source: "ListServiceSpecificCredentials",
+        evaluate: bedrock_long_term_api_key,
     }
     /// Not in a benchmark: service-specific credentials are long-lived secrets like access keys,
     /// held to the same age (`--control.access-key-max-age`).
@@ -367,6 +267,8 @@ controls! {
         id: "service_credential_rotation", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
         securityhub: "", fsbp: false, severity: Severity::Medium,
         title: "Active service-specific credentials are rotated within 90 days (--control.access-key-max-age)",
+        fails_when: "an active service-specific credential (CodeCommit, Keyspaces, Bedrock, ...) is older than 90 days; failing resources = such credentials",
+        threshold: "--control.access-key-max-age", source: "ListServiceSpecificCredentials",
         evaluate: service_credential_rotation,
     }
     /// CIS 7.0.0 2.1.1 (Level 2, manual): centralized root access (RootCredentialsManagement)
@@ -380,6 +282,8 @@ controls! {
         id: "root_credentials_management", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "2.1.1",
         securityhub: "", fsbp: false, severity: Severity::Medium,
         title: "Centralized root access (RootCredentialsManagement) is enabled in AWS Organizations",
+        fails_when: "`RootCredentialsManagement` is not enabled in the organization (CIS v7.0 2.1.1); exporter-level, see below",
+        threshold: "", source: "ListOrganizationsFeatures",
         evaluate: root_credentials_management,
     }
 }
@@ -440,13 +344,7 @@ fn root_without_credentials(i: &Input<'_, '_>) -> bool {
 }
 
 fn root_mfa<'a>(i: &Input<'a, '_>, _: &Thresholds, _: i64, sink: Sink<'_, 'a>) -> Option<()> {
-    if root_without_credentials(i) {
-        return Some(());
-    }
-    if !i.root.mfa_enabled? {
-        sink(Finding::new(ROOT_USER, Credential::Mfa));
-    }
-    Some(())
+    root_mfa_control(i, sink, i.root.mfa_enabled)
 }
 
 fn root_hardware_mfa<'a>(
@@ -455,10 +353,15 @@ fn root_hardware_mfa<'a>(
     _: i64,
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
+    root_mfa_control(i, sink, i.root.hardware_mfa_enabled)
+}
+
+/// Both root MFA controls: a root without credentials passes, else one without `mfa` fails.
+fn root_mfa_control<'a>(i: &Input<'a, '_>, sink: Sink<'_, 'a>, mfa: Option<bool>) -> Option<()> {
     if root_without_credentials(i) {
         return Some(());
     }
-    if !i.root.hardware_mfa_enabled? {
+    if !mfa? {
         sink(Finding::new(ROOT_USER, Credential::Mfa));
     }
     Some(())
@@ -566,13 +469,7 @@ fn console_user_mfa<'a>(
     _: i64,
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
-    per_user(i, sink, |name, u, sink| {
-        let fails = and3(u.password_enabled, u.mfa_active.map(|m| !m));
-        if fails == Some(true) {
-            sink(password_finding(name, u));
-        }
-        fails
-    })
+    password_control(i, sink, console_without_mfa)
 }
 
 fn console_user_never_signed_in<'a>(
@@ -581,15 +478,21 @@ fn console_user_never_signed_in<'a>(
     _: i64,
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
+    password_control(i, sink, console_never_signed_in)
+}
+
+/// A user control on the console password: a user `fails` says fails with its password.
+fn password_control<'a>(
+    i: &Input<'a, '_>,
+    sink: Sink<'_, 'a>,
+    fails: fn(&Row) -> Option<bool>,
+) -> Option<()> {
     per_user(i, sink, |name, u, sink| {
-        let fails = and3(
-            u.password_enabled,
-            u.password_last_used.map(|d| d.timestamp().is_none()),
-        );
-        if fails == Some(true) {
+        let verdict = fails(u);
+        if verdict == Some(true) {
             sink(password_finding(name, u));
         }
-        fails
+        verdict
     })
 }
 
@@ -600,7 +503,7 @@ fn multiple_active_keys<'a>(
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
     per_user(i, sink, |name, u, sink| {
-        let fails = and3(u.access_keys[0].active, u.access_keys[1].active);
+        let fails = both_keys_active(u);
         if fails == Some(true) {
             for (slot, k) in u.access_keys.iter().enumerate() {
                 sink(key_finding(name, slot, k));
@@ -832,6 +735,27 @@ fn password_set(u: &Row) -> Option<i64> {
     u.password_last_changed
         .and_then(Date::timestamp)
         .or(u.user_creation_time.and_then(Date::timestamp))
+}
+
+// The predicates of the user controls that the user counts of `super::count_users` share: a
+// count and its control cannot disagree on who fails.
+
+/// A console user (password enabled) without MFA (`console_user_mfa`).
+pub(super) fn console_without_mfa(u: &Row) -> Option<bool> {
+    and3(u.password_enabled, u.mfa_active.map(|m| !m))
+}
+
+/// A console password never used (`console_user_never_signed_in`).
+pub(super) fn console_never_signed_in(u: &Row) -> Option<bool> {
+    and3(
+        u.password_enabled,
+        u.password_last_used.map(|d| d.timestamp().is_none()),
+    )
+}
+
+/// Both access keys active (`multiple_active_keys`).
+pub(super) fn both_keys_active(u: &Row) -> Option<bool> {
+    and3(u.access_keys[0].active, u.access_keys[1].active)
 }
 
 /// An active key with no recorded use (`N/A` last used while active).

@@ -11,10 +11,10 @@
 //! and passes only when every user is known.
 
 pub mod controls;
+mod finding;
 
-pub use controls::{
-    CIS_VERSIONS, CONTROLS, Control, ControlId, Credential, Evaluator, Finding, Input, Severity,
-};
+pub use controls::{CIS_VERSIONS, CONTROLS, Control, ControlId, Evaluator, Input, Severity};
+pub use finding::{Credential, Finding};
 
 use crate::report::{CredentialReport, Date};
 
@@ -357,7 +357,6 @@ fn count_users(data: &AccountData) -> UserCounts {
                 .console_users_with_virtual_mfa
                 .add(and3(u.password_enabled, Some(set.contains(report.name(u)))));
         }
-        let console = u.password_enabled;
         for k in &u.access_keys {
             tally.active_access_keys.add(k.active);
             tally
@@ -366,15 +365,14 @@ fn count_users(data: &AccountData) -> UserCounts {
         }
         tally
             .with_multiple_active_keys
-            .add(and3(u.access_keys[0].active, u.access_keys[1].active));
-        tally.console_users.add(console);
+            .add(controls::both_keys_active(u));
+        tally.console_users.add(u.password_enabled);
         tally
             .console_users_without_mfa
-            .add(and3(console, u.mfa_active.map(|m| !m)));
-        tally.console_users_never_signed_in.add(and3(
-            console,
-            u.password_last_used.map(|d| d.timestamp().is_none()),
-        ));
+            .add(controls::console_without_mfa(u));
+        tally
+            .console_users_never_signed_in
+            .add(controls::console_never_signed_in(u));
     }
     UserCounts {
         users: users.len() as u64,

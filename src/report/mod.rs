@@ -16,9 +16,15 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use base64::Engine as _;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use crate::text::cut;
+
+mod dates;
+mod document;
+
+pub use dates::parse_time;
+#[cfg(test)]
+pub use document::decode_document;
+pub use document::{ReportDocument, decode_document_owned};
 
 /// The user name AWS gives the root row.
 pub const ROOT_USER: &str = "<root_account>";
@@ -192,177 +198,8 @@ impl CredentialReport {
     }
 }
 
-/// A report as `aws iam get-credential-report` prints it, or as GetCredentialReport returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportDocument {
-    pub csv: Vec<u8>,
-    /// `GeneratedTime`, seconds since the epoch; unknown for a plain CSV download.
-    pub generated: Option<i64>,
-}
-
-/// Reads a report file: the console's plain CSV, the CLI's JSON with a base64 `Content`, or that
-/// base64 alone (`aws iam get-credential-report --query Content --output text`). Detection: `{`
-/// first is JSON; a body of base64 characters only is base64 (a CSV header always has a comma,
-/// base64 never does); anything else is CSV.
-pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
-    decode_document_owned(bytes.to_vec(), limit)
-}
-
-/// [`decode_document`] of bytes the caller owns: a CSV file (the common case) is kept as it is
-/// read, not copied.
-pub fn decode_document_owned(
-    mut bytes: Vec<u8>,
-    limit: usize,
-) -> Result<ReportDocument, ParseError> {
-    if bytes.len() > limit {
-        return Err(ParseError::TooLarge {
-            size: bytes.len(),
-            limit,
-        });
-    }
-    let body = strip_bom(&bytes);
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        None => Err(ParseError::Empty),
-        Some(b'{') => decode_json(body, limit),
-        Some(_) if is_bare_base64(body) => Ok(ReportDocument {
-            csv: decode_base64(body, limit)?,
-            generated: None,
-        }),
-        Some(_) => {
-            let bom = bytes.len() - body.len();
-            bytes.drain(..bom);
-            Ok(ReportDocument {
-                csv: bytes,
-                generated: None,
-            })
-        }
-    }
-}
-
-fn decode_json(body: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
-    #[derive(serde::Deserialize)]
-    struct CliReport {
-        #[serde(rename = "Content")]
-        content: String,
-        #[serde(rename = "ReportFormat", default)]
-        report_format: Option<String>,
-        #[serde(rename = "GeneratedTime", default)]
-        generated_time: Option<String>,
-    }
-    let doc: CliReport =
-        serde_json::from_slice(body).map_err(|e| ParseError::BadJson(e.to_string()))?;
-    if let Some(format) = doc.report_format.as_deref()
-        && format != "text/csv"
-    {
-        return Err(ParseError::BadJson(format!(
-            "`ReportFormat` is `{format}`, expected `text/csv`"
-        )));
-    }
-    let csv = decode_base64(doc.content.as_bytes(), limit)?;
-    let generated = match doc.generated_time.as_deref() {
-        None => None,
-        Some(s) => Some(parse_time(s).ok_or_else(|| {
-            ParseError::BadJson(format!("`GeneratedTime` `{s}` is not an RFC 3339 time"))
-        })?),
-    };
-    Ok(ReportDocument { csv, generated })
-}
-
-fn is_bare_base64(body: &[u8]) -> bool {
-    body.iter().all(|b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace()
-    })
-}
-
-/// Standard base64, line breaks allowed (the CLI wraps nothing, a copy from a terminal may).
-fn decode_base64(text: &[u8], limit: usize) -> Result<Vec<u8>, ParseError> {
-    let compact: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let csv = base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .map_err(|e| ParseError::BadBase64(e.to_string()))?;
-    if csv.len() > limit {
-        return Err(ParseError::TooLarge {
-            size: csv.len(),
-            limit,
-        });
-    }
-    Ok(csv)
-}
-
 fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
-}
-
-/// Parses an RFC 3339 time (`Z` or `+00:00`) into seconds since the epoch.
-///
-/// Every date of a report has AWS's one form, `2014-04-21T08:42:00+00:00`: that form is read
-/// by [`parse_utc_seconds`] (a fifth of the parsing time of a report went to the general
-/// parser); anything else (other offsets, fractions, leap seconds, and every invalid value)
-/// goes to `time`'s RFC 3339 parser, which has the last word.
-pub fn parse_time(s: &str) -> Option<i64> {
-    parse_utc_seconds(s.as_bytes()).or_else(|| {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .ok()
-            .map(|t| t.unix_timestamp())
-    })
-}
-
-/// `YYYY-MM-DDTHH:MM:SS` followed by `Z` or `+00:00`, a real calendar date and a time before
-/// 24:00:00; `None` for anything else, including what RFC 3339 allows beyond that.
-fn parse_utc_seconds(s: &[u8]) -> Option<i64> {
-    let (time, zone) = s.split_at_checked(19)?;
-    if !matches!(zone, b"Z" | b"+00:00") {
-        return None;
-    }
-    let digits = |range: std::ops::Range<usize>| {
-        time[range].iter().try_fold(0u32, |n, &b| {
-            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
-        })
-    };
-    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-    if separators.iter().any(|&(i, c)| time[i] != c) {
-        return None;
-    }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let days = days_from_civil(i64::from(year), i64::from(month), i64::from(day));
-    Some(days * 86_400 + i64::from(hour * 3_600 + minute * 60 + second))
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// The columns this exporter reads. Every one of them is documented by AWS. Only `user` is
@@ -504,7 +341,7 @@ impl Fields<'_> {
         } else {
             Err(self.bad(
                 col,
-                format!("`{}` is not true, false, N/A or not_supported", shown(v)),
+                format!("`{}` is not true, false, N/A or not_supported", cut(v, 64)),
             ))
         }
     }
@@ -527,7 +364,7 @@ impl Fields<'_> {
         }
         parse_time(v)
             .map(|t| Some(Date::At(t)))
-            .ok_or_else(|| self.bad(col, format!("`{}` is not an RFC 3339 time", shown(v))))
+            .ok_or_else(|| self.bad(col, format!("`{}` is not an RFC 3339 time", cut(v, 64))))
     }
 }
 
@@ -552,23 +389,6 @@ fn special(v: &str) -> Option<Date> {
         "" => Some(Date::NotApplicable),
         _ => None,
     }
-}
-
-/// The account id of an IAM ARN (`arn:aws:iam::123456789012:user/x`), if well formed.
-pub fn account_of_arn(arn: &str) -> Option<&str> {
-    // `arn:PARTITION:iam:REGION:ACCOUNT[:RESOURCE]`, read with memchr: it runs on every row.
-    fn next(s: &str) -> (&str, Option<&str>) {
-        match memchr::memchr(b':', s.as_bytes()) {
-            Some(i) => (&s[..i], Some(&s[i + 1..])),
-            None => (s, None),
-        }
-    }
-    let rest = arn.strip_prefix("arn:")?;
-    let (_partition, rest) = next(rest);
-    let rest = rest?.strip_prefix("iam:")?;
-    let (_region, rest) = next(rest);
-    let (account, _resource) = next(rest?);
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 /// Parses the CSV body of a credential report.
@@ -834,7 +654,7 @@ fn parse_row(
     // Without an `arn` column the account id comes from elsewhere (the role, STS).
     let arn = odd.soft(f.get(Col::Arn));
     if let Some(arn) = arn {
-        match (account_of_arn(arn), report.account_id.as_deref()) {
+        match (crate::arn::iam_account(arn), report.account_id.as_deref()) {
             (Some(id), None) => report.account_id = Some(id.to_owned()),
             // Two accounts in one report is not an odd value: every series would be misfiled.
             (Some(id), Some(known)) if id != known => {
@@ -843,7 +663,7 @@ fn parse_row(
             (Some(_), Some(_)) => {}
             (None, _) => odd.record(
                 "arn",
-                f.bad(Col::Arn, format!("`{}` is not an IAM ARN", shown(arn)))
+                f.bad(Col::Arn, format!("`{}` is not an IAM ARN", cut(arn, 64)))
                     .to_string(),
             ),
         }
@@ -858,7 +678,7 @@ fn parse_row(
                     "password_enabled",
                     f.bad(
                         Col::PasswordEnabled,
-                        format!("`{}`: a user row must say true or false", shown(v)),
+                        format!("`{}`: a user row must say true or false", cut(v, 64)),
                     )
                     .to_string(),
                 );
@@ -870,7 +690,7 @@ fn parse_row(
     let (name, arn) = push_name_and_arn(
         &mut report.names,
         user,
-        arn.filter(|a| account_of_arn(a).is_some()),
+        arn.filter(|a| crate::arn::iam_account(a).is_some()),
     );
     let row = Row {
         name,
@@ -932,14 +752,6 @@ fn push_name_and_arn(
     let name_start = names.len();
     names.push_str(user);
     (to_u32(name_start)..to_u32(names.len()), arn_range)
-}
-
-/// A value as quoted in a message: cut, so a hostile field cannot flood the log.
-fn shown(v: &str) -> &str {
-    match v.char_indices().nth(64) {
-        Some((i, _)) => &v[..i],
-        None => v,
-    }
 }
 
 /// Name offsets fit in u32: reports are capped far below 4 GiB by the size limit.

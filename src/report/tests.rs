@@ -1,6 +1,7 @@
 //! Unit tests of the parser, on hand-made rows and on the public fixtures.
 
 use super::*;
+use base64::Engine as _;
 
 use super::TEST_HEADER as HEADER;
 const ROOT: &str = "<root_account>,arn:aws:iam::123456789012:root,2015-01-01T00:00:00+00:00,not_supported,2024-05-01T10:00:00+00:00,not_supported,not_supported,true,true,2020-01-01T00:00:00+00:00,2024-05-02T00:00:00+00:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
@@ -417,23 +418,10 @@ fn oversized_input_is_refused_before_parsing() {
     );
 }
 
-#[test]
-fn arn_account_ids_are_checked() {
-    assert_eq!(
-        account_of_arn("arn:aws:iam::123456789012:user/a:b"),
-        Some("123456789012")
-    );
-    assert_eq!(
-        account_of_arn("arn:aws-us-gov:iam::123456789012:root"),
-        Some("123456789012")
-    );
-    assert_eq!(account_of_arn("arn:aws:s3:::bucket"), None);
-    assert_eq!(account_of_arn("arn:aws:iam::12345:root"), None);
-}
-
 mod properties {
     use super::super::*;
     use proptest::prelude::*;
+    use time::format_description::well_known::Rfc3339;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
@@ -504,18 +492,6 @@ mod properties {
             }
             let by_csv = read_csv(body.as_bytes()).map(|(r, odd)| settle(r, odd));
             prop_assert_eq!(parse(body.as_bytes()), by_csv, "{:?}", body);
-        }
-
-        /// The account of an ARN as a plain `splitn` reads it.
-        #[test]
-        fn account_of_arn_reads_as_splitting_on_colons(arn in "(arn|ar|arn:)?(:|aws|aws-cn|iam|[0-9]{11,13}|x/y|:)*") {
-            let mut parts = arn.splitn(6, ':');
-            let expected = match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
-                (Some("arn"), Some(_), Some("iam"), Some(_), Some(account))
-                    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) => Some(account),
-                _ => None,
-            };
-            prop_assert_eq!(account_of_arn(&arn), expected);
         }
 
         #[test]

@@ -273,11 +273,6 @@ impl WebConfig {
         })
     }
 
-    /// The path the config was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The TLS acceptor to wrap accepted TCP streams with; `None` means plain HTTP.
     /// ALPN offers `h2` and `http/1.1`, or only `http/1.1` when `http2: false`.
     pub fn tls_acceptor(&self) -> Option<TlsAcceptor> {

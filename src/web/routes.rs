@@ -1,12 +1,12 @@
 //! Routing: `/metrics` copies the published exposition, `/` is a landing page, `/healthz`
 //! says the process is alive, `/readyz` that data exists. It knows nothing of AWS.
 
+use crate::clock::now_secs;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{
@@ -78,16 +78,9 @@ fn landing_page(telemetry_path: &str) -> String {
 </body>
 </html>
 "#,
-        crate::config::VERSION,
-        crate::config::REVISION
+        crate::version::VERSION,
+        crate::version::REVISION
     )
-}
-
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// Routes one request. Never touches AWS: the metrics body is an `Arc` clone of the last

@@ -31,6 +31,22 @@ fn calls_per_refresh_are_the_same_for_10_and_500_users() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(small, expected);
+    // Every call of an account's refresh is counted in the refresh deadline: a call added to
+    // src/aws/account.rs and not to aws::REFRESH_CALLS fails here.
+    let counted: Vec<&str> = aws_iam_exporter::aws::REFRESH_CALLS
+        .iter()
+        .map(|op| op.as_str())
+        .collect();
+    for call in small.keys().filter(|c| *c != "ListOrganizationsFeatures") {
+        assert!(
+            counted.contains(&call.as_str()),
+            "{call} is not in aws::REFRESH_CALLS"
+        );
+    }
+    assert_eq!(
+        aws_iam_exporter::aws::CALLS_PER_REFRESH as usize,
+        counted.len()
+    );
 }
 
 #[test]

@@ -24,7 +24,7 @@ fn sharding_covers_every_account_exactly_once() {
     let expected: Vec<BTreeSet<String>> = (0..2)
         .map(|i| {
             ids.iter()
-                .filter(|id| aws_iam_exporter::config::shard_of(id, 2) == i)
+                .filter(|id| aws_iam_exporter::shard::shard_of(id, 2) == i)
                 .cloned()
                 .collect()
         })
