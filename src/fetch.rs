@@ -29,6 +29,11 @@ pub enum Operation {
     ListVirtualMfaDevices,
     ListServiceSpecificCredentials,
     ListOrganizationsFeatures,
+    // The exposed-key quarantine lookup (AWS managed policies attached, their entities, the
+    // members of a group that has one).
+    ListPolicies,
+    ListEntitiesForPolicy,
+    GetGroup,
     GetCallerIdentity,
     AssumeRole,
     DescribeOrganization,
@@ -48,6 +53,9 @@ impl Operation {
             Operation::ListVirtualMfaDevices => "ListVirtualMFADevices",
             Operation::ListServiceSpecificCredentials => "ListServiceSpecificCredentials",
             Operation::ListOrganizationsFeatures => "ListOrganizationsFeatures",
+            Operation::ListPolicies => "ListPolicies",
+            Operation::ListEntitiesForPolicy => "ListEntitiesForPolicy",
+            Operation::GetGroup => "GetGroup",
             Operation::GetCallerIdentity => "GetCallerIdentity",
             Operation::AssumeRole => "AssumeRole",
             Operation::DescribeOrganization => "DescribeOrganization",

@@ -187,14 +187,24 @@ impl<'a> AccountContext<'a> {
         }
     }
 
-    /// The resource an offender is about: the account (password policy), the organization, or
-    /// the IAM user or root that holds the credential, by its ARN when the report has it.
+    /// The resource an offender is about: the account (password policy), the organization, a
+    /// role (quarantine), or the IAM user or root that holds the credential, by its ARN when the
+    /// report has it.
     fn resource(&self, f: &Finding<'a>, now: i64) -> Resource<'a> {
         let data = Some(JsonOffender::new(f, now));
         match f.credential {
             Credential::PasswordPolicy => Resource {
                 data,
                 ..self.account_resource()
+            },
+            // A role's path is not known (ListEntitiesForPolicy gives its name), so no ARN.
+            Credential::RoleQuarantinePolicy => Resource {
+                uid: None,
+                name: f.user,
+                kind: "AwsIamRole",
+                cloud_partition: Some(self.partition),
+                group: Group { name: "iam" },
+                data,
             },
             Credential::OrganizationFeature => Resource {
                 uid: Some(f.user.to_owned()),

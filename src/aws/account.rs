@@ -1,7 +1,8 @@
 //! One account's IAM calls. Every call an account's refresh makes is a method here, and
 //! [`AccountClient::fetch`] puts the answers into [`Facts`].
 //!
-//! Calls per account per refresh do not grow with the number of users: GetAccountSummary,
+//! Calls per account per refresh do not grow with the number of users: GetAccountSummary, the
+//! quarantine lookup (`quarantine.rs`: ListPolicies, and more only for a quarantine found),
 //! GenerateCredentialReport (repeated only while AWS is generating), GetCredentialReport,
 //! GetAccountPasswordPolicy, ListVirtualMFADevices and ListServiceSpecificCredentials (one page
 //! per 1,000 items), and sts:GetCallerIdentity only when the report has no ARN to take the
@@ -26,8 +27,13 @@ use crate::report::ReportDocument;
 /// ([`super::Settings::refresh_deadline`]), and a refresh that makes more calls than it counts
 /// can be abandoned while healthy. The calls-per-refresh scenario test
 /// (`calls_per_refresh_are_the_same_for_10_and_500_users`) fails on a call that is not listed.
-pub const REFRESH_CALLS: [Operation; 8] = [
+pub const REFRESH_CALLS: [Operation; 11] = [
     Operation::GetAccountSummary,
+    // The quarantine lookup: ListEntitiesForPolicy once per quarantine policy attached and
+    // GetGroup once per group that has one (none when nothing is quarantined).
+    Operation::ListPolicies,
+    Operation::ListEntitiesForPolicy,
+    Operation::GetGroup,
     Operation::GenerateCredentialReport,
     Operation::GetCredentialReport,
     Operation::GetAccountPasswordPolicy,
@@ -58,6 +64,9 @@ macro_rules! send_in {
             .send()
     };
 }
+
+// After `send_in!`, which it uses.
+mod quarantine;
 
 /// The process's clients, shared by every account.
 #[derive(Debug, Clone)]
@@ -108,8 +117,10 @@ impl AccountClient {
     /// Fetches everything of one refresh. The summary and the report are required; the other
     /// calls are optional: their failures go to `errors` and their facts stay unknown.
     pub async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, FetchError> {
-        // The summary first: it is live, where the report may be hours old.
+        // The summary first: it is live, where the report may be hours old; then the other
+        // live signal, the quarantine.
         let summary = self.summary().await?;
+        let quarantine = self.quarantine().await.map_err(|e| errors.push(e)).ok();
         let report = self.credential_report(errors).await?;
         let password_policy = self.password_policy().await.unwrap_or_else(|e| {
             errors.push(e);
@@ -137,6 +148,7 @@ impl AccountClient {
                 service_credentials,
                 // Asked once per interval by the exporter-level job, not per account.
                 organization: None,
+                quarantine,
             },
         })
     }

@@ -32,6 +32,27 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
     let acct = v.labels.as_slice();
     let root = &v.posture.root;
     let c = &v.posture.counts;
+    // Per user, but few and each one urgent: also without --metrics.per-user.
+    if let Some(q) = &v.data.facts.quarantine {
+        let users = q.users();
+        out.gauges(
+            Fam::UserQuarantined,
+            users.iter().flat_map(|(user, policies)| {
+                policies
+                    .iter()
+                    .map(move |p| ((acct, [("user", *user), ("policy", *p)]), 1))
+            }),
+        )?;
+        out.gauge(Fam::QuarantinedUsers, acct, Some(users.len() as u64))?;
+        out.gauges(
+            Fam::QuarantinePolicyAttachments,
+            q.policies.iter().flat_map(|p| {
+                p.attachments().map(|(entity, n)| {
+                    ((acct, [("policy", p.name.as_str()), ("entity", entity)]), n)
+                })
+            }),
+        )?;
+    }
     out.gauge(
         Fam::RootAccessKeysPresent,
         acct,

@@ -58,6 +58,9 @@ macro_rules! families {
 }
 
 families! {
+    UserQuarantined = ("aws_iam_user_quarantined", Gauge, "1 for each IAM user and AWS exposed-key quarantine policy (AWSCompromisedKeyQuarantine, V2, V3, V4 and later versions: the name prefix) that quarantines the user, directly or through a group (ListPolicies, ListEntitiesForPolicy, GetGroup): AWS found one of the user's access keys in public. Also with --metrics.per-user=false. Absent when the lookup failed.");
+    QuarantinedUsers = ("aws_iam_quarantined_users", Gauge, "IAM users with an exposed-key quarantine policy, directly or through a group, each counted once; absent when the lookup failed.");
+    QuarantinePolicyAttachments = ("aws_iam_quarantine_policy_attachments", Gauge, "Users, groups and roles (entity) an exposed-key quarantine policy (policy) is attached to (ListEntitiesForPolicy); only the policies attached in the account.");
     RootAccessKeysPresent = ("aws_iam_root_access_keys_present", Gauge, "1 if the root user has an access key, active or not (GetAccountSummary AccountAccessKeysPresent; the report's root keys when no summary). CIS 1.4, Security Hub IAM.4.");
     RootAccessKeyActive = ("aws_iam_root_access_key_active", Gauge, "1 if root access key 1 or 2 is active (credential report access_key_N_active of <root_account>).");
     RootMfaEnabled = ("aws_iam_root_mfa_enabled", Gauge, "1 if the root user has MFA (GetAccountSummary AccountMFAEnabled; the report's root mfa_active when no summary). CIS 1.5, Security Hub IAM.9.");

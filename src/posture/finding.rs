@@ -22,6 +22,11 @@ pub enum Credential {
     ServiceCredential,
     /// An AWS Organizations feature that is off (centralized root access).
     OrganizationFeature,
+    /// An exposed-key quarantine policy on the user (its name is in [`Finding::credential_id`]):
+    /// AWS found one of the user's access keys in public.
+    QuarantinePolicy,
+    /// An exposed-key quarantine policy on a role ([`Finding::user`] is the role's name).
+    RoleQuarantinePolicy,
 }
 
 impl Credential {
@@ -39,6 +44,8 @@ impl Credential {
             Credential::PasswordPolicy => "password_policy",
             Credential::ServiceCredential => "service_credential",
             Credential::OrganizationFeature => "organization_feature",
+            Credential::QuarantinePolicy => "quarantine_policy",
+            Credential::RoleQuarantinePolicy => "role_quarantine_policy",
         }
     }
 }
@@ -47,7 +54,8 @@ impl Credential {
 /// `alice (password, last used 2025-01-10, 324 days)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finding<'a> {
-    /// The IAM user; [`ROOT_USER`] for root; `""` for the account (password policy).
+    /// The IAM user; [`ROOT_USER`] for root; `""` for the account (password policy); the role
+    /// for [`Credential::RoleQuarantinePolicy`].
     pub user: &'a str,
     pub credential: Credential,
     /// Last use, when the report has a date.
@@ -59,7 +67,7 @@ pub struct Finding<'a> {
     /// Same failing resource as the previous finding (another credential of the same user):
     /// counts of failing resources skip it.
     pub continues: bool,
-    /// The `ServiceSpecificCredentialId` of a service credential.
+    /// The `ServiceSpecificCredentialId` of a service credential; the policy of a quarantine.
     pub credential_id: Option<&'a str>,
 }
 

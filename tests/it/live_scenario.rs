@@ -20,6 +20,7 @@ mod faults;
 mod limits;
 mod no_credentials;
 mod organization_features;
+mod quarantine;
 mod report_states;
 mod root;
 mod service_credentials;
