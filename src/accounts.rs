@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use crate::aws::{Aws, Role};
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, Run};
 use crate::exposition::render_control_info;
+use crate::fast::{FastCheck, FastSettings};
 use crate::fetch::FetchError;
 use crate::offline::{FileSource, Files};
 use crate::organization::Organization;
@@ -52,21 +53,41 @@ pub enum Job {
 }
 
 impl Refresh for Job {
+    type Fast = FastCheck;
+
     async fn refresh(&mut self) {
         match self {
             Job::Account(a) => a.refresh().await,
             Job::Organization(o) => o.refresh().await,
         }
     }
+
+    fn fast_check(&self) -> Option<FastCheck> {
+        match self {
+            Job::Account(a) => a.fast_check(),
+            Job::Organization(_) => None,
+        }
+    }
 }
 
 /// What every refresh of `config` needs.
 fn refresh_settings(config: &Config) -> RefreshSettings {
+    // Fast checks are the daemon's: `--once` and `audit` refresh once, offline has no AWS.
+    let fast = config.fast_interval.filter(|_| {
+        config.run == Run::Daemon && !matches!(config.mode, Mode::Offline(_))
+    });
     RefreshSettings {
         thresholds: config.thresholds,
         per_user: config.per_user,
         max_report_bytes: config.report_max_bytes,
         deadline: config.aws.refresh_deadline(),
+        fast: fast.map(|_| {
+            Arc::new(FastSettings {
+                thresholds: config.thresholds,
+                per_user: config.per_user,
+                deadline: config.aws.fast_check_deadline(),
+            })
+        }),
     }
 }
 
@@ -100,6 +121,7 @@ impl ConfigFleet {
             interval: self.config.refresh_interval,
             concurrency: self.config.concurrency,
             spread: matches!(self.config.mode, Mode::MultiAccount { .. }),
+            fast_interval: self.settings.fast.as_ref().and(self.config.fast_interval),
         }
     }
 

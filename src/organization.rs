@@ -16,7 +16,7 @@ use crate::aws::{AccountClient, Aws};
 use crate::exposition::{OrganizationView, render_organization};
 use crate::fetch::{ErrorCode, FetchError};
 use crate::posture::{Thresholds, organization_verdict};
-use crate::schedule::Refresh;
+use crate::schedule::{NoCheck, Refresh};
 use crate::snapshot::{ExporterPart, State};
 
 /// The organization's refresh state across intervals (its error counters live here).
@@ -40,8 +40,14 @@ pub struct Organization {
 }
 
 impl Refresh for Organization {
+    type Fast = NoCheck;
+
     async fn refresh(&mut self) {
         self.refresh_once().await
+    }
+
+    fn fast_check(&self) -> Option<NoCheck> {
+        None
     }
 }
 

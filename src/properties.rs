@@ -122,7 +122,7 @@ proptest! {
         }
         let view = Arc::new(AccountView {
             labels: vec![("account_id", "123456789012".into())],
-            data,
+            data: data.into(),
             posture,
             per_user,
         });

@@ -10,6 +10,10 @@
 //!   awaited, and only then are its series removed.
 //! - A refresh task that dies (a panic) is logged and restarted at its next slot, never left
 //!   dead while `/healthz` says all is well.
+//! - An account with a fast check (the signals that page: root access keys, quarantined keys)
+//!   runs it in a task of its own, on its own cadence (`--refresh.fast-interval`) and slot, under
+//!   a semaphore of its own: it waits neither for the account's own full refresh (a credential
+//!   report can take minutes to generate) nor for the full refreshes of every other account.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,7 +29,27 @@ use crate::snapshot::{Discovery, State};
 
 /// One account's refresh: fetch, derive, render and write its slot in the [`State`].
 pub trait Refresh: Send + 'static {
+    /// The account's fast check ([`NoCheck`] where there is none).
+    type Fast: Check;
     fn refresh(&mut self) -> impl Future<Output = ()> + Send;
+    /// The account's fast check, when it has one (an AWS account, with fast checks on).
+    fn fast_check(&self) -> Option<Self::Fast>;
+}
+
+/// An account's fast check: re-reads the signals that page and republishes the account only
+/// when they changed.
+pub trait Check: Send + 'static {
+    fn check(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// The fast check of an account that has none.
+#[derive(Debug)]
+pub enum NoCheck {}
+
+impl Check for NoCheck {
+    async fn check(&mut self) {
+        match *self {}
+    }
 }
 
 /// The set of accounts to watch, asked again every interval.
@@ -55,13 +79,18 @@ pub struct Plan {
     /// Spread later refreshes over the interval (many accounts); else every account's slot is
     /// the start of the interval.
     pub spread: bool,
+    /// The fast checks' interval (spread like the refreshes, at most `concurrency` at once
+    /// under a semaphore of their own); `None`: no fast checks.
+    pub fast_interval: Option<Duration>,
 }
 
-/// A running account task.
+/// A running account: its refresh task and, where it has one, its fast check's task, both
+/// stopped by `cancel`.
 struct Task<S> {
     spec: S,
     cancel: CancellationToken,
     handle: JoinHandle<()>,
+    fast: Option<JoinHandle<()>>,
 }
 
 /// Runs until `cancel`: watches the fleet and refreshes each account on its schedule.
@@ -73,6 +102,8 @@ pub async fn run<F: Fleet>(
 ) {
     let start = Instant::now();
     let limit = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    // NB: a semaphore of their own: fast checks never queue behind full refreshes.
+    let fast_limit = Arc::new(Semaphore::new(plan.concurrency.max(1)));
     // Account tasks that end without being cancelled (a panic) send their key here.
     let (died_tx, mut died_rx) = mpsc::unbounded_channel::<String>();
     let mut tasks: HashMap<String, Task<F::Spec>> = HashMap::new();
@@ -80,30 +111,46 @@ pub async fn run<F: Fleet>(
     discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // `first`: `None` waits for the account's next slot (a restart after a panic: never a
     // tight loop of panics).
-    let spawn =
-        |key: &str, account: F::Account, first: Option<Instant>, token: CancellationToken| {
-            let slot = Slot {
-                start,
-                offset: if plan.spread {
-                    spread(key, plan.interval)
-                } else {
-                    Duration::ZERO
-                },
-                interval: plan.interval,
-            };
-            let guard = DiedGuard {
-                key: Some(key.to_owned()),
-                tx: died_tx.clone(),
-            };
-            tokio::spawn(account_task(
-                account,
-                slot,
-                first,
-                limit.clone(),
-                token,
-                guard,
-            ))
+    let spawn = |key: &str,
+                 account: F::Account,
+                 first: Option<Instant>,
+                 token: CancellationToken|
+     -> (JoinHandle<()>, Option<JoinHandle<()>>) {
+        let slot = |interval: Duration| Slot {
+            start,
+            offset: if plan.spread {
+                spread(key, interval)
+            } else {
+                Duration::ZERO
+            },
+            interval,
         };
+        let guard = || DiedGuard {
+            key: Some(key.to_owned()),
+            tx: died_tx.clone(),
+        };
+        let fast = plan
+            .fast_interval
+            .zip(account.fast_check())
+            .map(|(interval, check)| {
+                tokio::spawn(fast_task(
+                    check,
+                    slot(interval),
+                    fast_limit.clone(),
+                    token.clone(),
+                    guard(),
+                ))
+            });
+        let full = tokio::spawn(account_task(
+            account,
+            slot(plan.interval),
+            first,
+            limit.clone(),
+            token,
+            guard(),
+        ));
+        (full, fast)
+    };
     loop {
         tokio::select! {
             // Shutdown.
@@ -140,19 +187,21 @@ pub async fn run<F: Fleet>(
                     }
                     let account = fleet.open(&key, &spec).await;
                     let token = cancel.child_token();
-                    let handle = spawn(&key, account, Some(Instant::now()), token.clone());
-                    tasks.insert(key, Task { spec, cancel: token, handle });
+                    let (handle, fast) = spawn(&key, account, Some(Instant::now()), token.clone());
+                    tasks.insert(key, Task { spec, cancel: token, handle, fast });
                 }
             }
-            // An account task died: start it again at its next slot.
+            // An account task (refresh or fast check) died: stop the other, start both again at
+            // their next slots.
             Some(key) = died_rx.recv() => {
                 let Some(old) = tasks.remove(&key) else { continue };
-                let _ = old.handle.await;
+                let spec = old.spec.clone();
+                stop(old).await;
                 tracing::error!(account = %key, "refresh task ended unexpectedly; restarting it at its next slot");
-                let account = fleet.open(&key, &old.spec).await;
+                let account = fleet.open(&key, &spec).await;
                 let token = cancel.child_token();
-                let handle = spawn(&key, account, None, token.clone());
-                tasks.insert(key, Task { spec: old.spec, cancel: token, handle });
+                let (handle, fast) = spawn(&key, account, None, token.clone());
+                tasks.insert(key, Task { spec, cancel: token, handle, fast });
             }
         }
     }
@@ -166,6 +215,9 @@ pub async fn run<F: Fleet>(
 async fn stop<S>(task: Task<S>) {
     task.cancel.cancel();
     let _ = task.handle.await;
+    if let Some(fast) = task.fast {
+        let _ = fast.await;
+    }
 }
 
 /// Where an account's refreshes fall: `start + offset + k * interval`.
@@ -240,6 +292,42 @@ async fn account_task<A: Refresh>(
             // Shutdown abandons an in-flight refresh: its result would never be served.
             _ = cancel.cancelled() => break,
             _ = refresh => {}
+        }
+        drop(permit);
+        next = slot.next_after(started);
+    }
+    guard.key = None;
+}
+
+/// One account's fast check: first at its slot at least half a fast interval after the start
+/// (the account's first refresh reads the same signals at once), then one per slot. Only a
+/// semaphore of fast checks bounds it: a full refresh in progress, of this account or of any
+/// other, never delays it.
+async fn fast_task<C: Check>(
+    mut check: C,
+    slot: Slot,
+    limit: Arc<Semaphore>,
+    cancel: CancellationToken,
+    mut guard: DiedGuard,
+) {
+    let mut next = slot.next_after(Instant::now());
+    loop {
+        tokio::select! {
+            // Shutdown or removal between checks.
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        let started = Instant::now();
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => break,
+            p = limit.clone().acquire_owned() => p,
+        };
+        // NB: boxed, like a refresh, so that its state exists only while it runs.
+        let run = Box::pin(check.check());
+        tokio::select! {
+            // Shutdown abandons a check in flight.
+            _ = cancel.cancelled() => break,
+            _ = run => {}
         }
         drop(permit);
         next = slot.next_after(started);

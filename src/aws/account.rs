@@ -15,7 +15,9 @@ use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType};
 use super::assume::{Assumed, CallConfig};
 use super::error::from_sdk;
 use super::pages::{Page, iam_next, sdk_pages};
-use crate::fetch::{ErrorCode, ErrorLog, Facts, FetchError, Fetched, Operation, ServiceCredential};
+use crate::fetch::{
+    ErrorCode, ErrorLog, Facts, FetchError, Fetched, LiveFacts, Operation, ServiceCredential,
+};
 use crate::posture::{PasswordPolicy, PolicyState, Summary};
 use crate::report::ReportDocument;
 
@@ -41,6 +43,17 @@ pub const REFRESH_CALLS: [Operation; 11] = [
     Operation::ListServiceSpecificCredentials,
     Operation::GetCallerIdentity,
     Operation::AssumeRole,
+];
+
+/// Every AWS call of one fast check ([`AccountClient::live_facts`]), each at most once in
+/// sequence beyond further pages, ListEntitiesForPolicy once per quarantine policy attached and
+/// GetGroup once per group that has one: its length sizes the check's deadline
+/// ([`super::Settings::fast_check_deadline`]). Nothing quarantined: the first two only.
+pub const FAST_CALLS: [Operation; 4] = [
+    Operation::GetAccountSummary,
+    Operation::ListPolicies,
+    Operation::ListEntitiesForPolicy,
+    Operation::GetGroup,
 ];
 
 /// Sequential AWS calls of one refresh, at most ([`REFRESH_CALLS`]).
@@ -151,6 +164,18 @@ impl AccountClient {
                 quarantine,
             },
         })
+    }
+
+    /// A fast check's calls: GetAccountSummary and the quarantine lookup (ListPolicies, and
+    /// more only for a quarantine found). Each failure goes to `errors` and leaves its fact
+    /// `None`; one failing does not stop the other.
+    pub async fn live_facts(&self, errors: &mut ErrorLog) -> LiveFacts {
+        let summary = self.summary().await.map_err(|e| errors.push(e)).ok();
+        let quarantine = self.quarantine().await.map_err(|e| errors.push(e)).ok();
+        LiveFacts {
+            summary,
+            quarantine,
+        }
     }
 
     async fn summary(&self) -> Result<Summary, FetchError> {

@@ -31,7 +31,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
 
-pub use account::{AccountClient, CALLS_PER_REFRESH, REFRESH_CALLS};
+pub use account::{AccountClient, CALLS_PER_REFRESH, FAST_CALLS, REFRESH_CALLS};
 pub use discovery::OrgAccount;
 
 use crate::fetch::{ErrorCode, FetchError, Operation, OrganizationFeatures};
@@ -62,6 +62,12 @@ impl Settings {
             self.operation_timeout()
                 .saturating_mul(account::CALLS_PER_REFRESH),
         )
+    }
+
+    /// The hard bound on one fast check: every call it can make at its full retry budget.
+    pub fn fast_check_deadline(&self) -> Duration {
+        self.operation_timeout()
+            .saturating_mul(account::FAST_CALLS.len() as u32)
     }
 
     /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).

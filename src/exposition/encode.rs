@@ -13,7 +13,8 @@ use super::*;
 #[derive(Debug)]
 pub struct AccountView {
     pub labels: AccountLabels,
-    pub data: AccountData,
+    /// Shared with the account's fast check, which re-derives from it (`crate::fast`).
+    pub data: Arc<AccountData>,
     pub posture: Posture,
     /// Per-user series on (`--metrics.per-user`).
     pub per_user: bool,
@@ -282,6 +283,10 @@ pub struct RefreshStats {
     pub aws_errors: AwsErrors,
     /// Report column -> values that fit no known form, over every report parsed.
     pub unparsed: std::collections::BTreeMap<&'static str, u64>,
+    /// Whether the last fast check succeeded; `None` where the account has none (yet).
+    pub fast_success: Option<bool>,
+    /// Fast checks that found a change and re-rendered the account.
+    pub fast_updates: u64,
 }
 
 impl RefreshStats {
@@ -306,6 +311,11 @@ impl prometheus_client::collector::Collector for RefreshStatsCollector {
             Fam::Refreshes,
             [("success", s.successes), ("failure", s.failures)]
                 .map(|(r, n)| ((acct, [("result", r)]), n)),
+        )?;
+        out.gauge(Fam::FastCheckSuccess, acct, s.fast_success.map(b))?;
+        out.counters(
+            Fam::FastCheckUpdates,
+            s.fast_success.map(|_| (acct, s.fast_updates)),
         )?;
         out.aws_errors(acct, &s.aws_errors)?;
         out.counters(

@@ -103,6 +103,8 @@ families! {
     LastRefreshSuccess = ("aws_iam_exporter_last_refresh_success_timestamp_seconds", Gauge, "When a refresh of the account last succeeded.");
     RefreshDuration = ("aws_iam_exporter_refresh_duration_seconds", Gauge, "How long the last refresh of the account took.");
     Refreshes = ("aws_iam_exporter_refreshes", Counter, "Refreshes of the account by result.");
+    FastCheckSuccess = ("aws_iam_exporter_fast_check_success", Gauge, "1 if every call of the account's last fast check (GetAccountSummary and the quarantine lookup, every --refresh.fast-interval) succeeded, 0 if one failed (the last good values stay served); absent where the account has no fast check. Changes only with the outcome: an unchanged check publishes nothing.");
+    FastCheckUpdates = ("aws_iam_exporter_fast_check_updates", Counter, "Fast checks of the account that found a signal changed (the summary or the quarantine) and re-rendered the account between its full refreshes.");
     AwsErrors = ("aws_iam_exporter_aws_errors", Counter, "AWS API errors by operation and AWS error code.");
     ReportValuesUnparsed = ("aws_iam_exporter_report_values_unparsed", Counter, "Credential report values that fit no known form, by column, summed over refreshes. Each is unknown for its row (the facts and controls that need it are absent); the rest of the report is served.");
     Accounts = ("aws_iam_exporter_accounts", Gauge, "Accounts this exporter watches.");

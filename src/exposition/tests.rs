@@ -31,7 +31,7 @@ fn view(per_user: bool) -> Arc<AccountView> {
     let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
     Arc::new(AccountView {
         labels: vec![("account_id", "123456789012".into())],
-        data,
+        data: data.into(),
         posture,
         per_user,
     })
@@ -153,7 +153,7 @@ fn virtual_mfa_is_exported_per_console_user_and_counted_only_when_the_device_lis
         Format::Classic,
     ));
     assert!(!text.contains("virtual_mfa"), "{text}");
-    v.data.facts.virtual_mfa_users = Some(vec!["o\"dd,name".into()]);
+    Arc::make_mut(&mut v.data).facts.virtual_mfa_users = Some(vec!["o\"dd,name".into()]);
     v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
     let text = text_of(assemble(
         std::iter::once(&render_account(Arc::new(v))),
@@ -182,7 +182,7 @@ fn service_credentials_are_counted_by_service_and_status_and_listed_per_credenti
         created: 1_700_000_000,
         expires,
     };
-    v.data.facts.service_credentials = Some(vec![
+    Arc::make_mut(&mut v.data).facts.service_credentials = Some(vec![
         cred(
             "ACCA1",
             "bedrock.amazonaws.com",
@@ -363,7 +363,7 @@ fn big_view(users: usize, account: &str) -> Arc<AccountView> {
     let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
     Arc::new(AccountView {
         labels: vec![("account_id", account.into())],
-        data,
+        data: data.into(),
         posture,
         per_user: true,
     })
