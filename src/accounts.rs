@@ -73,9 +73,9 @@ impl Refresh for Job {
 /// What every refresh of `config` needs.
 fn refresh_settings(config: &Config) -> RefreshSettings {
     // Fast checks are the daemon's: `--once` and `audit` refresh once, offline has no AWS.
-    let fast = config.fast_interval.filter(|_| {
-        config.run == Run::Daemon && !matches!(config.mode, Mode::Offline(_))
-    });
+    let fast = config
+        .fast_interval
+        .filter(|_| config.run == Run::Daemon && !matches!(config.mode, Mode::Offline(_)));
     RefreshSettings {
         thresholds: config.thresholds,
         per_user: config.per_user,

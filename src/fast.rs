@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use crate::aws::AccountClient;
 use crate::clock::now_secs;
-use crate::exposition::{AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats};
+use crate::exposition::{
+    AccountLabels, AccountView, RefreshStats, RootUse, render_account, render_stats,
+};
 use crate::fetch::{ErrorLog, LiveFacts};
 use crate::posture::quarantine::Quarantine;
 use crate::posture::{AccountData, Summary, Thresholds, derive};

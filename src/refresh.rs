@@ -222,7 +222,6 @@ impl Account {
             data,
         })
     }
-
 }
 
 /// `work`, abandoned when it takes longer than `deadline` (the hard bound on a refresh).

@@ -331,7 +331,13 @@ const FAST: Duration = Duration::from_secs(60);
 
 #[tokio::test(start_paused = true)]
 async fn fast_checks_run_every_fast_interval_on_a_stable_slot_between_the_refreshes() {
-    let h = start_with(&["111111111111"], 8, Duration::from_secs(1), &[], Some(FAST));
+    let h = start_with(
+        &["111111111111"],
+        8,
+        Duration::from_secs(1),
+        &[],
+        Some(FAST),
+    );
     tokio::time::sleep(INTERVAL + Duration::from_secs(1)).await;
     // The refreshes keep their cadence (300 s)...
     assert_eq!(h.refreshes_of("111111111111"), [0, 266]);
@@ -358,7 +364,10 @@ async fn a_long_refresh_delays_neither_its_accounts_fast_check_nor_other_account
     }
     assert_eq!(h.refreshes_of("a"), [0]);
     assert_eq!(h.refreshes_of("b"), [600]);
-    assert!(h.refreshes_of("c").is_empty(), "c still waits for its first refresh");
+    assert!(
+        h.refreshes_of("c").is_empty(),
+        "c still waits for its first refresh"
+    );
     h.stop().await;
 }
 

@@ -16,6 +16,7 @@ use common::scenario::*;
 use common::*;
 
 mod alert_inputs;
+mod fast_checks;
 mod faults;
 mod limits;
 mod no_credentials;
