@@ -1,5 +1,5 @@
 //! Scale (scenario server): every account refreshes; with AWS_IAM_EXPORTER_SCALE=1, 200 accounts
-//! and a table.
+//! and a table; with a steady window, the IAM calls per second of refreshes and fast checks.
 
 use super::*;
 
@@ -38,6 +38,9 @@ struct ScaleResult {
     /// With `AWS_IAM_EXPORTER_SCALE_STEADY_SECS`: CPU seconds over that window after the first
     /// round, scaled to one refresh interval.
     cpu_per_interval: Option<f64>,
+    /// The same window: IAM calls per second by action (fast checks and full refreshes), and
+    /// the exporter's CPU seconds per minute.
+    steady_calls: Option<(std::collections::BTreeMap<String, f64>, f64)>,
     hwm_kib: u64,
     rss_kib: u64,
     scrape_bytes: usize,
@@ -47,11 +50,23 @@ struct ScaleResult {
     scrape_ms_max: f64,
 }
 
+/// The IAM actions of a refresh and of a fast check, each answered after the latency.
+const ACTIONS: [&str; 7] = [
+    "GetAccountSummary",
+    "GenerateCredentialReport",
+    "GetCredentialReport",
+    "GetAccountPasswordPolicy",
+    "ListVirtualMFADevices",
+    "ListServiceSpecificCredentials",
+    "ListPolicies",
+];
+
 fn scale_run(
     accounts: usize,
     users: usize,
     latency: Duration,
     interval: &str,
+    fast: Option<&str>,
     concurrency: usize,
 ) -> ScaleResult {
     let s = Scenario::start();
@@ -63,14 +78,7 @@ fn scale_run(
         let a = seed_scenario_account(&s, id, users);
         if !latency.is_zero() {
             // Every IAM call of the account answers after `latency` (AWS is not instant).
-            for action in [
-                "GetAccountSummary",
-                "GenerateCredentialReport",
-                "GetCredentialReport",
-                "GetAccountPasswordPolicy",
-                "ListVirtualMFADevices",
-                "ListServiceSpecificCredentials",
-            ] {
+            for action in ACTIONS {
                 a.push_faults(action, Fault::hang(latency), 100);
             }
         }
@@ -83,15 +91,17 @@ fn scale_run(
 
     let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
     let started = Instant::now();
+    let mut args = vec![
+        format!("--config.file={}", cfg.display()),
+        format!("--refresh.interval={interval}"),
+        format!("--refresh.concurrency={concurrency}"),
+        "--aws.max-attempts=1".into(),
+        "--log.level=warn".into(),
+    ];
+    args.extend(fast.map(|f| format!("--refresh.fast-interval={f}")));
     let mut exp = Exporter::start_with(ExporterOpts {
         bin,
-        args: vec![
-            format!("--config.file={}", cfg.display()),
-            format!("--refresh.interval={interval}"),
-            format!("--refresh.concurrency={concurrency}"),
-            "--aws.max-attempts=1".into(),
-            "--log.level=warn".into(),
-        ],
+        args,
         aws_endpoint: Some(s.endpoint()),
         ..Default::default()
     });
@@ -128,6 +138,7 @@ fn scale_run(
     // spread over the interval (the first of them half an interval after the first round),
     // with one scrape every 15 s as Prometheus would, scaled to one interval.
     let window = Duration::from_secs(env_usize("AWS_IAM_EXPORTER_SCALE_STEADY_SECS", 0) as u64);
+    let mut steady_calls = None;
     let cpu_per_interval = (!window.is_zero()).then(|| {
         let interval = humantime::parse_duration(interval).expect("a duration");
         let scrape_until = |until: Instant| {
@@ -141,9 +152,18 @@ fn scale_run(
             }
         };
         scrape_until(Instant::now() + interval / 2);
-        let start = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
-        scrape_until(Instant::now() + window);
+        let calls = || ACTIONS.map(|a| s.calls_all_accounts(a));
+        let (start, calls_before) = (proc_cpu_seconds(exp.pid()).unwrap_or(0.0), calls());
+        let t = Instant::now();
+        scrape_until(t + window);
         let used = proc_cpu_seconds(exp.pid()).unwrap_or(0.0) - start;
+        let secs = t.elapsed().as_secs_f64();
+        let per_second = ACTIONS
+            .iter()
+            .zip(calls().iter().zip(calls_before))
+            .map(|(a, (after, before))| (a.to_string(), (after - before) as f64 / secs))
+            .collect();
+        steady_calls = Some((per_second, used * 60.0 / secs));
         used * interval.as_secs_f64() / window.as_secs_f64()
     });
 
@@ -177,6 +197,7 @@ fn scale_run(
         all_fresh,
         cpu_first_round,
         cpu_per_interval,
+        steady_calls,
         hwm_kib: proc_status_kib(pid, "VmHWM").unwrap_or(0),
         rss_kib: proc_status_kib(pid, "VmRSS").unwrap_or(0),
         scrape_bytes: body.len(),
@@ -203,9 +224,22 @@ fn scale_accounts_all_refresh() {
     // spreading of first refreshes over the interval) and the exporter refreshes non-stop.
     let interval =
         std::env::var("AWS_IAM_EXPORTER_SCALE_INTERVAL").unwrap_or_else(|_| "1s".to_string());
+    // Fast checks as the flag says (none by default here: not below a 1s interval).
+    let fast = std::env::var("AWS_IAM_EXPORTER_SCALE_FAST").ok();
+    let concurrencies: Vec<usize> = std::env::var("AWS_IAM_EXPORTER_SCALE_CONCURRENCY")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![8, 16]);
     let mut results = Vec::new();
-    for concurrency in [8, 16] {
-        results.push(scale_run(accounts, users, latency, &interval, concurrency));
+    for concurrency in concurrencies {
+        results.push(scale_run(
+            accounts,
+            users,
+            latency,
+            &interval,
+            fast.as_deref(),
+            concurrency,
+        ));
     }
     let build = if cfg!(debug_assertions) {
         "debug"
@@ -217,8 +251,9 @@ fn scale_accounts_all_refresh() {
     println!();
     println!(
         "scale: {accounts} accounts x {users} users (per-user series on), {} ms per IAM call, \
-         --refresh.interval {interval}, scenario server in the test process ({build} test build), exporter {bin}",
-        latency.as_millis()
+         --refresh.interval {interval}, --refresh.fast-interval {}, scenario server in the test process ({build} test build), exporter {bin}",
+        latency.as_millis(),
+        fast.as_deref().unwrap_or("default")
     );
     println!(
         "| concurrency | all accounts refresh_success=1 | CPU until then (start + one refresh each) | CPU per interval, steady | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
@@ -240,5 +275,20 @@ fn scale_accounts_all_refresh() {
             r.scrape_ms_median,
             r.scrape_ms_max,
         );
+    }
+    for r in &results {
+        if let Some((calls, cpu_per_minute)) = &r.steady_calls {
+            let total: f64 = calls.values().sum();
+            let each: Vec<String> = calls
+                .iter()
+                .filter(|(_, n)| **n > 0.0)
+                .map(|(a, n)| format!("{a} {n:.1}/s"))
+                .collect();
+            println!(
+                "steady state, concurrency {}: {total:.1} IAM calls/s ({}), exporter CPU {cpu_per_minute:.2} s per minute",
+                r.concurrency,
+                each.join(", ")
+            );
+        }
     }
 }
