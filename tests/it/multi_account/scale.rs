@@ -292,3 +292,88 @@ fn scale_accounts_all_refresh() {
         }
     }
 }
+
+/// VmRSS and VmHWM of a process, in MiB.
+fn rss_hwm_mib(pid: u32) -> (f64, f64) {
+    let mib = |k| proc_status_kib(pid, k).unwrap_or(0) as f64 / 1024.0;
+    (mib("VmRSS"), mib("VmHWM"))
+}
+
+/// What fast checks cost one large account: the memory of the last refresh's data they keep to
+/// re-derive from, and the CPU of one re-render when a signal changes. Two runs of the same
+/// binary against the same account: fast checks off, then every second, each after serving a
+/// scrape; in the second a root key appears and goes. Quick (300 users) under `cargo test`;
+/// with AWS_IAM_EXPORTER_SCALE=1, 50,000 users (AWS_IAM_EXPORTER_SCALE_USERS) and a table row
+/// each.
+#[test]
+fn fast_checks_cost_of_a_large_account() {
+    let full = matches!(
+        std::env::var("AWS_IAM_EXPORTER_SCALE").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    );
+    let users = if full {
+        env_usize("AWS_IAM_EXPORTER_SCALE_USERS", 50_000)
+    } else {
+        300
+    };
+    let s = Scenario::start();
+    s.seed_users(users, days_ago(400), days_ago(30));
+    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
+    let mut rows = Vec::new();
+    for fast in ["off", "1s"] {
+        let mut exp = Exporter::start_with(ExporterOpts {
+            bin: bin.clone(),
+            args: vec![
+                "--refresh.interval=1h".into(),
+                format!("--refresh.fast-interval={fast}"),
+                "--log.level=warn".into(),
+            ],
+            aws_endpoint: Some(s.endpoint()),
+            ..Default::default()
+        });
+        exp.wait_ready(Duration::from_secs(300));
+        assert_eq!(exp.request("/metrics", &[]).status, 200);
+        std::thread::sleep(Duration::from_secs(3));
+        let (rss, _) = rss_hwm_mib(exp.pid());
+        let mut rerender = None;
+        if fast != "off" {
+            // A signal changes: the fast check re-derives and re-renders the whole account.
+            for (key, want) in [(1, 1.0), (0, 0.0)] {
+                let cpu = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
+                let t = Instant::now();
+                s.set_summary("AccountAccessKeysPresent", key);
+                exp.wait_for_metric(
+                    "aws_iam_root_access_keys_present",
+                    &[("account_id", DEFAULT_ACCOUNT)],
+                    Duration::from_secs(60),
+                    |v| v == want,
+                );
+                rerender = Some((
+                    proc_cpu_seconds(exp.pid()).unwrap_or(0.0) - cpu,
+                    t.elapsed(),
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        let (rss_after, hwm) = rss_hwm_mib(exp.pid());
+        rows.push((fast, rss, rss_after, hwm, rerender));
+    }
+    println!();
+    println!(
+        "fast checks, one account of {users} users (exporter {:?}):",
+        bin
+    );
+    println!(
+        "| --refresh.fast-interval | RSS after a scrape | RSS after a re-render | peak (VmHWM) | CPU of a re-render (seconds to /metrics) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (fast, rss, after, hwm, rerender) in rows {
+        println!(
+            "| {fast} | {rss:.1} MiB | {after:.1} MiB | {hwm:.1} MiB | {} |",
+            rerender.map_or_else(
+                || "-".to_owned(),
+                |(cpu, t)| format!("{cpu:.2} s ({:.1} s)", t.as_secs_f64())
+            )
+        );
+    }
+}
