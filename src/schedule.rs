@@ -133,16 +133,17 @@ pub async fn run<F: Fleet>(
             .fast_interval
             .zip(account.fast_check())
             .map(|(interval, check)| {
-                tokio::spawn(fast_task(
+                tokio::spawn(slot_task(
                     check,
                     slot(interval),
+                    None,
                     fast_limit.clone(),
                     token.clone(),
                     guard(),
                 ))
             });
-        let full = tokio::spawn(account_task(
-            account,
+        let full = tokio::spawn(slot_task(
+            Refreshing(account),
             slot(plan.interval),
             first,
             limit.clone(),
@@ -263,10 +264,22 @@ impl Drop for DiedGuard {
     }
 }
 
-/// One account: the first refresh at `first` (or, without one, at the next slot at least half
-/// an interval away), then one per slot.
-async fn account_task<A: Refresh>(
-    mut account: A,
+/// An account's refresh, run on its slots like a fast check.
+struct Refreshing<A>(A);
+
+impl<A: Refresh> Check for Refreshing<A> {
+    async fn check(&mut self) {
+        self.0.refresh().await
+    }
+}
+
+/// An account's refreshes, or its fast checks: the first run at `first` (or, without one, at
+/// the next slot at least half an interval away), then one per slot, each under a permit of
+/// `limit`. The refreshes' first run is at once after a start; the fast checks' is not (the
+/// first refresh reads the same signals), and their `limit` is not the refreshes': a refresh in
+/// progress, of this account or of any other, never delays a fast check.
+async fn slot_task<C: Check>(
+    mut job: C,
     slot: Slot,
     first: Option<Instant>,
     limit: Arc<Semaphore>,
@@ -276,7 +289,7 @@ async fn account_task<A: Refresh>(
     let mut next = first.unwrap_or_else(|| slot.next_after(Instant::now()));
     loop {
         tokio::select! {
-            // Shutdown or removal between refreshes.
+            // Shutdown or removal between runs.
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep_until(next) => {}
         }
@@ -285,47 +298,11 @@ async fn account_task<A: Refresh>(
             _ = cancel.cancelled() => break,
             p = limit.clone().acquire_owned() => p,
         };
-        // NB: boxed, so that the refresh's state (the SDK calls' futures, tens of KiB) exists
+        // NB: boxed, so that a refresh's state (the SDK calls' futures, tens of KiB) exists
         // only while it runs, not for the life of every account's task.
-        let refresh = Box::pin(account.refresh());
+        let run = Box::pin(job.check());
         tokio::select! {
-            // Shutdown abandons an in-flight refresh: its result would never be served.
-            _ = cancel.cancelled() => break,
-            _ = refresh => {}
-        }
-        drop(permit);
-        next = slot.next_after(started);
-    }
-    guard.key = None;
-}
-
-/// One account's fast check: first at its slot at least half a fast interval after the start
-/// (the account's first refresh reads the same signals at once), then one per slot. Only a
-/// semaphore of fast checks bounds it: a full refresh in progress, of this account or of any
-/// other, never delays it.
-async fn fast_task<C: Check>(
-    mut check: C,
-    slot: Slot,
-    limit: Arc<Semaphore>,
-    cancel: CancellationToken,
-    mut guard: DiedGuard,
-) {
-    let mut next = slot.next_after(Instant::now());
-    loop {
-        tokio::select! {
-            // Shutdown or removal between checks.
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep_until(next) => {}
-        }
-        let started = Instant::now();
-        let permit = tokio::select! {
-            _ = cancel.cancelled() => break,
-            p = limit.clone().acquire_owned() => p,
-        };
-        // NB: boxed, like a refresh, so that its state exists only while it runs.
-        let run = Box::pin(check.check());
-        tokio::select! {
-            // Shutdown abandons a check in flight.
+            // Shutdown abandons a run in flight: its result would never be served.
             _ = cancel.cancelled() => break,
             _ = run => {}
         }

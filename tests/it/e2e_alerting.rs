@@ -500,7 +500,7 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
     let t_exposed = Instant::now();
     s.attach_policy(PolicyAttachment::aws(
         QUARANTINE,
-        PolicyEntity::User("leaked".into()),
+        PolicyEntity::user("leaked"),
     ));
     let exposed = follow_transition(
         t_exposed,
@@ -544,10 +544,7 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
     let scrape_quarantine = write_file(tmp.path(), "scrape-quarantine.txt", &exporter.scrape());
     let before = webhook.received().len();
     let t_lifted = Instant::now();
-    s.detach_policy(
-        &aws_policy_arn(QUARANTINE),
-        &PolicyEntity::User("leaked".into()),
-    );
+    s.detach_policy(&aws_policy_arn(QUARANTINE), &PolicyEntity::user("leaked"));
     let lifted = follow_transition(
         t_lifted,
         &mut exporter,

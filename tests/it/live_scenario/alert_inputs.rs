@@ -93,22 +93,25 @@ fn exposure_alert_inputs(m: &str) -> std::collections::BTreeSet<String> {
 #[test]
 fn the_exposure_alert_tests_are_fed_the_series_the_exporter_emits() {
     const FILE: &str = "alerts/tests/exposure.test.yml";
-    let user = |n: &str| PolicyEntity::User(n.into());
-    let group = |n: &str| PolicyEntity::Group(n.into());
-    let role = |n: &str| PolicyEntity::Role(n.into());
     let cases: [(&str, Vec<PolicyAttachment>); 3] = [
         (
             "exporter output: a user quarantined directly (V4), a member of a quarantined group (V5)",
             vec![
-                PolicyAttachment::aws("AWSCompromisedKeyQuarantineV4", user("leaked")),
-                PolicyAttachment::aws("AWSCompromisedKeyQuarantineV5", group("contractors")),
+                PolicyAttachment::aws(
+                    "AWSCompromisedKeyQuarantineV4",
+                    PolicyEntity::user("leaked"),
+                ),
+                PolicyAttachment::aws(
+                    "AWSCompromisedKeyQuarantineV5",
+                    PolicyEntity::group("contractors"),
+                ),
             ],
         ),
         (
             "exporter output: a quarantine on a role only",
             vec![PolicyAttachment::aws(
                 "AWSCompromisedKeyQuarantineV2",
-                role("ci-deployer"),
+                PolicyEntity::role("ci-deployer"),
             )],
         ),
         ("exporter output: nothing quarantined", vec![]),

@@ -16,8 +16,13 @@ fn fast_daemon(s: &Scenario, extra: &[&str]) -> Exporter {
     e
 }
 
+/// Waits until `name{account}` is `want` (10 s at most).
+fn wait_for(e: &mut Exporter, name: &str, want: f64) {
+    e.wait_for_metric(name, &[ACCT], Duration::from_secs(10), |v| v == want);
+}
+
 fn leaked_key_quarantine() -> PolicyAttachment {
-    PolicyAttachment::aws(V4, PolicyEntity::User("leaked".into()))
+    PolicyAttachment::aws(V4, PolicyEntity::user("leaked"))
 }
 
 #[test]
@@ -32,12 +37,7 @@ fn a_root_key_and_a_quarantine_appear_at_the_fast_cadence_without_a_full_refresh
     let t0 = Instant::now();
     s.set_summary("AccountAccessKeysPresent", 1);
     s.attach_policy(leaked_key_quarantine());
-    e.wait_for_metric(
-        "aws_iam_root_access_keys_present",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 1.0,
-    );
+    wait_for(&mut e, "aws_iam_root_access_keys_present", 1.0);
     e.wait_for_metric(
         "aws_iam_user_quarantined",
         &[ACCT, ("user", "leaked"), ("policy", V4)],
@@ -68,20 +68,9 @@ fn a_root_key_and_a_quarantine_appear_at_the_fast_cadence_without_a_full_refresh
 
     // Both fixed: gone at the same cadence.
     s.set_summary("AccountAccessKeysPresent", 0);
-    s.detach_policy(&aws_policy_arn(V4), &PolicyEntity::User("leaked".into()));
-    e.wait_for_metric(
-        "aws_iam_quarantined_users",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 0.0,
-    );
-    let m = e.wait_for_metric(
-        "aws_iam_root_access_keys_present",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 0.0,
-    );
-    assert_eq!(m, 0.0);
+    s.detach_policy(&aws_policy_arn(V4), &PolicyEntity::user("leaked"));
+    wait_for(&mut e, "aws_iam_quarantined_users", 0.0);
+    wait_for(&mut e, "aws_iam_root_access_keys_present", 0.0);
     assert!(metric_samples(&e.scrape(), "aws_iam_user_quarantined").is_empty());
 }
 
@@ -90,12 +79,7 @@ fn an_unchanged_fast_check_costs_two_calls_and_publishes_nothing() {
     let s = Scenario::start();
     let mut e = fast_daemon(&s, &[]);
     // The first check is a second after the start; let a few run.
-    e.wait_for_metric(
-        "aws_iam_exporter_fast_check_success",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 1.0,
-    );
+    wait_for(&mut e, "aws_iam_exporter_fast_check_success", 1.0);
     s.reset_calls();
     std::thread::sleep(Duration::from_millis(3500));
     let calls = s.all_calls();
@@ -121,12 +105,7 @@ fn an_unchanged_fast_check_costs_two_calls_and_publishes_nothing() {
 
     // A quarantine attached: one ListEntitiesForPolicy more per check, three calls.
     s.attach_policy(leaked_key_quarantine());
-    e.wait_for_metric(
-        "aws_iam_quarantined_users",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 1.0,
-    );
+    wait_for(&mut e, "aws_iam_quarantined_users", 1.0);
     s.reset_calls();
     std::thread::sleep(Duration::from_millis(2500));
     let calls = s.all_calls();
@@ -141,27 +120,12 @@ fn a_failed_fast_check_keeps_the_last_values_says_so_and_the_other_signal_still_
     let s = Scenario::start();
     s.set_summary("AccountAccessKeysPresent", 1);
     let mut e = fast_daemon(&s, &[]);
-    e.wait_for_metric(
-        "aws_iam_exporter_fast_check_success",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 1.0,
-    );
+    wait_for(&mut e, "aws_iam_exporter_fast_check_success", 1.0);
     s.deny("GetAccountSummary");
-    e.wait_for_metric(
-        "aws_iam_exporter_fast_check_success",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 0.0,
-    );
+    wait_for(&mut e, "aws_iam_exporter_fast_check_success", 0.0);
     // The quarantine lookup still runs and reports.
     s.attach_policy(leaked_key_quarantine());
-    e.wait_for_metric(
-        "aws_iam_quarantined_users",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 1.0,
-    );
+    wait_for(&mut e, "aws_iam_quarantined_users", 1.0);
     let m = e.scrape();
     assert_eq!(
         val(&m, "aws_iam_root_access_keys_present", &[ACCT]),
@@ -178,12 +142,7 @@ fn a_failed_fast_check_keeps_the_last_values_says_so_and_the_other_signal_still_
         e.stderr()
     );
     s.allow("GetAccountSummary");
-    e.wait_for_metric(
-        "aws_iam_exporter_fast_check_success",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 1.0,
-    );
+    wait_for(&mut e, "aws_iam_exporter_fast_check_success", 1.0);
 }
 
 #[test]

@@ -9,15 +9,7 @@ const V4: &str = "AWSCompromisedKeyQuarantineV4";
 /// Not a real policy (yet): proves the prefix lookup.
 const V5: &str = "AWSCompromisedKeyQuarantineV5";
 
-fn user(n: &str) -> PolicyEntity {
-    PolicyEntity::User(n.into())
-}
-fn group(n: &str) -> PolicyEntity {
-    PolicyEntity::Group(n.into())
-}
-fn role(n: &str) -> PolicyEntity {
-    PolicyEntity::Role(n.into())
-}
+use PolicyEntity as E;
 
 fn quarantined(text: &str, who: &str, policy: &str) -> Option<f64> {
     metric_value(
@@ -46,21 +38,21 @@ fn failing_resources(text: &str, id: &str) -> Option<f64> {
 #[test]
 fn v4_on_a_user_and_an_imaginary_v5_on_a_group_are_found_by_their_name_prefix() {
     let s = Scenario::start();
-    s.attach_policy(PolicyAttachment::aws(V4, user("leaked")));
-    s.attach_policy(PolicyAttachment::aws(V5, group("contractors")));
+    s.attach_policy(PolicyAttachment::aws(V4, E::user("leaked")));
+    s.attach_policy(PolicyAttachment::aws(V5, E::group("contractors")));
     s.set_group("contractors", &["carol", "dan", "leaked"]);
     // None is a quarantine: another AWS policy, the name on a customer managed policy, a
     // quarantine used as a permissions boundary (V2 only so, V4 also attached as a permissions
     // policy).
-    s.attach_policy(PolicyAttachment::aws("ReadOnlyAccess", user("auditor")));
+    s.attach_policy(PolicyAttachment::aws("ReadOnlyAccess", E::user("auditor")));
     s.attach_policy(PolicyAttachment {
         policy_arn: format!("arn:aws:iam::{DEFAULT_ACCOUNT}:policy/{V2}"),
-        ..PolicyAttachment::aws(V2, user("copycat"))
+        ..PolicyAttachment::aws(V2, E::user("copycat"))
     });
     for (policy, who) in [(V2, "bounded"), (V4, "bounded-too")] {
         s.attach_policy(PolicyAttachment {
             usage: PolicyUsage::Boundary,
-            ..PolicyAttachment::aws(policy, user(who))
+            ..PolicyAttachment::aws(policy, E::user(who))
         });
     }
 
@@ -113,7 +105,7 @@ fn v4_on_a_user_and_an_imaginary_v5_on_a_group_are_found_by_their_name_prefix() 
 #[test]
 fn nothing_quarantined_costs_one_call_and_the_control_passes() {
     let s = Scenario::start();
-    s.attach_policy(PolicyAttachment::aws("ReadOnlyAccess", user("auditor")));
+    s.attach_policy(PolicyAttachment::aws("ReadOnlyAccess", E::user("auditor")));
     let m = once_ok(&s, &[]);
     assert_eq!(val(&m, "aws_iam_quarantined_users", &[ACCT]), 0.0);
     assert_eq!(control(&m, "exposed_key_quarantine"), Some(0.0));
@@ -134,9 +126,9 @@ fn nothing_quarantined_costs_one_call_and_the_control_passes() {
 #[test]
 fn a_role_with_a_quarantine_policy_fails_the_control_without_quarantining_a_user() {
     let s = Scenario::start();
-    s.attach_policy(PolicyAttachment::aws(V2, role("ci-deployer")));
+    s.attach_policy(PolicyAttachment::aws(V2, E::role("ci-deployer")));
     // An empty group with the policy quarantines nobody.
-    s.attach_policy(PolicyAttachment::aws(V2, group("quarantine")));
+    s.attach_policy(PolicyAttachment::aws(V2, E::group("quarantine")));
     s.set_group("quarantine", &[]);
     let m = once_ok(&s, &[]);
     assert_eq!(val(&m, "aws_iam_quarantined_users", &[ACCT]), 0.0);
@@ -158,9 +150,9 @@ fn every_page_of_policies_entities_and_group_members_is_read() {
     let s = Scenario::start();
     s.with(|a| a.policies_page_size = Some(1));
     for name in ["AdministratorAccess", "ReadOnlyAccess", "SecurityAudit"] {
-        s.attach_policy(PolicyAttachment::aws(name, role("admin")));
+        s.attach_policy(PolicyAttachment::aws(name, E::role("admin")));
     }
-    for e in [user("u1"), user("u2"), group("g")] {
+    for e in [E::user("u1"), E::user("u2"), E::group("g")] {
         s.attach_policy(PolicyAttachment::aws(V2, e));
     }
     s.set_group("g", &["m1", "m2", "m3"]);
@@ -178,7 +170,7 @@ fn every_page_of_policies_entities_and_group_members_is_read() {
 fn a_refused_lookup_leaves_the_quarantine_unknown_and_counts_the_error() {
     for action in ["ListPolicies", "ListEntitiesForPolicy", "GetGroup"] {
         let s = Scenario::start();
-        s.attach_policy(PolicyAttachment::aws(V2, group("g")));
+        s.attach_policy(PolicyAttachment::aws(V2, E::group("g")));
         s.set_group("g", &["m1"]);
         s.deny(action);
         let m = once_ok(&s, &[]);
@@ -206,7 +198,7 @@ fn a_refused_lookup_leaves_the_quarantine_unknown_and_counts_the_error() {
 #[test]
 fn a_group_deleted_between_the_calls_quarantines_nobody_and_is_no_error() {
     let s = Scenario::start();
-    s.attach_policy(PolicyAttachment::aws(V2, group("gone")));
+    s.attach_policy(PolicyAttachment::aws(V2, E::group("gone")));
     let m = once_ok(&s, &[]);
     assert_eq!(val(&m, "aws_iam_quarantined_users", &[ACCT]), 0.0);
     assert_eq!(errors_total(&m, "GetGroup", "NoSuchEntity"), None, "{m}");

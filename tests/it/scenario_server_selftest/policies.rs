@@ -7,15 +7,7 @@ use aws_sdk_iam::types::{EntityType, PolicyScopeType, PolicyUsageType};
 
 const V2: &str = "AWSCompromisedKeyQuarantineV2";
 
-fn user(n: &str) -> PolicyEntity {
-    PolicyEntity::User(n.into())
-}
-fn group(n: &str) -> PolicyEntity {
-    PolicyEntity::Group(n.into())
-}
-fn role(n: &str) -> PolicyEntity {
-    PolicyEntity::Role(n.into())
-}
+use PolicyEntity as E;
 
 /// The names of the policies ListPolicies lists, over every page.
 async fn policy_names(
@@ -32,28 +24,49 @@ async fn policy_names(
         .collect()
 }
 
+/// The users of a ListEntitiesForPolicy page.
+fn user_names(
+    out: &aws_sdk_iam::operation::list_entities_for_policy::ListEntitiesForPolicyOutput,
+) -> Vec<&str> {
+    out.policy_users()
+        .iter()
+        .filter_map(|u| u.user_name())
+        .collect()
+}
+
+/// The names of the AWS managed policies attached with `usage`, over every page.
+async fn attached_aws_policies(iam: &aws_sdk_iam::Client, usage: PolicyUsageType) -> Vec<String> {
+    policy_names(
+        iam.list_policies()
+            .scope(PolicyScopeType::Aws)
+            .only_attached(true)
+            .policy_usage_filter(usage),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_policies_filters_by_scope_attachment_and_usage_and_pages() {
     let s = Scenario::start();
-    s.attach_policy(PolicyAttachment::aws(V2, user("leaked")));
-    s.attach_policy(PolicyAttachment::aws(V2, group("devs")));
+    s.attach_policy(PolicyAttachment::aws(V2, E::user("leaked")));
+    s.attach_policy(PolicyAttachment::aws(V2, E::group("devs")));
     s.attach_policy(PolicyAttachment::aws(
         "AWSCompromisedKeyQuarantineV4",
-        group("devs"),
+        E::group("devs"),
     ));
     s.attach_policy(PolicyAttachment::aws(
         "AWSCompromisedKeyQuarantineV5",
-        role("ci"),
+        E::role("ci"),
     ));
     // Used only as a permissions boundary.
     s.attach_policy(PolicyAttachment {
         usage: PolicyUsage::Boundary,
-        ..PolicyAttachment::aws("ReadOnlyAccess", user("bounded"))
+        ..PolicyAttachment::aws("ReadOnlyAccess", E::user("bounded"))
     });
     // A customer managed policy that borrows the name.
     s.attach_policy(PolicyAttachment {
         policy_arn: format!("arn:aws:iam::{ACCOUNT}:policy/{V2}"),
-        ..PolicyAttachment::aws(V2, user("copycat"))
+        ..PolicyAttachment::aws(V2, E::user("copycat"))
     });
     let (iam, _) = clients(&s.endpoint(), 1).await;
     let aws_attached = || {
@@ -105,9 +118,7 @@ async fn list_policies_filters_by_scope_attachment_and_usage_and_pages() {
     // Without a usage filter, a policy used only as a boundary is attached too.
     let names = policy_names(aws_attached()).await;
     assert!(names.contains(&"ReadOnlyAccess".to_string()), "{names:?}");
-    let names =
-        policy_names(aws_attached().policy_usage_filter(PolicyUsageType::PermissionsBoundary))
-            .await;
+    let names = attached_aws_policies(&iam, PolicyUsageType::PermissionsBoundary).await;
     assert_eq!(names, vec!["ReadOnlyAccess"]);
 
     let local = policy_names(iam.list_policies().scope(PolicyScopeType::Local)).await;
@@ -135,8 +146,7 @@ async fn list_policies_filters_by_scope_attachment_and_usage_and_pages() {
     // One per page: the paginator follows the markers, a call per page.
     s.with(|a| a.policies_page_size = Some(1));
     let before = s.calls("ListPolicies");
-    let paged =
-        policy_names(aws_attached().policy_usage_filter(PolicyUsageType::PermissionsPolicy)).await;
+    let paged = attached_aws_policies(&iam, PolicyUsageType::PermissionsPolicy).await;
     assert_eq!(paged.len(), 3, "{paged:?}");
     assert_eq!(s.calls("ListPolicies") - before, 3);
 }
@@ -145,12 +155,17 @@ async fn list_policies_filters_by_scope_attachment_and_usage_and_pages() {
 async fn list_entities_for_policy_names_groups_users_and_roles_over_pages() {
     let s = Scenario::start();
     let arn = aws_policy_arn(V2);
-    for e in [user("bob"), user("alice"), group("devs"), role("ci")] {
+    for e in [
+        E::user("bob"),
+        E::user("alice"),
+        E::group("devs"),
+        E::role("ci"),
+    ] {
         s.attach_policy(PolicyAttachment::aws(V2, e));
     }
     s.attach_policy(PolicyAttachment {
         usage: PolicyUsage::Boundary,
-        ..PolicyAttachment::aws(V2, user("bounded"))
+        ..PolicyAttachment::aws(V2, E::user("bounded"))
     });
     let (iam, _) = clients(&s.endpoint(), 1).await;
 
@@ -162,11 +177,7 @@ async fn list_entities_for_policy_names_groups_users_and_roles_over_pages() {
         .await
         .unwrap();
     assert!(!out.is_truncated());
-    let users: Vec<&str> = out
-        .policy_users()
-        .iter()
-        .filter_map(|u| u.user_name())
-        .collect();
+    let users = user_names(&out);
     assert_eq!(users, vec!["alice", "bob"]);
     assert_eq!(out.policy_groups()[0].group_name(), Some("devs"));
     assert!(
@@ -213,7 +224,7 @@ async fn list_entities_for_policy_names_groups_users_and_roles_over_pages() {
         .sum();
     assert_eq!(count, 4);
 
-    s.detach_policy(&arn, &user("bob"));
+    s.detach_policy(&arn, &E::user("bob"));
     let after = iam
         .list_entities_for_policy()
         .policy_arn(&arn)
@@ -221,11 +232,7 @@ async fn list_entities_for_policy_names_groups_users_and_roles_over_pages() {
         .send()
         .await
         .unwrap();
-    let users: Vec<&str> = after
-        .policy_users()
-        .iter()
-        .filter_map(|u| u.user_name())
-        .collect();
+    let users = user_names(&after);
     assert_eq!(users, vec!["alice", "bounded"]);
 
     // A known AWS policy attached nowhere: empty lists. An unknown one: NoSuchEntity.
@@ -319,13 +326,7 @@ async fn moto_with_managed_policies_answers_the_quarantine_lookup() {
         .await
         .unwrap();
 
-    let names = policy_names(
-        iam.list_policies()
-            .scope(PolicyScopeType::Aws)
-            .only_attached(true)
-            .policy_usage_filter(PolicyUsageType::PermissionsPolicy),
-    )
-    .await;
+    let names = attached_aws_policies(&iam, PolicyUsageType::PermissionsPolicy).await;
     assert_eq!(names, vec![V2, "ReadOnlyAccess"]);
     let out = iam
         .list_entities_for_policy()
@@ -333,11 +334,7 @@ async fn moto_with_managed_policies_answers_the_quarantine_lookup() {
         .send()
         .await
         .unwrap();
-    let users: Vec<&str> = out
-        .policy_users()
-        .iter()
-        .filter_map(|u| u.user_name())
-        .collect();
+    let users = user_names(&out);
     assert_eq!(users, vec!["leaked"]);
     assert_eq!(out.policy_groups()[0].group_name(), Some("devs"));
     let members = iam.get_group().group_name("devs").send().await.unwrap();
@@ -353,13 +350,7 @@ async fn moto_with_managed_policies_answers_the_quarantine_lookup() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
-    let boundaries = policy_names(
-        iam.list_policies()
-            .scope(PolicyScopeType::Aws)
-            .only_attached(true)
-            .policy_usage_filter(PolicyUsageType::PermissionsBoundary),
-    )
-    .await;
+    let boundaries = attached_aws_policies(&iam, PolicyUsageType::PermissionsBoundary).await;
     assert_eq!(boundaries, vec![V2, "ReadOnlyAccess"]);
     let as_boundary = iam
         .list_entities_for_policy()

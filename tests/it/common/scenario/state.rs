@@ -249,6 +249,18 @@ pub enum PolicyEntity {
     Role(String),
 }
 
+impl PolicyEntity {
+    pub fn user(name: &str) -> PolicyEntity {
+        PolicyEntity::User(name.into())
+    }
+    pub fn group(name: &str) -> PolicyEntity {
+        PolicyEntity::Group(name.into())
+    }
+    pub fn role(name: &str) -> PolicyEntity {
+        PolicyEntity::Role(name.into())
+    }
+}
+
 /// How a managed policy is used: a permissions policy (`AttachUserPolicy`, ...), or a
 /// permissions boundary (`PutUserPermissionsBoundary`); `PolicyUsageFilter` tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
