@@ -152,6 +152,7 @@ fn account_data(csv: &[u8], users: u64) -> AccountData {
                 minimum_length: Some(14),
                 reuse_prevention: Some(24),
                 max_age_days: Some(90),
+                ..PasswordPolicy::default()
             }),
             root_virtual_mfa: Some(false),
             ..Facts::default()

@@ -38,6 +38,8 @@
       AwsIamConsoleUserWithoutMfa: { severity: 'warning', 'for': '6h' },
       AwsIamBedrockLongTermApiKey: { severity: 'warning', 'for': '30m' },
       AwsIamServiceCredentialNotRotated: { severity: 'warning', 'for': '1h' },
+      AwsIamApiKeyLifetimeTooLong: { severity: 'warning', 'for': '30m' },
+      AwsIamServerCertificateExpired: { severity: 'warning', 'for': '1h' },
       AwsIamCentralizedRootAccessOff: { severity: 'info', 'for': '1h' },
       AwsIamExporterRefreshFailing: { severity: 'warning', 'for': '30m' },
       AwsIamCredentialReportStale: { severity: 'warning', 'for': '30m' },

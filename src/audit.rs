@@ -504,12 +504,15 @@ struct JsonBenchmark {
 /// An offender as the JSON lists it; the OCSF resource's `data` too.
 #[derive(Serialize)]
 struct JsonOffender<'a> {
-    /// `None` for the account itself (the password policy).
+    /// `None` for the account itself (the password policy, a server certificate).
     user: Option<&'a str>,
     credential: &'static str,
     credential_id: Option<&'a str>,
     last_used: Option<String>,
     created: Option<String>,
+    /// A server certificate's or service credential's expiry; left out when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
     never_used: bool,
     /// Days since the last use, else since creation, as in `description`.
     days: Option<i64>,

@@ -37,6 +37,7 @@ pub enum Operation {
     GetAccountPasswordPolicy,
     ListVirtualMfaDevices,
     ListServiceSpecificCredentials,
+    ListServerCertificates,
     ListOrganizationsFeatures,
     // The exposed-key quarantine lookup (AWS managed policies attached, their entities, the
     // members of a group that has one).
@@ -61,6 +62,7 @@ impl Operation {
             Operation::GetAccountPasswordPolicy => "GetAccountPasswordPolicy",
             Operation::ListVirtualMfaDevices => "ListVirtualMFADevices",
             Operation::ListServiceSpecificCredentials => "ListServiceSpecificCredentials",
+            Operation::ListServerCertificates => "ListServerCertificates",
             Operation::ListOrganizationsFeatures => "ListOrganizationsFeatures",
             Operation::ListPolicies => "ListPolicies",
             Operation::ListEntitiesForPolicy => "ListEntitiesForPolicy",

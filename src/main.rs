@@ -89,11 +89,23 @@ fn fix_malloc_mmap_threshold() {
 fn fix_malloc_mmap_threshold() {}
 
 fn init_logging(config: &Config) {
+    use tracing::Level;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::new(format!(
-        "{level},aws_config=error,aws_smithy_runtime=warn,aws_sdk_iam=warn,aws_sdk_sts=warn,hyper=warn,rustls=warn",
-        level = config.log_level
-    ));
+    // Targets, not EnvFilter: the same prefix match on targets, without the regex engine that
+    // EnvFilter's directives need (a smaller binary and a shorter build).
+    let level = config
+        .log_level
+        .parse::<LevelFilter>()
+        .unwrap_or(LevelFilter::INFO);
+    let filter = Targets::new().with_default(level).with_targets([
+        ("aws_config", Level::ERROR),
+        ("aws_smithy_runtime", Level::WARN),
+        ("aws_sdk_iam", Level::WARN),
+        ("aws_sdk_sts", Level::WARN),
+        ("hyper", Level::WARN),
+        ("rustls", Level::WARN),
+    ]);
     let registry = tracing_subscriber::registry().with(filter);
     if config.log_json {
         registry

@@ -59,6 +59,7 @@ IAM_ACTIONS = {
     "iam:GetAccountPasswordPolicy",
     "iam:ListVirtualMFADevices",
     "iam:ListServiceSpecificCredentials",
+    "iam:ListServerCertificates",
     "iam:ListPolicies",
     "iam:ListEntitiesForPolicy",
     "iam:GetGroup",

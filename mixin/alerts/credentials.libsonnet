@@ -1,5 +1,6 @@
 // Group aws-iam-exporter.credentials: service-specific credentials (Bedrock API keys, their
-// rotation) and the organization's centralized root access.
+// rotation, the lifetime of every service's API keys), the SSL/TLS server certificates stored
+// in IAM, and the organization's centralized root access.
 // Each alert: utils.alert(config, name) { expr, and the hidden summary, description, runbook
 // and comment }; its severity and `for:` are in config.libsonnet (docs/alerts.md, Add an alert).
 local utils = import '../lib/utils.libsonnet';
@@ -60,6 +61,62 @@ function(config) {
         2. Rotate: aws iam create-service-specific-credential --user-name USER --service-name SERVICE (at most two per user and service), deploy it, then aws iam update-service-specific-credential --service-specific-credential-id ACCA_OLD --status Inactive, and delete it after a grace period.
         3. Prefer credential-less access where the service has it (git-remote-codecommit with IAM roles, SigV4 plugins for Keyspaces).
         4. Silence per account for a ticketed rotation window only.
+      |||,
+    },
+    utils.alert(config, 'AwsIamApiKeyLifetimeTooLong') {
+      comment:: |||
+        Every service's API keys (service-specific credentials but CodeCommit's and Keyspaces'
+        passwords), live like Bedrock's: 30m. Value = active API keys that never expire or
+        live longer than --control.api-key-max-lifetime (90 days by default). A Bedrock key
+        that never expires also raises AwsIamBedrockLongTermApiKey; deleting it clears both.
+      |||,
+      expr: |||
+        max by (account_id, account_name, control) (
+            aws_iam_control_failing_resources{control="api_key_lifetime"}
+          and
+            aws_iam_control_failing{control="api_key_lifetime"} == 1
+        )
+      |||,
+      summary:: '{{ $value | humanize }} API key(s) in AWS account {{ $labels.account_id }}{{ with $labels.account_name }} ({{ . }}){{ end }} never expire or live longer than the lifetime limit',
+      description:: |||
+        {{ $value | humanize }} active API key(s) (service-specific credentials of Bedrock, CloudWatch, CloudWatch Logs
+        or another API-key service) in AWS account {{ $labels.account_id }}{{ with $labels.account_name }} ({{ . }}){{ end }}
+        never expire, or expire longer after their creation than --control.api-key-max-lifetime (90 days by default).
+        They are bearer secrets outside the credential report. Replace each with a key created with an
+        expiry (`--credential-age-days`), or with short-term credentials, then deactivate and delete it.
+      |||,
+      runbook:: |||
+        1. Find them: aws iam list-service-specific-credentials --all-users (ServiceName, CreateDate, ExpirationDate: none means never), or aws-iam-exporter audit --format json (the offenders of api_key_lifetime).
+        2. Replace: aws iam create-service-specific-credential --user-name USER --service-name SERVICE --credential-age-days 90 (or short-term credentials where the service has them), deploy it.
+        3. Then aws iam update-service-specific-credential --user-name USER --service-specific-credential-id ACCA_OLD --status Inactive, and delete it after a grace period. Require iam:ServiceSpecificCredentialAgeDays in an SCP so that no new key lives longer.
+        4. A key that must stay is a reviewed exception; silence it per account with the ticket until it expires.
+      |||,
+    },
+    utils.alert(config, 'AwsIamServerCertificateExpired') {
+      comment:: |||
+        CIS 1.19 (1.18 in 5.0, 2.18 in 6.0, 2.17 in 7.0), Security Hub IAM.26. ListServerCertificates
+        is live; 1h rides out a certificate replaced and deleted in one change. Value = expired
+        certificates.
+      |||,
+      expr: |||
+        max by (account_id, account_name, control, cis, securityhub) (
+            aws_iam_control_failing_resources{control="expired_server_certificate"}
+          and
+            aws_iam_control_failing{control="expired_server_certificate"} == 1
+        )
+      |||,
+      summary:: '{{ $value | humanize }} expired SSL/TLS server certificate(s) stored in IAM in AWS account {{ $labels.account_id }}{{ with $labels.account_name }} ({{ . }}){{ end }}',
+      description:: |||
+        {{ $value | humanize }} SSL/TLS server certificate(s) stored in IAM in AWS account {{ $labels.account_id }}{{ with $labels.account_name }} ({{ . }}){{ end }}
+        are past their expiration (CIS {{ $labels.cis }}, Security Hub {{ $labels.securityhub }}). An expired certificate can
+        still be attached to a load balancer or a CloudFront distribution by mistake. Check that nothing uses it, then delete it
+        with `aws iam delete-server-certificate`; issue new certificates with AWS Certificate Manager.
+      |||,
+      runbook:: |||
+        1. Find them: aws iam list-server-certificates (Expiration), or aws_iam_server_certificate_expiration_timestamp_seconds < time() (PromQL).
+        2. Check that no listener uses one: aws elbv2 describe-listener-certificates / aws elb describe-load-balancers (SSLCertificateId), aws cloudfront list-distributions (IAMCertificateId).
+        3. Fix: aws iam delete-server-certificate --server-certificate-name NAME; move to AWS Certificate Manager, which renews.
+        4. Silence per account only for a ticketed replacement window.
       |||,
     },
     utils.alert(config, 'AwsIamCentralizedRootAccessOff') {

@@ -145,6 +145,8 @@ struct AccountContext<'a> {
     partition: &'a str,
     /// IAM user name -> ARN, from the report's `arn` column.
     arns: HashMap<&'a str, &'a str>,
+    /// Server certificate name -> ARN (ListServerCertificates).
+    certificates: HashMap<&'a str, &'a str>,
     /// `arn:PARTITION:iam::ID:root`: the account, and root when the report has no root row.
     account_arn: String,
     report_generated: Option<String>,
@@ -165,12 +167,21 @@ impl<'a> AccountContext<'a> {
             .next()
             .and_then(|arn| arn.split(':').nth(1))
             .unwrap_or("aws");
+        let certificates = input
+            .data
+            .facts
+            .server_certificates
+            .iter()
+            .flatten()
+            .map(|c| (c.name.as_str(), c.arn.as_str()))
+            .collect();
         AccountContext {
             id: &input.account_id,
             name: input.name.as_deref().unwrap_or(""),
             partition,
             account_arn: format!("arn:{partition}:iam::{}:root", input.account_id),
             arns,
+            certificates,
             report_generated: input.data.generated.map(rfc3339),
         }
     }
@@ -187,9 +198,9 @@ impl<'a> AccountContext<'a> {
         }
     }
 
-    /// The resource an offender is about: the account (password policy), the organization, a
-    /// role (quarantine), or the IAM user or root that holds the credential, by its ARN when the
-    /// report has it.
+    /// The resource an offender is about: the account (password policy), a server certificate,
+    /// the organization, a role (quarantine), or the IAM user or root that holds the credential,
+    /// by its ARN when the report (or the certificate list) has it.
     fn resource(&self, f: &Finding<'a>, now: i64) -> Resource<'a> {
         let data = Some(JsonOffender::new(f, now));
         match f.credential {
@@ -206,6 +217,18 @@ impl<'a> AccountContext<'a> {
                 group: Group { name: "iam" },
                 data,
             },
+            Credential::ServerCertificate => {
+                let name = f.credential_id.unwrap_or_default();
+                Resource {
+                    uid: self.certificates.get(name).map(|a| (*a).to_owned()),
+                    name,
+                    // ASFF has no type for it (AWS Config's is AWS::IAM::ServerCertificate).
+                    kind: "Other",
+                    cloud_partition: Some(self.partition),
+                    group: Group { name: "iam" },
+                    data,
+                }
+            }
             Credential::OrganizationFeature => Resource {
                 uid: Some(f.user.to_owned()),
                 name: f.user,
@@ -516,6 +539,40 @@ mod tests {
             arn("multiple_active_keys", "ci,runner").as_deref(),
             Some("arn:aws:iam::123456789012:user/ci/ci,runner")
         );
+    }
+
+    #[test]
+    fn an_expired_server_certificate_is_its_own_resource_with_its_arn_and_expiry() {
+        let mut input = sample();
+        input.data.facts.server_certificates = Some(vec![crate::posture::ServerCertificate {
+            name: "legacy-web".into(),
+            arn: "arn:aws:iam::123456789012:server-certificate/cloudfront/legacy-web".into(),
+            expiration: Some(NOW - 86_400),
+        }]);
+        let recs = records(&ocsf(&audit(&input)));
+        let r = recs
+            .iter()
+            .find(|r| r["metadata"]["event_code"] == "expired_server_certificate")
+            .unwrap();
+        assert_eq!(r["status_code"], "FAIL");
+        assert_eq!(
+            r["finding_info"]["uid"],
+            "aws-iam-exporter/123456789012/expired_server_certificate/server_certificate:legacy-web"
+        );
+        let res = &r["resources"][0];
+        assert_eq!(
+            res["uid"],
+            "arn:aws:iam::123456789012:server-certificate/cloudfront/legacy-web"
+        );
+        assert_eq!(res["name"], "legacy-web");
+        assert_eq!(res["type"], "Other");
+        assert_eq!(res["data"]["expires"], "2026-11-30T00:00:00Z");
+        assert_eq!(
+            res["data"]["description"],
+            "account (server_certificate legacy-web, expired 2026-11-30)"
+        );
+        assert_eq!(r["unmapped"]["compliance"]["CIS-7.0"][0], "2.17");
+        assert_eq!(r["unmapped"]["compliance"]["AWS-Security-Hub"][0], "IAM.26");
     }
 
     #[test]

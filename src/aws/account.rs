@@ -4,9 +4,9 @@
 //! Calls per account per refresh do not grow with the number of users: GetAccountSummary, the
 //! quarantine lookup (`quarantine.rs`: ListPolicies, and more only for a quarantine found),
 //! GenerateCredentialReport (repeated only while AWS is generating), GetCredentialReport,
-//! GetAccountPasswordPolicy, ListVirtualMFADevices and ListServiceSpecificCredentials (one page
-//! per 1,000 items), and sts:GetCallerIdentity only when the report has no ARN to take the
-//! account id from.
+//! GetAccountPasswordPolicy, ListVirtualMFADevices, ListServiceSpecificCredentials and
+//! ListServerCertificates (one page per 1,000 items), and sts:GetCallerIdentity only when the
+//! report has no ARN to take the account id from.
 
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use super::pages::{Page, iam_next, sdk_pages};
 use crate::fetch::{
     ErrorCode, ErrorLog, Facts, FetchError, Fetched, LiveFacts, Operation, ServiceCredential,
 };
-use crate::posture::{PasswordPolicy, PolicyState, Summary};
+use crate::posture::{PasswordPolicy, PolicyState, ServerCertificate, Summary};
 use crate::report::ReportDocument;
 
 /// Every AWS call of one account's refresh, each made at most once in sequence (beyond the
@@ -29,7 +29,7 @@ use crate::report::ReportDocument;
 /// ([`super::Settings::refresh_deadline`]), and a refresh that makes more calls than it counts
 /// can be abandoned while healthy. The calls-per-refresh scenario test
 /// (`calls_per_refresh_are_the_same_for_10_and_500_users`) fails on a call that is not listed.
-pub const REFRESH_CALLS: [Operation; 11] = [
+pub const REFRESH_CALLS: [Operation; 12] = [
     Operation::GetAccountSummary,
     // The quarantine lookup: ListEntitiesForPolicy once per quarantine policy attached and
     // GetGroup once per group that has one (none when nothing is quarantined).
@@ -41,6 +41,7 @@ pub const REFRESH_CALLS: [Operation; 11] = [
     Operation::GetAccountPasswordPolicy,
     Operation::ListVirtualMfaDevices,
     Operation::ListServiceSpecificCredentials,
+    Operation::ListServerCertificates,
     Operation::GetCallerIdentity,
     Operation::AssumeRole,
 ];
@@ -151,6 +152,11 @@ impl AccountClient {
             .await
             .map_err(|e| errors.push(e))
             .ok();
+        let server_certificates = self
+            .server_certificates()
+            .await
+            .map_err(|e| errors.push(e))
+            .ok();
         Ok(Fetched {
             report,
             facts: Facts {
@@ -159,6 +165,7 @@ impl AccountClient {
                 root_virtual_mfa,
                 virtual_mfa_users,
                 service_credentials,
+                server_certificates,
                 // Asked once per interval by the exporter-level job, not per account.
                 organization: None,
                 quarantine,
@@ -294,6 +301,13 @@ impl AccountClient {
                     minimum_length: p.minimum_password_length().map(i64::from),
                     reuse_prevention: p.password_reuse_prevention().map(i64::from),
                     max_age_days: p.max_password_age().map(i64::from),
+                    require_uppercase: p.require_uppercase_characters(),
+                    require_lowercase: p.require_lowercase_characters(),
+                    require_numbers: p.require_numbers(),
+                    require_symbols: p.require_symbols(),
+                    allow_users_to_change_password: p.allow_users_to_change_password(),
+                    hard_expiry: p.hard_expiry().unwrap_or(false),
+                    expire_passwords: p.expire_passwords(),
                 }),
                 None => PolicyState::Absent,
             }),
@@ -372,6 +386,36 @@ impl AccountClient {
                         status: c.status().as_str().to_ascii_lowercase(),
                         created: c.create_date().secs(),
                         expires: c.expiration_date().map(|t| t.secs()),
+                    })
+                    .collect(),
+                next: iam_next(out.is_truncated(), out.marker()),
+            },
+        )
+        .await
+    }
+
+    /// The SSL/TLS server certificates stored in IAM, every path, in one paginated call.
+    async fn server_certificates(&self) -> Result<Vec<ServerCertificate>, FetchError> {
+        sdk_pages(
+            Operation::ListServerCertificates,
+            |marker| {
+                send_in!(
+                    self,
+                    self.clients
+                        .iam
+                        .list_server_certificates()
+                        .max_items(1000)
+                        .set_marker(marker)
+                )
+            },
+            |out| Page {
+                items: out
+                    .server_certificate_metadata_list()
+                    .iter()
+                    .map(|c| ServerCertificate {
+                        name: c.server_certificate_name().to_owned(),
+                        arn: c.arn().to_owned(),
+                        expiration: c.expiration().map(|t| t.secs()),
                     })
                     .collect(),
                 next: iam_next(out.is_truncated(), out.marker()),

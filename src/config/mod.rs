@@ -10,7 +10,7 @@ use crate::arn::{Arn, is_account_id};
 use crate::audit::AuditSettings;
 use crate::aws;
 use crate::offline::Files;
-use crate::posture::Thresholds;
+use crate::posture::{StrongPassword, Thresholds};
 use crate::text::cut;
 use crate::web::ListenAddress;
 
@@ -209,6 +209,33 @@ pub struct Flags {
     /// CIS 1.11: a key created within this time of its user counts as set up with the user.
     #[arg(long = "control.initial-access-key-window", global = true, default_value = "10s", value_parser = duration::<DAY>)]
     pub initial_access_key_window: Duration,
+    /// Security Hub IAM.17: passwords must expire within this (password_policy_expiry).
+    #[arg(long = "control.password-max-age", global = true, default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
+    pub password_max_age: Duration,
+    /// Security Hub IAM.7 (password_policy_strong): the policy must require an uppercase letter.
+    #[arg(long = "control.strong-password.require-uppercase", global = true, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub strong_require_uppercase: bool,
+    /// Security Hub IAM.7: the policy must require a lowercase letter.
+    #[arg(long = "control.strong-password.require-lowercase", global = true, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub strong_require_lowercase: bool,
+    /// Security Hub IAM.7: the policy must require a symbol.
+    #[arg(long = "control.strong-password.require-symbols", global = true, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub strong_require_symbols: bool,
+    /// Security Hub IAM.7: the policy must require a number.
+    #[arg(long = "control.strong-password.require-numbers", global = true, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub strong_require_numbers: bool,
+    /// Security Hub IAM.7: the policy's minimum length must be at least this.
+    #[arg(long = "control.strong-password.min-length", global = true, default_value_t = 8, value_parser = clap::value_parser!(i64).range(6..=128))]
+    pub strong_min_length: i64,
+    /// Security Hub IAM.7: the policy must remember at least this many passwords [default: not checked].
+    #[arg(long = "control.strong-password.reuse-prevention", global = true, value_parser = clap::value_parser!(i64).range(1..=24))]
+    pub strong_reuse_prevention: Option<i64>,
+    /// Security Hub IAM.7: passwords must expire within this [default: not checked].
+    #[arg(long = "control.strong-password.max-age", global = true, value_parser = duration::<{ 3650 * DAY }>)]
+    pub strong_max_age: Option<Duration>,
+    /// API keys (service-specific credentials but CodeCommit's and Keyspaces') may live this long (api_key_lifetime).
+    #[arg(long = "control.api-key-max-lifetime", global = true, default_value = "90d", value_parser = duration::<{ 3650 * DAY }>)]
+    pub api_key_max_lifetime: Duration,
     /// `audit` instead of the daemon. The flags above marked global (sources, AWS, config file,
     /// shards, controls, logs) are accepted after it too; the server's and `--once` are not.
     #[command(subcommand)]
@@ -539,6 +566,17 @@ impl Config {
                 password_min_length: f.password_min_length,
                 password_reuse_prevention: f.password_reuse_prevention,
                 initial_access_key_window: secs(f.initial_access_key_window),
+                password_max_age: secs(f.password_max_age),
+                strong_password: StrongPassword {
+                    require_uppercase: f.strong_require_uppercase,
+                    require_lowercase: f.strong_require_lowercase,
+                    require_symbols: f.strong_require_symbols,
+                    require_numbers: f.strong_require_numbers,
+                    min_length: f.strong_min_length,
+                    reuse_prevention: f.strong_reuse_prevention,
+                    max_age: f.strong_max_age.map(secs),
+                },
+                api_key_max_lifetime: secs(f.api_key_max_lifetime),
             },
         })
     }

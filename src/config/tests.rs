@@ -344,6 +344,55 @@ fn fast_checks_are_off_with_0_or_off_and_when_not_below_the_refresh_interval() {
 }
 
 #[test]
+fn each_strong_password_parameter_expiry_and_api_key_lifetime_is_a_flag() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.thresholds.password_max_age, 90 * 86_400);
+    assert_eq!(c.thresholds.api_key_max_lifetime, 90 * 86_400);
+    assert_eq!(
+        c.thresholds.strong_password,
+        crate::posture::StrongPassword::default()
+    );
+    assert_eq!(c.thresholds.strong_password.reuse_prevention, None);
+    assert_eq!(c.thresholds.strong_password.max_age, None);
+    let c = config(&[
+        "--control.strong-password.require-uppercase=false",
+        "--control.strong-password.require-lowercase=false",
+        "--control.strong-password.require-symbols=false",
+        "--control.strong-password.require-numbers=false",
+        "--control.strong-password.min-length=12",
+        "--control.strong-password.reuse-prevention=12",
+        "--control.strong-password.max-age=60d",
+        "--control.password-max-age=45d",
+        "--control.api-key-max-lifetime=7d",
+    ])
+    .unwrap();
+    let s = c.thresholds.strong_password;
+    assert!(!s.require_uppercase && !s.require_lowercase);
+    assert!(!s.require_symbols && !s.require_numbers);
+    assert_eq!(s.min_length, 12);
+    assert_eq!(s.reuse_prevention, Some(12));
+    assert_eq!(s.max_age, Some(60 * 86_400));
+    assert_eq!(c.thresholds.password_max_age, 45 * 86_400);
+    assert_eq!(c.thresholds.api_key_max_lifetime, 7 * 86_400);
+    // A bare boolean flag means true.
+    let c = config(&["--control.strong-password.require-symbols"]).unwrap();
+    assert!(c.thresholds.strong_password.require_symbols);
+    // What a policy cannot hold is refused.
+    for bad in [
+        "--control.strong-password.min-length=5",
+        "--control.strong-password.min-length=129",
+        "--control.strong-password.reuse-prevention=0",
+        "--control.strong-password.reuse-prevention=25",
+        "--control.strong-password.require-numbers=maybe",
+        "--control.strong-password.max-age=0s",
+        "--control.password-max-age=0s",
+        "--control.api-key-max-lifetime=4000d",
+    ] {
+        assert!(flags(&[bad]).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn web_config_with_once_is_refused() {
     let e = config(&["--once", "--web.config.file", "web.yml"]).unwrap_err();
     assert!(e.to_string().contains("--web.config.file"), "{e}");

@@ -154,7 +154,7 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
         )?;
     }
     out.gauge(Fam::ReportGenerated, acct, v.data.generated)?;
-    use crate::posture::PolicyState;
+    use crate::posture::{PasswordPolicy, PolicyState};
     let policy = match v.data.facts.password_policy {
         PolicyState::Unknown => None,
         PolicyState::Absent => Some(None),
@@ -179,10 +179,32 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
     out.gauge(
         Fam::PasswordPolicyMaxAge,
         acct,
-        present
-            .and_then(|p| p.max_age_days)
-            .map(|d| d.saturating_mul(86_400)),
+        present.and_then(|p| p.max_age()),
     )?;
+    for (f, field) in [
+        (
+            Fam::PasswordPolicyRequireUppercase,
+            (|p| p.require_uppercase) as fn(&PasswordPolicy) -> bool,
+        ),
+        (Fam::PasswordPolicyRequireLowercase, |p| p.require_lowercase),
+        (Fam::PasswordPolicyRequireSymbols, |p| p.require_symbols),
+        (Fam::PasswordPolicyRequireNumbers, |p| p.require_numbers),
+        (Fam::PasswordPolicyAllowUsersToChangePassword, |p| {
+            p.allow_users_to_change_password
+        }),
+        (Fam::PasswordPolicyHardExpiry, |p| p.hard_expiry),
+        (Fam::PasswordPolicyExpirePasswords, |p| p.expire_passwords),
+    ] {
+        out.gauge(f, acct, present.map(|p| b(field(&p))))?;
+    }
+    if let Some(certs) = crate::posture::server_certificates(&v.data) {
+        out.gauges(
+            Fam::ServerCertificateExpiration,
+            certs
+                .iter()
+                .filter_map(|c| Some(((acct, [("certificate", c.name.as_str())]), c.expiration?))),
+        )?;
+    }
 
     out.verdicts(acct, &v.posture.verdicts)
 }

@@ -211,6 +211,80 @@ fn service_credentials_are_counted_by_service_and_status_and_listed_per_credenti
 }
 
 #[test]
+fn every_password_policy_field_and_each_server_certificate_is_a_gauge_absent_when_unknown() {
+    use crate::posture::{PasswordPolicy, PolicyState, ServerCertificate};
+    let render = |v: AccountView| {
+        text_of(assemble(
+            std::iter::once(&render_account(Arc::new(v))),
+            Format::Classic,
+        ))
+    };
+    let mut v = view(true).clone_for_test();
+    Arc::make_mut(&mut v.data).facts.password_policy = PolicyState::Present(PasswordPolicy {
+        minimum_length: Some(8),
+        max_age_days: Some(0),
+        require_uppercase: true,
+        require_symbols: true,
+        hard_expiry: true,
+        ..PasswordPolicy::default()
+    });
+    Arc::make_mut(&mut v.data).facts.server_certificates = Some(vec![
+        ServerCertificate {
+            name: "web".into(),
+            arn: "arn:aws:iam::123456789012:server-certificate/cloudfront/web".into(),
+            expiration: Some(1_700_000_000),
+        },
+        ServerCertificate {
+            name: "no-date".into(),
+            arn: "arn:aws:iam::123456789012:server-certificate/no-date".into(),
+            expiration: None,
+        },
+    ]);
+    v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
+    let text = render(v.clone_for_test());
+    for line in [
+        "aws_iam_password_policy_require_uppercase_characters{account_id=\"123456789012\"} 1\n",
+        "aws_iam_password_policy_require_lowercase_characters{account_id=\"123456789012\"} 0\n",
+        "aws_iam_password_policy_require_symbols{account_id=\"123456789012\"} 1\n",
+        "aws_iam_password_policy_require_numbers{account_id=\"123456789012\"} 0\n",
+        "aws_iam_password_policy_allow_users_to_change_password{account_id=\"123456789012\"} 0\n",
+        "aws_iam_password_policy_hard_expiry{account_id=\"123456789012\"} 1\n",
+        "aws_iam_password_policy_expire_passwords{account_id=\"123456789012\"} 0\n",
+        "aws_iam_server_certificate_expiration_timestamp_seconds{account_id=\"123456789012\",certificate=\"web\"} 1700000000\n",
+        "aws_iam_control_failing{account_id=\"123456789012\",control=\"password_policy_lowercase\",cis=\"\",securityhub=\"IAM.12\"} 1\n",
+        "aws_iam_control_failing{account_id=\"123456789012\",control=\"expired_server_certificate\",cis=\"1.19\",securityhub=\"IAM.26\"} 1\n",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+    // MaxPasswordAge 0: passwords never expire, so no age; a certificate without a date has
+    // no sample.
+    assert!(
+        !text.contains("aws_iam_password_policy_max_age_seconds{"),
+        "{text}"
+    );
+    assert!(!text.contains("certificate=\"no-date\""), "{text}");
+    // Per-user series off: the certificates stay.
+    v.per_user = false;
+    assert!(render(v.clone_for_test()).contains("certificate=\"web\""));
+
+    // No policy: present 0, no field. Unknown policy and certificates: nothing at all.
+    Arc::make_mut(&mut v.data).facts.password_policy = PolicyState::Absent;
+    let text = render(v.clone_for_test());
+    assert!(text.contains("aws_iam_password_policy_present{account_id=\"123456789012\"} 0\n"));
+    assert!(!text.contains("aws_iam_password_policy_require_"), "{text}");
+    Arc::make_mut(&mut v.data).facts.password_policy = PolicyState::Unknown;
+    Arc::make_mut(&mut v.data).facts.server_certificates = None;
+    v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
+    let text = render(v);
+    assert!(!text.contains("aws_iam_password_policy_"), "{text}");
+    assert!(!text.contains("aws_iam_server_certificate_"), "{text}");
+    assert!(
+        !text.contains("control=\"expired_server_certificate\""),
+        "{text}"
+    );
+}
+
+#[test]
 fn organization_features_their_control_and_errors_are_exporter_level_series() {
     use crate::fetch::OrganizationFeatures;
     let features = OrganizationFeatures {

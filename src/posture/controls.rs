@@ -3,17 +3,33 @@
 //! To add a control: write an evaluator below (the same code counts and names offenders: it
 //! reports each failing credential to a sink and returns `None` when its input is unknown), then
 //! add a row to `controls!`. The exposition, the `audit` command and the benchmark info metric
-//! read the table; nothing else needs to change.
+//! read the table; nothing else needs to change. The evaluators of the password policy are in
+//! `password.rs`, those of the credentials outside the report (service-specific credentials,
+//! server certificates) in `credentials.rs`; the root and user ones here.
 //!
 //! Benchmark numbers: CIS AWS Foundations Benchmark 1.4.0-7.0.0 and the AWS Security Hub ids are
 //! taken from Prowler's compliance files (`prowler/compliance/aws/cis_{1.4..7.0}_aws.json`,
 //! commit 3e000faa), cross-checked with Steampipe's `cis_v500`/`cis_v600` and
-//! `foundational_security` packs and, for 7.0.0, Tenable's audit items (2.8, 2.11).
+//! `foundational_security` packs and, for 7.0.0, Tenable's audit items (2.8, 2.11). The Security
+//! Hub controls with no CIS number in 1.4.0-7.0.0 (IAM.7, IAM.11-14, IAM.17, IAM.19), the
+//! numbers of the expired server certificates (CIS 1.19 / 1.18 / 2.18 / 2.17, IAM.26) and which
+//! of them are in the FSBP standard (IAM.7 only) are from Security Hub's control reference
+//! (`iam-controls`: each control's "Related requirements") and FSBP standard page, checked
+//! against the same Prowler files (`iam_no_expired_server_certificates_stored`) and Steampipe's
+//! `cis_v120`-`cis_v600` and `foundational_security/iam.pp` (turbot/steampipe-mod-aws-compliance
+//! at a1d0b446): docs/controls.md, "Sources".
+
+mod credentials;
+mod password;
+mod root;
 
 use super::finding::{Credential, Finding};
 use super::quarantine::exposed_key_quarantine;
-use super::{AccountData, PolicyState, RootPosture, ServiceCredential, Thresholds, and3, or3};
-use crate::report::{AccessKey, Date, ROOT_USER, Row};
+use super::{AccountData, RootPosture, Thresholds, and3, or3};
+use crate::report::{AccessKey, Date, Row};
+use credentials::*;
+use password::*;
+use root::*;
 
 /// How bad a failure is (Security Hub's scale, which the alerts follow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -272,6 +288,85 @@ controls! {
         threshold: "--control.access-key-max-age", source: "ListServiceSpecificCredentials",
         evaluate: service_credential_rotation,
     }
+    /// Security Hub IAM.11 (CIS 1.2.0 1.5, dropped from 1.3.0 on).
+    PasswordPolicyUppercase {
+        id: "password_policy_uppercase", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.11", fsbp: false, severity: Severity::Medium,
+        title: "The password policy requires an uppercase letter",
+        fails_when: "no policy, or `RequireUppercaseCharacters` is false", threshold: "", source: "GetAccountPasswordPolicy",
+        evaluate: password_policy_uppercase,
+    }
+    /// Security Hub IAM.12 (CIS 1.2.0 1.6).
+    PasswordPolicyLowercase {
+        id: "password_policy_lowercase", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.12", fsbp: false, severity: Severity::Medium,
+        title: "The password policy requires a lowercase letter",
+        fails_when: "no policy, or `RequireLowercaseCharacters` is false", threshold: "", source: "GetAccountPasswordPolicy",
+        evaluate: password_policy_lowercase,
+    }
+    /// Security Hub IAM.13 (CIS 1.2.0 1.7).
+    PasswordPolicySymbols {
+        id: "password_policy_symbols", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.13", fsbp: false, severity: Severity::Medium,
+        title: "The password policy requires a symbol",
+        fails_when: "no policy, or `RequireSymbols` is false", threshold: "", source: "GetAccountPasswordPolicy",
+        evaluate: password_policy_symbols,
+    }
+    /// Security Hub IAM.14 (CIS 1.2.0 1.8).
+    PasswordPolicyNumbers {
+        id: "password_policy_numbers", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.14", fsbp: false, severity: Severity::Medium,
+        title: "The password policy requires a number",
+        fails_when: "no policy, or `RequireNumbers` is false", threshold: "", source: "GetAccountPasswordPolicy",
+        evaluate: password_policy_numbers,
+    }
+    /// Security Hub IAM.17 (CIS 1.2.0 1.11): passwords expire within `--control.password-max-age`.
+    PasswordPolicyExpiry {
+        id: "password_policy_expiry", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.17", fsbp: false, severity: Severity::Low,
+        title: "The password policy expires passwords within 90 days (--control.password-max-age)",
+        fails_when: "no policy, passwords never expire (`MaxPasswordAge` absent or 0), or `MaxPasswordAge` > 90 days (by default)",
+        threshold: "--control.password-max-age", source: "GetAccountPasswordPolicy",
+        evaluate: password_policy_expiry,
+    }
+    /// Security Hub IAM.7 (FSBP) with its parameters, each a `--control.strong-password.*` flag.
+    PasswordPolicyStrong {
+        id: "password_policy_strong", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.7", fsbp: true, severity: Severity::Medium,
+        title: "The password policy is strong (Security Hub IAM.7 parameters, --control.strong-password.*)",
+        fails_when: "no policy, or it misses a parameter of IAM.7: by default (Security Hub's) every character class and `MinimumPasswordLength` >= 8; reuse prevention and maximum age only when set",
+        threshold: "--control.strong-password.*", source: "GetAccountPasswordPolicy",
+        evaluate: password_policy_strong,
+    }
+    /// Security Hub IAM.19: every IAM user has MFA, console or not, credentials or not.
+    UserMfa {
+        id: "user_mfa", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "IAM.19", fsbp: false, severity: Severity::Medium,
+        title: "MFA is enabled for every IAM user",
+        fails_when: "an IAM user has no MFA (`mfa_active` false), whether it has a console password, access keys or no credential at all; failing resources = such users",
+        threshold: "", source: "report",
+        evaluate: user_mfa,
+    }
+    /// CIS 1.19 (1.18 in 5.0.0, 2.18 in 6.0.0, 2.17 in 7.0.0) / Security Hub IAM.26.
+    ExpiredServerCertificate {
+        id: "expired_server_certificate", cis: "1.19", cis_label_only: false, cis_v5: "1.18", cis_v6: "2.18", cis_v7: "2.17",
+        securityhub: "IAM.26", fsbp: false, severity: Severity::Medium,
+        title: "No expired SSL/TLS server certificate is stored in IAM",
+        fails_when: "a server certificate stored in IAM is past its `Expiration`; failing resources = such certificates",
+        threshold: "", source: "ListServerCertificates",
+        evaluate: expired_server_certificate,
+    }
+    /// Not in a benchmark: an API key of any service (Bedrock, CloudWatch, CloudWatch Logs,
+    /// ...; every service-specific credential but CodeCommit's and Keyspaces' passwords) lives
+    /// at most `--control.api-key-max-lifetime`.
+    ApiKeyLifetime {
+        id: "api_key_lifetime", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::Medium,
+        title: "Active API keys expire within 90 days of their creation (--control.api-key-max-lifetime)",
+        fails_when: "an active API key (a service-specific credential of any service but `codecommit.amazonaws.com` and `cassandra.amazonaws.com`) never expires, or `ExpirationDate` - `CreateDate` > 90 days (by default); failing resources = such keys",
+        threshold: "--control.api-key-max-lifetime", source: "ListServiceSpecificCredentials",
+        evaluate: api_key_lifetime,
+    }
     /// CIS 7.0.0 2.1.1 (Level 2, manual): centralized root access (RootCredentialsManagement)
     /// is enabled in AWS Organizations. Exporter-level: evaluated from ListOrganizationsFeatures,
     /// asked once per interval with the exporter's own credentials (management account or
@@ -306,147 +401,10 @@ impl ControlId {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Evaluators. Root controls count root credentials; user controls count users.
+// Evaluators of the users (the root's, the password policy's and the other credentials' are in
+// root.rs, password.rs and credentials.rs). User controls count users.
 
 type Sink<'s, 'a> = &'s mut dyn FnMut(Finding<'a>);
-
-fn summary(data: &AccountData, key: &str) -> Option<bool> {
-    data.facts.summary.as_ref()?.get(key).map(|v| v > 0)
-}
-
-/// 1.4: a key counts if the live summary says so (an inactive key still counts, as for the AWS
-/// Config rule: it should be deleted), or if the report shows an active one.
-fn root_access_key<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    let report = i.root.access_key_active;
-    let summary = summary(i.data, "AccountAccessKeysPresent");
-    if report.is_none() && summary.is_none() {
-        return None;
-    }
-    let row = i.data.report.root.as_ref();
-    let mut found = false;
-    for (slot, active) in report.into_iter().flatten().enumerate() {
-        if active {
-            found = true;
-            let key = row.map(|r| r.access_keys[slot]).unwrap_or_default();
-            sink(key_finding(ROOT_USER, slot, &key));
-        }
-    }
-    if !found && summary == Some(true) {
-        sink(Finding::new(ROOT_USER, Credential::SomeAccessKey));
-    }
-    Some(())
-}
-
-/// A root without any credential (no password, access key or signing certificate) passes the
-/// MFA controls: nothing can sign in as it, and AWS allows no MFA device on it. CIS v5.0 1.4:
-/// "Where an AWS Organization is using centralized root access, root credentials can be removed
-/// from member accounts. In that case it is neither possible nor necessary to configure root MFA
-/// in the member account" (audit: `mfa_active` TRUE or `password_enabled` FALSE; AccountMFAEnabled
-/// 1 or AccountPasswordPresent 0); the same in 6.0 2.4-2.5 and 7.0 2.5-2.6. AWS Config treats
-/// such a root as not applicable. Stricter than the CIS audit text: a root with no password but
-/// an access key or certificate still needs MFA here.
-fn root_without_credentials(i: &Input<'_, '_>) -> bool {
-    i.root.credentials_present == Some(false)
-}
-
-fn root_mfa<'a>(i: &Input<'a, '_>, _: &Thresholds, _: i64, sink: Sink<'_, 'a>) -> Option<()> {
-    root_mfa_control(i, sink, i.root.mfa_enabled)
-}
-
-fn root_hardware_mfa<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    root_mfa_control(i, sink, i.root.hardware_mfa_enabled)
-}
-
-/// Both root MFA controls: a root without credentials passes, else one without `mfa` fails.
-fn root_mfa_control<'a>(i: &Input<'a, '_>, sink: Sink<'_, 'a>, mfa: Option<bool>) -> Option<()> {
-    if root_without_credentials(i) {
-        return Some(());
-    }
-    if !mfa? {
-        sink(Finding::new(ROOT_USER, Credential::Mfa));
-    }
-    Some(())
-}
-
-/// Each root credential used within the window fails (the most recent use matters, not the
-/// first credential that has a date, as in Prowler).
-fn root_recent_use<'a>(
-    i: &Input<'a, '_>,
-    t: &Thresholds,
-    now: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    let r = i.data.report.root.as_ref()?;
-    let mut failing = false;
-    let mut unknown = false;
-    let used = [
-        (Credential::Password, r.password_last_used),
-        (Credential::AccessKey(1), r.access_keys[0].last_used),
-        (Credential::AccessKey(2), r.access_keys[1].last_used),
-    ];
-    for (credential, last) in used {
-        match last.map(Date::timestamp) {
-            None => unknown = true,
-            Some(Some(at)) if now - at <= t.root_recent_use => {
-                failing = true;
-                sink(Finding {
-                    last_used: Some(at),
-                    ..Finding::new(ROOT_USER, credential)
-                });
-            }
-            Some(_) => {}
-        }
-    }
-    (failing || !unknown).then_some(())
-}
-
-fn password_policy<'a>(
-    i: &Input<'a, '_>,
-    sink: Sink<'_, 'a>,
-    weak: impl Fn(&super::PasswordPolicy) -> bool,
-) -> Option<()> {
-    let failing = match i.data.facts.password_policy {
-        PolicyState::Unknown => return None,
-        PolicyState::Absent => true,
-        PolicyState::Present(p) => weak(&p),
-    };
-    if failing {
-        sink(Finding::new("", Credential::PasswordPolicy));
-    }
-    Some(())
-}
-
-fn password_policy_length<'a>(
-    i: &Input<'a, '_>,
-    t: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    password_policy(i, sink, |p| {
-        p.minimum_length.unwrap_or(0) < t.password_min_length
-    })
-}
-
-fn password_policy_reuse<'a>(
-    i: &Input<'a, '_>,
-    t: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    password_policy(i, sink, |p| {
-        p.reuse_prevention.unwrap_or(0) < t.password_reuse_prevention
-    })
-}
 
 /// Runs a per-user check over every IAM user. The check reports the user's failing credentials
 /// and says whether the user fails; the control is unknown only when no user is known to fail
@@ -490,6 +448,18 @@ fn console_user_never_signed_in<'a>(
     sink: Sink<'_, 'a>,
 ) -> Option<()> {
     password_control(i, sink, console_never_signed_in)
+}
+
+/// IAM.19: every IAM user, whatever its credentials (Security Hub's rule `iam-user-mfa-enabled`
+/// has no exemption); root has its own controls.
+fn user_mfa<'a>(i: &Input<'a, '_>, _: &Thresholds, _: i64, sink: Sink<'_, 'a>) -> Option<()> {
+    per_user(i, sink, |name, u, sink| {
+        let fails = u.mfa_active.map(|m| !m);
+        if fails == Some(true) {
+            sink(Finding::new(name, Credential::Mfa));
+        }
+        fails
+    })
 }
 
 /// A user control on the console password: a user `fails` says fails with its password.
@@ -610,89 +580,6 @@ fn access_key_rotation<'a>(
             )
         })
     })
-}
-
-/// The report says which certificate is active; the summary only that one exists.
-fn root_signing_certificate<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    match i.root.signing_certificate_active {
-        Some(certs) => {
-            for (slot, active) in certs.into_iter().enumerate() {
-                if active {
-                    sink(Finding::new(
-                        ROOT_USER,
-                        Credential::SigningCertificate(slot as u8 + 1),
-                    ));
-                }
-            }
-        }
-        None => {
-            if summary(i.data, "AccountSigningCertificatesPresent")? {
-                sink(Finding::new(ROOT_USER, Credential::SomeSigningCertificate));
-            }
-        }
-    }
-    Some(())
-}
-
-/// Each failing service credential is one failing resource.
-fn service_credential_control<'a>(
-    i: &Input<'a, '_>,
-    sink: Sink<'_, 'a>,
-    fails: impl Fn(&ServiceCredential) -> bool,
-) -> Option<()> {
-    for c in super::service_credentials(i.data)? {
-        if c.status == "active" && fails(c) {
-            sink(Finding {
-                created: Some(c.created),
-                credential_id: Some(&c.id),
-                ..Finding::new(&c.user, Credential::ServiceCredential)
-            });
-        }
-    }
-    Some(())
-}
-
-fn bedrock_long_term_api_key<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    now: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    service_credential_control(i, sink, |c| {
-        c.service == super::BEDROCK && c.expires.is_none_or(|e| e > now)
-    })
-}
-
-fn service_credential_rotation<'a>(
-    i: &Input<'a, '_>,
-    t: &Thresholds,
-    now: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    service_credential_control(i, sink, |c| now - c.created > t.access_key_max_age)
-}
-
-/// Unknown (`None`) unless the organization's features were asked; then one failing resource,
-/// the organization, when `RootCredentialsManagement` is off.
-fn root_credentials_management<'a>(
-    i: &Input<'a, '_>,
-    _: &Thresholds,
-    _: i64,
-    sink: Sink<'_, 'a>,
-) -> Option<()> {
-    let org = i.data.facts.organization.as_ref()?;
-    if !org.root_credentials_management {
-        sink(Finding::new(
-            &org.organization_id,
-            Credential::OrganizationFeature,
-        ));
-    }
-    Some(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ pub enum Credential {
     PasswordPolicy,
     /// A service-specific credential (its id is in [`Finding::credential_id`]).
     ServiceCredential,
+    /// An SSL/TLS server certificate stored in IAM (its name is in [`Finding::credential_id`]).
+    ServerCertificate,
     /// An AWS Organizations feature that is off (centralized root access).
     OrganizationFeature,
     /// An exposed-key quarantine policy on the user (its name is in [`Finding::credential_id`]):
@@ -43,6 +45,7 @@ impl Credential {
             Credential::Mfa => "mfa",
             Credential::PasswordPolicy => "password_policy",
             Credential::ServiceCredential => "service_credential",
+            Credential::ServerCertificate => "server_certificate",
             Credential::OrganizationFeature => "organization_feature",
             Credential::QuarantinePolicy => "quarantine_policy",
             Credential::RoleQuarantinePolicy => "role_quarantine_policy",
@@ -54,8 +57,8 @@ impl Credential {
 /// `alice (password, last used 2025-01-10, 324 days)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finding<'a> {
-    /// The IAM user; [`ROOT_USER`] for root; `""` for the account (password policy); the role
-    /// for [`Credential::RoleQuarantinePolicy`].
+    /// The IAM user; [`ROOT_USER`] for root; `""` for the account (password policy, server
+    /// certificate); the role for [`Credential::RoleQuarantinePolicy`].
     pub user: &'a str,
     pub credential: Credential,
     /// Last use, when the report has a date.
@@ -67,8 +70,12 @@ pub struct Finding<'a> {
     /// Same failing resource as the previous finding (another credential of the same user):
     /// counts of failing resources skip it.
     pub continues: bool,
-    /// The `ServiceSpecificCredentialId` of a service credential; the policy of a quarantine.
+    /// The `ServiceSpecificCredentialId` of a service credential, the name of a server
+    /// certificate, the policy of a quarantine.
     pub credential_id: Option<&'a str>,
+    /// When the credential expires (or expired): a server certificate's `Expiration`, a service
+    /// credential's `ExpirationDate`. `None` for a service credential means it never expires.
+    pub expires: Option<i64>,
 }
 
 impl<'a> Finding<'a> {
@@ -81,13 +88,15 @@ impl<'a> Finding<'a> {
             never_used: false,
             continues: false,
             credential_id: None,
+            expires: None,
         }
     }
 }
 
 impl Finding<'_> {
     /// One line for a person: `alice (password, last used 2025-01-10, 324 days)`,
-    /// `bob (access_key_2, never used, created 2024-03-01, 400 days)`. Days count from `now`.
+    /// `bob (access_key_2, never used, created 2024-03-01, 400 days)`,
+    /// `account (server_certificate web, expired 2024-05-01)`. Days count from `now`.
     pub fn describe(&self, now: i64) -> String {
         let day = |t: i64| {
             time::OffsetDateTime::from_unix_timestamp(t)
@@ -116,6 +125,12 @@ impl Finding<'_> {
             (None, Some(t)) => s.push_str(&format!(", created {}, {}", day(t), age(t))),
             (None, None) if self.never_used => s.push_str(", never used"),
             (None, None) => {}
+        }
+        match (self.expires, self.credential) {
+            (Some(t), _) if t < now => s.push_str(&format!(", expired {}", day(t))),
+            (Some(t), _) => s.push_str(&format!(", expires {}", day(t))),
+            (None, Credential::ServiceCredential) => s.push_str(", never expires"),
+            (None, _) => {}
         }
         s.push(')');
         s

@@ -29,12 +29,32 @@ impl Summary {
     }
 }
 
-/// The account password policy (GetAccountPasswordPolicy), as far as the controls need it.
+/// The account password policy (GetAccountPasswordPolicy): every field of AWS's answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PasswordPolicy {
     pub minimum_length: Option<i64>,
     pub reuse_prevention: Option<i64>,
+    /// `MaxPasswordAge` in days; 0 or absent: passwords never expire.
     pub max_age_days: Option<i64>,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+    pub allow_users_to_change_password: bool,
+    /// `HardExpiry`; AWS leaves it out when it was never set (false).
+    pub hard_expiry: bool,
+    /// `ExpirePasswords`: AWS's own "MaxPasswordAge is more than 0".
+    pub expire_passwords: bool,
+}
+
+impl PasswordPolicy {
+    /// How long passwords live, in seconds; `None` when they never expire (`MaxPasswordAge`
+    /// absent or 0, as moto sends it).
+    pub fn max_age(&self) -> Option<i64> {
+        self.max_age_days
+            .filter(|d| *d > 0)
+            .map(|d| d.saturating_mul(DAY))
+    }
 }
 
 /// What is known of the password policy: `NoSuchEntity` is an answer (no policy), a denied or
@@ -79,6 +99,9 @@ pub struct Facts {
     /// AllUsers=true): CodeCommit, Keyspaces, Bedrock API keys. They never appear in the
     /// credential report. `None` when unknown (refused, unsupported partition).
     pub service_credentials: Option<Vec<ServiceCredential>>,
+    /// The SSL/TLS server certificates stored in IAM (ListServerCertificates, every page):
+    /// CIS 1.19 / Security Hub IAM.26. `None` when unknown (refused, failed, offline).
+    pub server_certificates: Option<Vec<ServerCertificate>>,
     /// The organization's centralized root access features (ListOrganizationsFeatures). Asked
     /// once per refresh interval with the exporter's own credentials, never by an account's
     /// refresh: only the exporter-level part sets it (see [`organization_verdict`]). `None`
@@ -120,6 +143,43 @@ pub struct ServiceCredential {
 /// The Bedrock service name of IAM-backed (long-term) Bedrock API keys.
 pub const BEDROCK: &str = "bedrock.amazonaws.com";
 
+/// The service-specific credentials that are not API keys: CodeCommit HTTPS Git and Amazon
+/// Keyspaces passwords, the two kinds that predate API keys. Every other service's credential
+/// (Bedrock, CloudWatch, CloudWatch Logs, `aws-external-anthropic`, and any service AWS adds
+/// later) is an API key, so a new API-key service is judged without a release.
+pub const NOT_API_KEY_SERVICES: [&str; 2] = ["codecommit.amazonaws.com", "cassandra.amazonaws.com"];
+
+impl ServiceCredential {
+    /// A long-term API key of some service (not a CodeCommit or Keyspaces password).
+    pub fn is_api_key(&self) -> bool {
+        !NOT_API_KEY_SERVICES.contains(&self.service.as_str())
+    }
+}
+
+/// One SSL/TLS server certificate stored in IAM, as ListServerCertificates lists it (its
+/// metadata: never the body or the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCertificate {
+    /// `ServerCertificateName`: unique in the account (IAM's other certificate calls take only
+    /// the name), so it alone names the certificate.
+    pub name: String,
+    /// `Arn` (it holds the `Path`).
+    pub arn: String,
+    /// `Expiration` (the certificate's notAfter), when AWS gives it.
+    pub expiration: Option<i64>,
+}
+
+/// The server certificates, one per name (the first listed wins, should pages overlap), sorted
+/// by name for a stable exposition; `None` when unknown.
+pub fn server_certificates(data: &AccountData) -> Option<Vec<&ServerCertificate>> {
+    let mut all: Vec<&ServerCertificate> =
+        data.facts.server_certificates.as_ref()?.iter().collect();
+    // A stable sort keeps the first listed of equal names first, and dedup keeps it.
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    all.dedup_by(|a, b| a.name == b.name);
+    Some(all)
+}
+
 /// The service credentials, one per credential id (the first listed wins, should pages
 /// overlap), sorted by user, service and id for a stable exposition; `None` when unknown.
 pub fn service_credentials(data: &AccountData) -> Option<Vec<&ServiceCredential>> {
@@ -148,6 +208,42 @@ pub struct Thresholds {
     pub password_reuse_prevention: i64,
     /// CIS 1.11: a key created this close to its user counts as set up with the user.
     pub initial_access_key_window: i64,
+    /// Security Hub IAM.17: passwords must expire within this many seconds (90 days).
+    pub password_max_age: i64,
+    /// Security Hub IAM.7's parameters.
+    pub strong_password: StrongPassword,
+    /// API keys (service-specific credentials of API-key services) may live this long (90 days).
+    pub api_key_max_lifetime: i64,
+}
+
+/// The parameters of Security Hub IAM.7 ("Password policies for IAM users should have strong
+/// configurations") with Security Hub's defaults: every character class and a minimum length of
+/// 8; `PasswordReusePrevention` and `MaxPasswordAge` have no default and are then not checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrongPassword {
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub min_length: i64,
+    /// Checked only when set: the policy must remember at least this many passwords.
+    pub reuse_prevention: Option<i64>,
+    /// Checked only when set: passwords must expire within this many seconds.
+    pub max_age: Option<i64>,
+}
+
+impl Default for StrongPassword {
+    fn default() -> Self {
+        StrongPassword {
+            require_uppercase: true,
+            require_lowercase: true,
+            require_symbols: true,
+            require_numbers: true,
+            min_length: 8,
+            reuse_prevention: None,
+            max_age: None,
+        }
+    }
 }
 
 const DAY: i64 = 86_400;
@@ -162,6 +258,9 @@ impl Default for Thresholds {
             password_min_length: 14,
             password_reuse_prevention: 24,
             initial_access_key_window: 10,
+            password_max_age: 90 * DAY,
+            strong_password: StrongPassword::default(),
+            api_key_max_lifetime: 90 * DAY,
         }
     }
 }
@@ -171,7 +270,8 @@ impl Default for Thresholds {
 pub struct Verdict {
     pub control: ControlId,
     pub failing: bool,
-    /// How many resources fail: users for user controls, root credentials for root controls.
+    /// How many resources fail: users for user controls, root credentials for root controls,
+    /// the policy for password policy controls, each credential or certificate for the others.
     pub failing_resources: u64,
 }
 

@@ -127,4 +127,5 @@ fn findings_default(d: &AccountData, c: ControlId) -> Vec<Finding<'_>> {
 
 mod account;
 mod root;
+mod security_hub;
 mod table;

@@ -10,10 +10,12 @@
 //!   `client_allowed_sans` and ALPN (`h2` + `http/1.1`, or `http/1.1` only);
 //! * `http_server_config` -> the `http2` switch and, in `headers`, the extra response
 //!   headers (only the ones exporter-toolkit allows);
-//! * `basic_auth_users` -> `auth`: bcrypt-checked HTTP basic auth, one bcrypt at a time,
-//!   with bounded caches of recent successes and failures and a dummy hash for unknown
-//!   users;
-//! * `rate_limit` -> `rate_limit`: a token bucket ([`WebConfig::check_rate_limit`]).
+//! * `basic_auth_users` -> `auth`: bcrypt-checked HTTP basic auth with the same work for
+//!   known and unknown users, run by `verify`: bounded caches of recent successes and
+//!   failures, a bounded queue fair between client addresses, a few low-priority threads;
+//! * `rate_limit` -> `rate_limit`: a token bucket per client address
+//!   ([`WebConfig::check_rate_limit`]), charged after authentication when users are
+//!   configured.
 //!
 //! Everything is validated up front by [`WebConfig::load`]: unknown keys, unreadable
 //! or mismatched certificate/key files, CA files, client auth types, bcrypt hashes
@@ -36,6 +38,10 @@
 //! * An empty header value means "unset" for every header (as the upstream docs say).
 //! * `client_allowed_sans: []` and `rate_limit.burst: 0` are rejected (they would
 //!   refuse every connection / request).
+//! * `rate_limit` is a bucket per client address, taken after authentication; Go has one
+//!   bucket for everyone, taken before it.
+//! * Password checks run on up to half the CPUs, queued fairly between client addresses
+//!   with a bound (beyond it: `429`, unchecked); Go runs them one at a time in one queue.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -46,7 +52,8 @@ use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use tokio_rustls::TlsAcceptor;
 
-use super::auth::BasicAuth;
+use super::auth::{Auth, BasicAuth};
+use super::client::Client;
 use super::headers::build_headers;
 use super::rate_limit::RateLimiter;
 use super::tls::{Tls, build_tls};
@@ -292,14 +299,21 @@ impl WebConfig {
         !self.auth.users.is_empty()
     }
 
-    /// `true` if no users are configured, or if `authorization` holds valid `Basic`
-    /// credentials for a configured user. On `false` the server should answer
-    /// `401 Unauthorized` with `WWW-Authenticate: Basic`.
+    /// Whether a request from `client` with this `Authorization` header may proceed:
+    /// [`Auth::Allowed`] if no users are configured or the credentials are valid;
+    /// [`Auth::Refused`] (answer `401` with `WWW-Authenticate: Basic`) if not;
+    /// [`Auth::Busy`] (answer `429`, unchecked) if too many checks are waiting.
     ///
-    /// Recent outcomes are cached; a miss waits for the single bcrypt slot (run on the
-    /// blocking pool), so floods of wrong passwords cost one core.
-    pub async fn check_basic_auth(&self, authorization: Option<&HeaderValue>) -> bool {
-        self.auth.check(authorization).await
+    /// Recent outcomes are cached; a miss waits for its turn in a bounded queue that is
+    /// fair between client addresses, and runs on a few low-priority threads.
+    pub async fn authenticate(&self, client: Client, authorization: Option<&HeaderValue>) -> Auth {
+        self.auth.check(client, authorization).await
+    }
+
+    /// [`WebConfig::authenticate`] from an unknown client, as a yes or no.
+    #[cfg(test)]
+    pub(crate) async fn check_basic_auth(&self, authorization: Option<&HeaderValue>) -> bool {
+        self.authenticate(Client::UNKNOWN, authorization).await == Auth::Allowed
     }
 
     /// Extra headers to set on every response (including 401s), from
@@ -308,11 +322,15 @@ impl WebConfig {
         &self.headers
     }
 
-    /// Token-bucket rate limit from `rate_limit`: `true` if this request may proceed
-    /// (always `true` when no rate limit is configured). On `false` the server should
-    /// answer `429 Too Many Requests`.
-    pub fn check_rate_limit(&self) -> bool {
-        self.rate_limiter.as_ref().is_none_or(RateLimiter::allow)
+    /// Token-bucket rate limit from `rate_limit`, one bucket per client address: `true` if
+    /// this request from `client` may proceed (always `true` when no rate limit is
+    /// configured). On `false` the server should answer `429 Too Many Requests`. With
+    /// users configured, ask only once [`WebConfig::authenticate`] allowed the request, so
+    /// that clients without the password cannot use up a scraper's budget.
+    pub fn check_rate_limit(&self, client: Client) -> bool {
+        self.rate_limiter
+            .as_ref()
+            .is_none_or(|limiter| limiter.allow(client))
     }
 }
 
@@ -386,7 +404,7 @@ mod tests {
         assert!(!cfg.requires_auth());
         assert!(cfg.check_basic_auth(None).await);
         assert!(cfg.response_headers().is_empty());
-        assert!(cfg.check_rate_limit());
+        assert!(cfg.check_rate_limit(Client::UNKNOWN));
         assert!(!cfg.http2());
     }
 

@@ -1,6 +1,6 @@
-//! Content negotiation for `/metrics`: the exposition format from `Accept`, gzip from
-//! `Accept-Encoding`. RFC 9110: media types, codings and parameter names are
-//! case-insensitive and `q` is a number, so `q=0`, `q=0.0`, `Q=0.000` all refuse.
+//! Content negotiation for `/metrics`: the exposition format from `Accept`, gzip or
+//! identity (or neither: 406) from `Accept-Encoding`. RFC 9110: media types, codings and
+//! parameter names are case-insensitive and `q` is a number, so `q=0`, `q=0.0`, `Q=0.000` all refuse.
 
 use http::header::HeaderValue;
 
@@ -52,18 +52,45 @@ pub fn negotiate(accept: Option<&HeaderValue>) -> Format {
     }
 }
 
-/// Whether the client accepts gzip: `gzip` (or `x-gzip`) with a weight above zero, or
-/// `*` with a weight above zero when gzip is not named.
-pub fn accepts_gzip(accept_encoding: Option<&HeaderValue>) -> bool {
-    let (mut named, mut any) = (None::<f32>, None::<f32>);
+/// The content coding of a `/metrics` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Gzip,
+    Identity,
+}
+
+/// The content coding to answer with, or `None` when the client accepts neither gzip nor
+/// identity (answer `406 Not Acceptable`). RFC 9110 §12.5.3:
+///
+/// * gzip (`gzip` or `x-gzip`) is acceptable when named with a weight above zero, or,
+///   when not named, when `*` has a weight above zero;
+/// * identity is acceptable unless excluded: `identity;q=0`, or `*;q=0` without an
+///   `identity` element; a weight given by `identity` or `*` ranks it against gzip;
+/// * the higher weight wins; gzip on a tie, and over an identity no element weighs;
+/// * no header, or an empty one, means identity (nothing asked for, nothing compressed).
+///
+/// RFC 9110 lets a server ignore the header instead of answering 406 when nothing is
+/// acceptable; a client that writes `identity;q=0` is taken at its word.
+pub fn content_coding(accept_encoding: Option<&HeaderValue>) -> Option<Coding> {
+    let (mut gzip, mut identity, mut any) = (None::<f32>, None::<f32>, None::<f32>);
     for (coding, q) in weighted(accept_encoding) {
-        match coding.as_str() {
-            "gzip" | "x-gzip" => named = Some(named.map_or(q, |n| n.max(q))),
-            "*" => any = Some(any.map_or(q, |a| a.max(q))),
-            _ => {}
-        }
+        let slot = match coding.as_str() {
+            "gzip" | "x-gzip" => &mut gzip,
+            "identity" => &mut identity,
+            "*" => &mut any,
+            _ => continue,
+        };
+        *slot = Some(slot.map_or(q, |seen| seen.max(q)));
     }
-    named.or(any).is_some_and(|q| q > 0.0)
+    let gzip = gzip.or(any).filter(|q| *q > 0.0);
+    // `None` here: identity is acceptable, with no weight to rank it by.
+    let identity = identity.or(any);
+    match (gzip, identity) {
+        (Some(g), Some(i)) if i > g => Some(Coding::Identity),
+        (Some(_), _) => Some(Coding::Gzip),
+        (None, Some(i)) if i <= 0.0 => None,
+        (None, _) => Some(Coding::Identity),
+    }
 }
 
 #[cfg(test)]
@@ -91,13 +118,17 @@ mod tests {
         );
     }
 
+    fn gzip(accept_encoding: &str) -> bool {
+        content_coding(Some(&hv(accept_encoding))) == Some(Coding::Gzip)
+    }
+
     #[test]
     fn gzip_when_accepted_and_not_refused() {
-        assert!(accepts_gzip(Some(&hv("gzip"))));
-        assert!(accepts_gzip(Some(&hv("deflate, gzip;q=1.0, *;q=0.5"))));
-        assert!(!accepts_gzip(Some(&hv("gzip;q=0"))));
-        assert!(!accepts_gzip(Some(&hv("identity"))));
-        assert!(!accepts_gzip(None));
+        assert!(gzip("gzip"));
+        assert!(gzip("deflate, gzip;q=1.0, *;q=0.5"));
+        assert!(!gzip("gzip;q=0"));
+        assert!(!gzip("identity"));
+        assert_eq!(content_coding(None), Some(Coding::Identity));
     }
 
     #[test]
@@ -169,15 +200,66 @@ mod tests {
             ("*, gzip;q=0", false),
             ("gzip;q=0, *", false),
             ("gzip;q=0.0, *;q=1.0", false),
-            ("identity, *;q=0.5", true),
             ("", false),
         ];
         for (accept_encoding, want) in cases {
             assert_eq!(
-                accepts_gzip(Some(&hv(accept_encoding))),
+                gzip(accept_encoding),
                 *want,
                 "Accept-Encoding: {accept_encoding}"
             );
         }
+    }
+
+    fn assert_codings(cases: &[(&str, Option<Coding>)]) {
+        for (accept_encoding, want) in cases {
+            assert_eq!(
+                content_coding(Some(&hv(accept_encoding))),
+                *want,
+                "Accept-Encoding: {accept_encoding}"
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_acceptable_is_none_so_the_server_answers_406() {
+        assert_codings(&[
+            ("identity;q=0", None),
+            ("IDENTITY;Q=0.000", None),
+            ("identity;q=0, deflate, br", None),
+            ("gzip;q=0, identity;q=0", None),
+            ("*;q=0", None),
+            ("*;q=0, deflate", None),
+            ("*;q=0, gzip;q=0", None),
+            ("identity;q=0, *;q=0", None),
+            // An acceptable alternative, or identity allowed again by a more specific element.
+            ("identity;q=0, gzip", Some(Coding::Gzip)),
+            ("identity;q=0, *", Some(Coding::Gzip)),
+            ("identity;q=0, x-gzip;q=0.1", Some(Coding::Gzip)),
+            ("*;q=0, identity", Some(Coding::Identity)),
+            ("*;q=0, identity;q=0.5, gzip;q=0", Some(Coding::Identity)),
+            ("*;q=0, gzip", Some(Coding::Gzip)),
+            // An element whose weight is not a number is dropped, not read as a refusal.
+            ("identity;q=none", Some(Coding::Identity)),
+        ]);
+    }
+
+    #[test]
+    fn identity_wins_over_gzip_when_it_weighs_more() {
+        use Coding::{Gzip, Identity};
+        assert_codings(&[
+            ("gzip;q=0.5, identity", Some(Identity)),
+            ("identity;q=1.0, gzip;q=0.9", Some(Identity)),
+            ("identity, *;q=0.5", Some(Identity)),
+            // `*` weighs identity when identity is not named.
+            ("*;q=0.8, gzip;q=0.3", Some(Identity)),
+            ("*;q=0.3, gzip;q=0.8", Some(Gzip)),
+            // A tie goes to gzip; so does an identity that no element weighs.
+            ("gzip, identity", Some(Gzip)),
+            ("gzip;q=0.5, identity;q=0.5", Some(Gzip)),
+            ("gzip;q=0.1", Some(Gzip)),
+            ("identity;q=0.2, gzip;q=0.3", Some(Gzip)),
+            ("x-gzip;q=0.4, identity;q=0.6", Some(Identity)),
+        ]);
     }
 }

@@ -1,18 +1,41 @@
-//! `rate_limit`: a token bucket over all requests, as exporter-toolkit's
+//! `rate_limit`: a token bucket per client address, each as exporter-toolkit's one
 //! `rate.NewLimiter(rate.Every(interval), burst)`.
+//!
+//! exporter-toolkit has one bucket for everyone, taken before authentication: any client
+//! that can reach the port, with or without the password, can push Prometheus into 429s.
+//! Here each client address ([`Client`]) has its own bucket, and with `basic_auth_users`
+//! the server takes a token only once the credentials are valid (`routes`): requests that
+//! fail authentication are bounded by the password-check queue instead.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::client::Client;
 use super::config::{Ctx, RawDuration, RawRateLimit, WebConfigError};
 
-/// Token bucket equivalent to Go's `rate.NewLimiter(rate.Every(interval), burst)`:
-/// starts full, refills one token per `interval`, holds at most `burst`.
-#[derive(Debug)]
+/// Clients whose buckets are kept. A bucket that has refilled is the same as no bucket, so
+/// those go first; beyond that, a tenth of the buckets is dropped (those clients start
+/// again with a full bucket, which only a flood of distinct addresses can cause).
+const MAX_CLIENTS: usize = 4096;
+
+/// Token buckets equivalent to Go's `rate.NewLimiter(rate.Every(interval), burst)`, one
+/// per client: each starts full, refills one token per `interval`, holds at most `burst`.
 pub(super) struct RateLimiter {
     interval: Duration,
     burst: u64,
-    state: Mutex<(f64, Instant)>,
+    /// client -> (tokens, when they were counted). NB: std lock, held for one map update.
+    buckets: Mutex<HashMap<Client, (f64, Instant)>>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("interval", &self.interval)
+            .field("burst", &self.burst)
+            .field("per", &"client address")
+            .finish()
+    }
 }
 
 impl RateLimiter {
@@ -43,23 +66,52 @@ impl RateLimiter {
         Ok(Some(RateLimiter {
             interval,
             burst,
-            state: Mutex::new((burst as f64, Instant::now())),
+            buckets: Mutex::new(HashMap::new()),
         }))
     }
 
-    pub(super) fn allow(&self) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let (tokens, last) = *state;
-        let refill = now.duration_since(last).as_secs_f64() / self.interval.as_secs_f64();
-        let tokens = (tokens + refill).min(self.burst as f64);
-        if tokens >= 1.0 {
-            *state = (tokens - 1.0, now);
+    /// Takes a token from `client`'s bucket if it has one.
+    pub(super) fn allow(&self, client: Client) -> bool {
+        self.allow_at(client, Instant::now())
+    }
+
+    fn allow_at(&self, client: Client, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&client) {
+            self.forget_some(&mut buckets, now);
+        }
+        let full = (self.burst as f64, now);
+        let (tokens, last) = buckets.entry(client).or_insert(full);
+        let refill =
+            now.saturating_duration_since(*last).as_secs_f64() / self.interval.as_secs_f64();
+        let available = (*tokens + refill).min(self.burst as f64);
+        *last = now;
+        if available >= 1.0 {
+            *tokens = available - 1.0;
             true
         } else {
-            *state = (tokens, now);
+            *tokens = available;
             false
         }
+    }
+
+    /// Drops the buckets that have refilled; if none has, a tenth of them.
+    fn forget_some(&self, buckets: &mut HashMap<Client, (f64, Instant)>, now: Instant) {
+        let refill_all = self
+            .interval
+            .saturating_mul(self.burst.min(u32::MAX as u64) as u32);
+        buckets.retain(|_, (_, last)| now.saturating_duration_since(*last) < refill_all);
+        if buckets.len() >= MAX_CLIENTS {
+            let drop: Vec<Client> = buckets.keys().take(MAX_CLIENTS / 10).copied().collect();
+            for client in drop {
+                buckets.remove(&client);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn clients(&self) -> usize {
+        self.buckets.lock().map_or(0, |b| b.len())
     }
 }
 
@@ -124,18 +176,91 @@ mod tests {
         assert_eq!(parse_go_duration("1d"), None);
     }
 
+    fn client(ip: &str) -> Client {
+        Client::from_ip(ip.parse().unwrap())
+    }
+
+    fn limiter(interval: Duration, burst: u64) -> RateLimiter {
+        RateLimiter {
+            interval,
+            burst,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
     #[test]
     fn the_rate_limit_allows_a_burst_then_refuses() {
         let cfg = load_ok("rate_limit:\n  interval: 1h\n  burst: 2\n");
-        assert!(cfg.check_rate_limit());
-        assert!(cfg.check_rate_limit());
-        assert!(!cfg.check_rate_limit());
+        let c = client("192.0.2.1");
+        assert!(cfg.check_rate_limit(c));
+        assert!(cfg.check_rate_limit(c));
+        assert!(!cfg.check_rate_limit(c));
+    }
+
+    #[test]
+    fn each_client_address_has_its_own_bucket() {
+        let cfg = load_ok("rate_limit:\n  interval: 1h\n  burst: 2\n");
+        let (greedy, other) = (client("192.0.2.1"), client("192.0.2.2"));
+        while cfg.check_rate_limit(greedy) {}
+        assert!(cfg.check_rate_limit(other));
+        assert!(cfg.check_rate_limit(other));
+        assert!(!cfg.check_rate_limit(other));
+        assert!(!cfg.check_rate_limit(greedy));
+    }
+
+    #[test]
+    fn a_bucket_refills_one_token_per_interval_up_to_the_burst() {
+        let limiter = limiter(Duration::from_secs(10), 2);
+        let (c, t0) = (client("192.0.2.1"), Instant::now());
+        assert!(limiter.allow_at(c, t0));
+        assert!(limiter.allow_at(c, t0));
+        assert!(!limiter.allow_at(c, t0));
+        assert!(!limiter.allow_at(c, t0 + Duration::from_secs(9)));
+        assert!(limiter.allow_at(c, t0 + Duration::from_secs(10)));
+        assert!(!limiter.allow_at(c, t0 + Duration::from_secs(10)));
+        // A long pause refills the burst, not more.
+        let later = t0 + Duration::from_secs(3600);
+        assert!(limiter.allow_at(c, later));
+        assert!(limiter.allow_at(c, later));
+        assert!(!limiter.allow_at(c, later));
+    }
+
+    fn nth_client(i: usize) -> Client {
+        Client::from_ip(std::net::Ipv4Addr::from(0x0a00_0000 + i as u32).into())
+    }
+
+    #[test]
+    fn the_buckets_kept_stay_bounded() {
+        let limiter = limiter(Duration::from_secs(1), 1);
+        let t0 = Instant::now();
+        for i in 0..MAX_CLIENTS * 3 {
+            limiter.allow_at(nth_client(i), t0);
+            assert!(limiter.clients() <= MAX_CLIENTS, "{}", limiter.clients());
+        }
+    }
+
+    #[test]
+    fn refilled_buckets_are_forgotten_first_and_a_drained_one_is_kept() {
+        let limiter = limiter(Duration::from_secs(1), 1);
+        let t0 = Instant::now();
+        for i in 0..MAX_CLIENTS - 1 {
+            limiter.allow_at(nth_client(i), t0);
+        }
+        let drained = client("198.51.100.1");
+        assert!(limiter.allow_at(drained, t0 + Duration::from_millis(900)));
+        assert_eq!(limiter.clients(), MAX_CLIENTS);
+        // At 1.5 s the buckets drained at 0 s have refilled: a new client makes room by
+        // forgetting them, not the one drained at 0.9 s.
+        let now = t0 + Duration::from_millis(1500);
+        assert!(limiter.allow_at(client("203.0.113.1"), now));
+        assert_eq!(limiter.clients(), 2);
+        assert!(!limiter.allow_at(drained, now));
     }
 
     #[test]
     fn a_zero_rate_limit_interval_disables_it_and_bad_values_are_rejected() {
         let cfg = load_ok("rate_limit:\n  interval: 0s\n  burst: 0\n");
-        assert!(cfg.check_rate_limit());
+        assert!(cfg.check_rate_limit(Client::UNKNOWN));
         let err = load_err("rate_limit:\n  interval: 1s\n");
         assert_eq!(err.key(), Some("rate_limit.burst"), "{err}");
         let err = load_err("rate_limit:\n  interval: soon\n  burst: 1\n");

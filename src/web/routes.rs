@@ -10,14 +10,16 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY,
-    WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue,
+    RETRY_AFTER, VARY, WWW_AUTHENTICATE,
 };
 use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 
 use crate::snapshot::State;
-use crate::web::negotiate::{accepts_gzip, negotiate};
+use crate::web::auth::Auth;
+use crate::web::client::Client;
+use crate::web::negotiate::{Coding, content_coding, negotiate};
 use crate::web::server::ServerSettings;
 
 /// A response body of a few reference-counted chunks: the pre-rendered exposition and its
@@ -119,15 +121,29 @@ async fn route<B>(req: &Request<B>, state: &State, settings: &ServerSettings) ->
         _ => {}
     }
     if let Some(web) = &settings.web {
-        if !web.check_rate_limit() {
-            return text(StatusCode::TOO_MANY_REQUESTS, "too many requests\n");
+        let client = Client::of(req);
+        // Credentials first: a client without the password must not use up the rate limit
+        // of the scraper that shares its address. Cached outcomes answer at once; checks
+        // wait in a bounded queue, fair between clients.
+        match web
+            .authenticate(client, req.headers().get(AUTHORIZATION))
+            .await
+        {
+            Auth::Allowed => {}
+            Auth::Refused => {
+                let r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+                return with_header(r, WWW_AUTHENTICATE, "Basic");
+            }
+            Auth::Busy => {
+                let r = text(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many password checks waiting: credentials not checked, try again\n",
+                );
+                return with_header(r, RETRY_AFTER, "1");
+            }
         }
-        // bcrypt runs on the blocking pool, one at a time; cached outcomes answer at once.
-        if web.requires_auth() && !web.check_basic_auth(req.headers().get(AUTHORIZATION)).await {
-            let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
-            r.headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-            return r;
+        if !web.check_rate_limit(client) {
+            return text(StatusCode::TOO_MANY_REQUESTS, "too many requests\n");
         }
     }
     if !read_only {
@@ -151,15 +167,30 @@ async fn route<B>(req: &Request<B>, state: &State, settings: &ServerSettings) ->
 
 /// Every route is read-only; RFC 9110 wants `Allow` on a 405.
 fn method_not_allowed() -> Response<Chunks> {
-    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    let r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    with_header(r, http::header::ALLOW, "GET, HEAD")
+}
+
+fn with_header(
+    mut r: Response<Chunks>,
+    name: http::header::HeaderName,
+    value: &'static str,
+) -> Response<Chunks> {
     r.headers_mut()
-        .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        .insert(name, HeaderValue::from_static(value));
     r
 }
 
 fn metrics<B>(req: &Request<B>, state: &State) -> Response<Chunks> {
     let format = negotiate(req.headers().get(ACCEPT));
-    let gzip = accepts_gzip(req.headers().get(ACCEPT_ENCODING));
+    let Some(coding) = content_coding(req.headers().get(ACCEPT_ENCODING)) else {
+        let r = text(
+            StatusCode::NOT_ACCEPTABLE,
+            "not acceptable: Accept-Encoding refuses both gzip and identity, the only codings served\n",
+        );
+        return with_header(r, VARY, "Accept, Accept-Encoding");
+    };
+    let gzip = coding == Coding::Gzip;
     let published = state.published();
     let chunks = published.body(format, gzip, now_secs());
     let body = if req.method() == Method::HEAD {
@@ -243,6 +274,89 @@ mod tests {
                 .starts_with("application/openmetrics-text")
         );
         assert!(r.headers().get(CONTENT_ENCODING).is_none());
+    }
+
+    #[tokio::test]
+    async fn metrics_answers_406_when_accept_encoding_refuses_identity_and_offers_nothing_else() {
+        let state = Arc::new(State::default());
+        state.publish();
+        for refused in ["identity;q=0", "*;q=0", "identity;q=0, br, deflate;q=0.5"] {
+            let r = get(state.clone(), "/metrics", &[("accept-encoding", refused)]).await;
+            assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE, "{refused}");
+            assert!(r.headers().get(CONTENT_ENCODING).is_none(), "{refused}");
+            assert_eq!(r.headers()[VARY], "Accept, Accept-Encoding");
+        }
+        let r = get(
+            state,
+            "/metrics",
+            &[("accept-encoding", "identity;q=0, gzip")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
+    }
+
+    #[tokio::test]
+    async fn metrics_is_not_gzipped_when_identity_weighs_more() {
+        let state = Arc::new(State::default());
+        state.publish();
+        for header in ["gzip;q=0.5, identity", "identity, *;q=0.5"] {
+            let r = get(state.clone(), "/metrics", &[("accept-encoding", header)]).await;
+            assert_eq!(r.status(), StatusCode::OK, "{header}");
+            assert!(r.headers().get(CONTENT_ENCODING).is_none(), "{header}");
+        }
+    }
+
+    /// GET `path` through `web`, from `client`, with an optional `Authorization` header.
+    async fn get_as(
+        web: &Arc<crate::web::WebConfig>,
+        client: Client,
+        authorization: Option<HeaderValue>,
+    ) -> StatusCode {
+        let mut req = Request::builder().uri("/metrics");
+        if let Some(a) = authorization {
+            req = req.header(AUTHORIZATION, a);
+        }
+        let mut req = req.body(()).unwrap();
+        req.extensions_mut().insert(client);
+        let settings = Arc::new(ServerSettings {
+            telemetry_path: "/metrics".into(),
+            web: Some(Arc::clone(web)),
+            timeouts: Default::default(),
+        });
+        let state = Arc::new(State::default());
+        state.publish();
+        handle(req, state, settings).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn requests_that_fail_authentication_do_not_use_up_the_rate_limit() {
+        use crate::web::test_support::{TEST_PASSWORD, TEST_USER, basic, load_ok, test_hash};
+        let web = Arc::new(load_ok(&format!(
+            "basic_auth_users:\n  {TEST_USER}: {}\nrate_limit:\n  interval: 1h\n  burst: 1\n",
+            test_hash()
+        )));
+        // Another client without the password, and one on the scraper's own address.
+        let (scraper, other) = (
+            Client::from_ip("192.0.2.1".parse().unwrap()),
+            Client::from_ip("192.0.2.2".parse().unwrap()),
+        );
+        for client in [other, scraper] {
+            for auth in [None, Some(basic(TEST_USER, "wrong"))] {
+                for _ in 0..3 {
+                    let status = get_as(&web, client, auth.clone()).await;
+                    assert_eq!(status, StatusCode::UNAUTHORIZED);
+                }
+            }
+        }
+        let good = Some(basic(TEST_USER, TEST_PASSWORD));
+        assert_eq!(get_as(&web, scraper, good.clone()).await, StatusCode::OK);
+        // The scraper's own budget is spent now; the other client's is its own.
+        assert_eq!(
+            get_as(&web, scraper, good.clone()).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(get_as(&web, other, good).await, StatusCode::OK);
     }
 
     async fn with_method(method: &str, path: &str) -> Response<Chunks> {

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::snapshot::State;
 use crate::web::WebConfig;
+use crate::web::client::Client;
 use crate::web::routes::{Chunks, handle};
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -122,6 +123,7 @@ pub async fn run(
             tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
         }
         let conn = Conn {
+            client: Client::from_ip(peer.ip()),
             state: state.clone(),
             settings: settings.clone(),
             builder: builder.clone(),
@@ -169,6 +171,8 @@ pub async fn run(
 
 /// One accepted connection and what serving it needs.
 struct Conn {
+    /// The peer, recorded in each request for the password-check queue and the rate limit.
+    client: Client,
     state: Arc<State>,
     settings: Arc<ServerSettings>,
     builder: Arc<auto::Builder<TokioExecutor>>,
@@ -189,8 +193,9 @@ impl Conn {
         // Requests in flight on this connection, counted until their body is sent.
         let (in_flight, mut in_flight_rx) = watch::channel(0usize);
         let in_flight = Arc::new(in_flight);
-        let (state, settings) = (self.state, self.settings);
-        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let (state, settings, client) = (self.state, self.settings, self.client);
+        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(client);
             let guard = InFlight::start(&in_flight);
             let response = handle(req, state.clone(), settings.clone());
             async move {

@@ -325,8 +325,8 @@ fn the_csv_reads_back_with_pythons_csv_module_field_by_field() {
     let ci: Vec<&serde_json::Value> = rows.iter().filter(|r| r["user"] == "ci,runner").collect();
     assert_eq!(
         ci.len(),
-        3,
-        "two keys of multiple_active_keys, one of access_key_rotation"
+        4,
+        "two keys of multiple_active_keys, one of access_key_rotation, its MFA (user_mfa)"
     );
     assert!(ci.iter().all(|r| r["account_id"] == "123456789012"));
 }

@@ -29,6 +29,23 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
+/// `--once` against moto, which must succeed; returns the exposition.
+fn once_ok(moto: &Moto) -> String {
+    let o = blocking(|| {
+        exporter_cmd(Some(&moto.endpoint()))
+            .arg("--once")
+            .output()
+            .expect("run --once")
+    });
+    assert!(
+        o.status.success(),
+        "{:?}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
 /// Creates an access key; returns (id, secret).
 async fn access_key(iam: &aws_sdk_iam::Client, user: &str) -> (String, String) {
     let out = iam
@@ -292,19 +309,7 @@ async fn once_against_moto_prints_the_account_and_exits_0() {
     };
     let admin = iam_client(&moto.endpoint(), "testing", "testing").await;
     populate(&moto.endpoint(), &admin).await;
-    let o = blocking(|| {
-        exporter_cmd(Some(&moto.endpoint()))
-            .arg("--once")
-            .output()
-            .expect("run --once")
-    });
-    assert!(
-        o.status.success(),
-        "{:?}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let m = String::from_utf8(o.stdout).unwrap();
+    let m = once_ok(&moto);
     assert_eq!(val(&m, "aws_iam_users", &[ACCT]), 4.0);
     assert_eq!(val(&m, "aws_iam_console_users_without_mfa", &[ACCT]), 1.0);
     assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[ACCT]), 1.0);
@@ -427,6 +432,15 @@ async fn the_minimal_iam_policy_is_enough_and_a_user_without_it_fails_with_a_cou
         1.0
     );
     assert!(metric_value(&m, "aws_iam_root_hardware_mfa_enabled", &[]).is_some());
+    // iam:ListServerCertificates is in the policy: the certificate control was decided.
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_control_failing",
+            &[("control", "expired_server_certificate")]
+        ),
+        0.0
+    );
     drop(good);
 
     let mut bad = blocking(|| start_as(&intruder_key, &intruder_secret));
@@ -468,4 +482,123 @@ async fn the_minimal_iam_policy_is_enough_and_a_user_without_it_fails_with_a_cou
         "{log}"
     );
     moto.set_auth_after(None);
+}
+
+/// Security Hub's password-class, expiry and strong-policy controls, IAM.19 (every user has
+/// MFA) and an expired server certificate, on moto's real IAM: a policy missing symbols and
+/// numbers, users without MFA with and without a console password, and a certificate moto
+/// dates 2012-05-08 (moto's ListServerCertificates answers a constant Expiration).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_classes_users_without_mfa_and_an_expired_certificate_in_moto_fail_their_controls()
+{
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let admin = iam_client(&moto.endpoint(), "testing", "testing").await;
+    // alice: console + MFA; bob: two keys; carol: console, no MFA; dave: one key; erin: nothing.
+    populate(&moto.endpoint(), &admin).await;
+    admin
+        .create_user()
+        .user_name("erin")
+        .send()
+        .await
+        .expect("CreateUser");
+    admin
+        .update_account_password_policy()
+        .minimum_password_length(14)
+        .password_reuse_prevention(24)
+        .require_uppercase_characters(true)
+        .require_lowercase_characters(true)
+        .send()
+        .await
+        .expect("UpdateAccountPasswordPolicy");
+    admin
+        .upload_server_certificate()
+        .server_certificate_name("legacy-web")
+        .path("/cloudfront/")
+        .certificate_body("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
+        .private_key("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----")
+        .send()
+        .await
+        .expect("UploadServerCertificate");
+
+    let m = once_ok(&moto);
+    let control = |id: &str| val(&m, "aws_iam_control_failing", &[("control", id)]);
+    let failing = |id: &str| val(&m, "aws_iam_control_failing_resources", &[("control", id)]);
+
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_password_policy_require_uppercase_characters",
+            &[ACCT]
+        ),
+        1.0
+    );
+    assert_eq!(
+        val(&m, "aws_iam_password_policy_require_symbols", &[ACCT]),
+        0.0
+    );
+    // moto answers MaxPasswordAge 0 for a policy without expiry: passwords do not expire.
+    assert_eq!(
+        val(&m, "aws_iam_password_policy_expire_passwords", &[ACCT]),
+        0.0
+    );
+    assert_eq!(
+        metric_value(&m, "aws_iam_password_policy_max_age_seconds", &[]),
+        None
+    );
+    assert_eq!(control("password_policy_uppercase"), 0.0);
+    assert_eq!(control("password_policy_lowercase"), 0.0);
+    assert_eq!(control("password_policy_symbols"), 1.0);
+    assert_eq!(control("password_policy_numbers"), 1.0);
+    assert_eq!(control("password_policy_expiry"), 1.0);
+    assert_eq!(control("password_policy_strong"), 1.0);
+    assert_eq!(control("password_policy_length"), 0.0);
+
+    // IAM.19 counts every user without MFA, console or not: bob, carol, dave, erin.
+    assert_eq!(control("user_mfa"), 1.0);
+    assert_eq!(failing("user_mfa"), 4.0);
+    assert_eq!(failing("console_user_mfa"), 1.0);
+
+    assert_eq!(control("expired_server_certificate"), 1.0);
+    assert_eq!(failing("expired_server_certificate"), 1.0);
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_server_certificate_expiration_timestamp_seconds",
+            &[ACCT, ("certificate", "legacy-web")]
+        ),
+        1336438923.0,
+        "moto's constant 2012-05-08T01:02:03Z"
+    );
+    assert!(aws_errors_beyond_moto_gaps(&m).is_empty(), "{m}");
+
+    // Every class and an expiry: the policy controls pass on the next refresh's answer.
+    admin
+        .update_account_password_policy()
+        .minimum_password_length(14)
+        .password_reuse_prevention(24)
+        .require_uppercase_characters(true)
+        .require_lowercase_characters(true)
+        .require_symbols(true)
+        .require_numbers(true)
+        .max_password_age(90)
+        .send()
+        .await
+        .expect("UpdateAccountPasswordPolicy");
+    let m = once_ok(&moto);
+    for id in [
+        "password_policy_uppercase",
+        "password_policy_lowercase",
+        "password_policy_symbols",
+        "password_policy_numbers",
+        "password_policy_expiry",
+        "password_policy_strong",
+    ] {
+        assert_eq!(
+            val(&m, "aws_iam_control_failing", &[("control", id)]),
+            0.0,
+            "{id}"
+        );
+    }
 }

@@ -21,9 +21,11 @@ mod faults;
 mod limits;
 mod no_credentials;
 mod organization_features;
+mod password_policy;
 mod quarantine;
 mod report_states;
 mod root;
+mod server_certificates;
 mod service_credentials;
 
 const ACCT: (&str, &str) = ("account_id", DEFAULT_ACCOUNT);

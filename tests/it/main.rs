@@ -14,3 +14,4 @@ mod live_moto;
 mod live_scenario;
 mod multi_account;
 mod scenario_server_selftest;
+mod web_auth;

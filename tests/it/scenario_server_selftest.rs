@@ -251,6 +251,11 @@ async fn password_policy_present_and_absent() {
     assert_eq!(p.password_reuse_prevention(), Some(24));
     assert_eq!(p.max_password_age(), Some(90));
     assert!(p.require_symbols());
+    assert!(p.require_numbers());
+    assert!(p.require_uppercase_characters());
+    assert!(p.require_lowercase_characters());
+    assert!(p.allow_users_to_change_password());
+    assert_eq!(p.hard_expiry(), Some(false));
     assert!(p.expire_passwords());
 
     s.set_password_policy(Some(PasswordPolicy::weak()));
@@ -260,6 +265,12 @@ async fn password_policy_present_and_absent() {
     assert_eq!(p.password_reuse_prevention(), None);
     assert_eq!(p.max_password_age(), None);
     assert!(!p.require_symbols());
+    assert!(!p.require_numbers());
+    assert!(!p.require_uppercase_characters());
+    assert!(!p.require_lowercase_characters());
+    assert!(!p.allow_users_to_change_password());
+    assert_eq!(p.hard_expiry(), None);
+    assert!(!p.expire_passwords());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,6 +330,108 @@ async fn virtual_mfa_devices_filter_and_paging() {
         .unwrap();
     assert_eq!(unassigned.virtual_mfa_devices().len(), 1);
     assert!(unassigned.virtual_mfa_devices()[0].user().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_certificates_filter_by_path_and_page() {
+    let s = Scenario::start();
+    s.set_server_certificates(vec![
+        ServerCertificateRow::new("expired-web", -3),
+        ServerCertificateRow {
+            path: "/cloudfront/".into(),
+            ..ServerCertificateRow::new("cdn", 200)
+        },
+        ServerCertificateRow {
+            expiration: None,
+            ..ServerCertificateRow::new("no-expiry-field", 0)
+        },
+    ]);
+    let (iam, _) = clients(&s.endpoint(), 1).await;
+
+    let out = iam.list_server_certificates().send().await.unwrap();
+    assert!(!out.is_truncated());
+    let certs = out.server_certificate_metadata_list();
+    assert_eq!(certs.len(), 3);
+    assert_eq!(certs[0].server_certificate_name(), "expired-web");
+    assert_eq!(certs[0].path(), "/");
+    assert_eq!(
+        certs[0].arn(),
+        "arn:aws:iam::123456789012:server-certificate/expired-web"
+    );
+    let expired = certs[0].expiration().expect("Expiration").secs();
+    assert!((expired - unix(days_ago(3))).abs() <= 2, "{expired}");
+    assert!(certs[0].upload_date().is_some());
+    assert_eq!(
+        certs[1].arn(),
+        "arn:aws:iam::123456789012:server-certificate/cloudfront/cdn"
+    );
+    assert!(certs[2].expiration().is_none());
+
+    let cdn = iam
+        .list_server_certificates()
+        .path_prefix("/cloudfront/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cdn.server_certificate_metadata_list().len(), 1);
+
+    // Paging: 1 per page, the paginator follows the markers.
+    s.with(|a| a.server_certificates_page_size = Some(1));
+    let before = s.calls("ListServerCertificates");
+    let all: Vec<_> = iam
+        .list_server_certificates()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(s.calls("ListServerCertificates") - before, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_of_every_service_carry_their_expiration() {
+    let s = Scenario::start();
+    s.set_service_credentials(vec![
+        ServiceCredentialRow::api_key("logs.amazonaws.com", "ops", "ACCALOGS0001", 10, Some(30)),
+        ServiceCredentialRow::api_key(
+            "aws-external-anthropic.amazonaws.com",
+            "claude",
+            "ACCAANTHROPIC0001",
+            5,
+            None,
+        ),
+        ServiceCredentialRow {
+            service: "codecommit.amazonaws.com".into(),
+            ..ServiceCredentialRow::bedrock("git", "ACCACODECOMMIT0001", 3)
+        },
+    ]);
+    let (iam, _) = clients(&s.endpoint(), 1).await;
+
+    let out = iam
+        .list_service_specific_credentials()
+        .all_users(true)
+        .send()
+        .await
+        .unwrap();
+    let creds = out.service_specific_credentials();
+    assert_eq!(creds.len(), 3);
+    let logs = &creds[0];
+    assert_eq!(logs.service_name(), "logs.amazonaws.com");
+    let lifetime =
+        logs.expiration_date().expect("ExpirationDate").secs() - logs.create_date().secs();
+    assert_eq!(lifetime, 30 * 86_400);
+    assert!(logs.service_credential_alias().is_some());
+    assert_eq!(
+        creds[1].service_name(),
+        "aws-external-anthropic.amazonaws.com"
+    );
+    assert!(creds[1].expiration_date().is_none());
+    assert!(
+        creds[2].service_credential_alias().is_none(),
+        "CodeCommit has no alias"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

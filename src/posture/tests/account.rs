@@ -25,7 +25,7 @@ fn password_policy_thresholds_are_inclusive_of_the_benchmark_values() {
     d.facts.password_policy = PolicyState::Present(PasswordPolicy {
         minimum_length: Some(14),
         reuse_prevention: Some(24),
-        max_age_days: None,
+        ..PasswordPolicy::default()
     });
     let p = derive_default(&d);
     assert_eq!(
@@ -38,8 +38,7 @@ fn password_policy_thresholds_are_inclusive_of_the_benchmark_values() {
     );
     d.facts.password_policy = PolicyState::Present(PasswordPolicy {
         minimum_length: Some(13),
-        reuse_prevention: None,
-        max_age_days: None,
+        ..PasswordPolicy::default()
     });
     let p = derive_default(&d);
     assert_eq!(

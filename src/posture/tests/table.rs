@@ -63,6 +63,39 @@ fn benchmark_numbers_cover_every_cis_version_and_the_fsbp_standard() {
         of(ControlId::UnusedCredentialsLong),
         [("aws-fsbp", "1.0.0", "IAM.8")]
     );
+    // Expired server certificates: 1.19 up to 4.0.1, then renumbered; IAM.26 is not FSBP.
+    let certs = of(ControlId::ExpiredServerCertificate);
+    assert_eq!(certs.len(), CIS_VERSIONS.len());
+    for (version, id) in [
+        ("1.4.0", "1.19"),
+        ("4.0.1", "1.19"),
+        ("5.0.0", "1.18"),
+        ("6.0.0", "2.18"),
+        ("7.0.0", "2.17"),
+    ] {
+        assert!(
+            certs.contains(&("cis-aws-foundations", version, id)),
+            "{version}"
+        );
+    }
+    // Security Hub only: IAM.7 is in FSBP, IAM.11-14, IAM.17 and IAM.19 are not; no CIS
+    // version from 1.4.0 on has them.
+    assert_eq!(
+        of(ControlId::PasswordPolicyStrong),
+        [("aws-fsbp", "1.0.0", "IAM.7")]
+    );
+    for c in [
+        ControlId::PasswordPolicyUppercase,
+        ControlId::PasswordPolicyLowercase,
+        ControlId::PasswordPolicySymbols,
+        ControlId::PasswordPolicyNumbers,
+        ControlId::PasswordPolicyExpiry,
+        ControlId::UserMfa,
+        ControlId::ApiKeyLifetime,
+    ] {
+        assert!(of(c).is_empty(), "{c:?}");
+    }
+    assert_eq!(ControlId::UserMfa.control().securityhub, "IAM.19");
 }
 
 #[test]
@@ -143,8 +176,29 @@ fn findings_and_failing_resources_agree_for_every_control() {
         "AccountSigningCertificatesPresent".into(),
         1,
     )]));
+    d.facts.server_certificates = Some(vec![ServerCertificate {
+        name: "old".into(),
+        arn: "arn:aws:iam::123456789012:server-certificate/old".into(),
+        expiration: Some(NOW - DAY),
+    }]);
+    d.facts.service_credentials = Some(vec![ServiceCredential {
+        user: "two".into(),
+        service: "logs.amazonaws.com".into(),
+        id: "ACCALOGS".into(),
+        status: "active".into(),
+        created: NOW - 100 * DAY,
+        expires: None,
+    }]);
     let t = Thresholds::default();
     let p = derive(&d, &t, NOW);
+    for c in [
+        ControlId::UserMfa,
+        ControlId::ExpiredServerCertificate,
+        ControlId::ApiKeyLifetime,
+        ControlId::PasswordPolicyStrong,
+    ] {
+        assert_eq!(verdict(&p, c).map(|(f, _)| f), Some(true), "{c:?}");
+    }
     for &c in ControlId::ALL {
         let listed =
             findings(&d, &t, NOW, c).map(|f| f.iter().filter(|f| !f.continues).count() as u64);

@@ -1,4 +1,5 @@
-//! The promtool tests of the credential alerts are fed the series the exporter emits.
+//! The promtool tests of the credential, API-key and certificate alerts are fed the series the
+//! exporter emits.
 
 use super::*;
 
@@ -69,6 +70,74 @@ fn the_credential_alert_tests_are_fed_the_series_the_exporter_emits() {
         promtool_test_inputs(
             FILE,
             "exporter output: healthy credentials and organization"
+        ),
+        healthy,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+}
+
+/// The series the API-key and server-certificate alerts read, as `--once` emits them.
+fn api_key_and_certificate_alert_inputs(m: &str) -> std::collections::BTreeSet<String> {
+    const CONTROLS: [&str; 2] = ["api_key_lifetime", "expired_server_certificate"];
+    m.lines()
+        .filter(|l| {
+            (l.starts_with("aws_iam_control_failing{")
+                || l.starts_with("aws_iam_control_failing_resources{"))
+                && CONTROLS
+                    .iter()
+                    .any(|c| l.contains(&format!("control=\"{c}\"")))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_api_key_and_certificate_alert_tests_are_fed_the_series_the_exporter_emits() {
+    const FILE: &str = "alerts/tests/api-keys-certificates.test.yml";
+    // Firing: a CloudWatch Logs API key that never expires, a certificate expired a month ago.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![ServiceCredentialRow::api_key(
+        "logs.amazonaws.com",
+        "ops",
+        "ACCALOGSNEVER000001",
+        10,
+        None,
+    )]);
+    s.set_server_certificates(vec![ServerCertificateRow::new("legacy-web", -30)]);
+    let out = once_ok(&s, &[]);
+    if let Some(promtool) = require_tool("PROMTOOL", &["promtool"]) {
+        assert_promtool_check_metrics_clean(
+            &promtool,
+            &out,
+            "the API key and certificate scenario",
+        );
+    }
+    let firing = api_key_and_certificate_alert_inputs(&out);
+    assert_eq!(firing.len(), 4, "{firing:#?}");
+    assert_eq!(
+        promtool_test_inputs(
+            FILE,
+            "exporter output: an API key that never expires, an expired server certificate"
+        ),
+        firing,
+        "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
+    );
+
+    // Healthy: a 30-day API key, a certificate valid for two more months.
+    let s = Scenario::start();
+    s.set_service_credentials(vec![ServiceCredentialRow::api_key(
+        "logs.amazonaws.com",
+        "ops",
+        "ACCALOGSSHORT000001",
+        10,
+        Some(30),
+    )]);
+    s.set_server_certificates(vec![ServerCertificateRow::new("api", 60)]);
+    let healthy = api_key_and_certificate_alert_inputs(&once_ok(&s, &[]));
+    assert_eq!(
+        promtool_test_inputs(
+            FILE,
+            "exporter output: short-lived API keys and valid certificates"
         ),
         healthy,
         "regenerate the input series of {FILE} from `--once` (this test's scenarios)"

@@ -20,6 +20,7 @@ fn calls_per_refresh_are_the_same_for_10_and_500_users() {
         ("GetAccountPasswordPolicy", 1),
         ("GetAccountSummary", 1),
         ("GetCredentialReport", 1),
+        ("ListServerCertificates", 1),
         ("ListServiceSpecificCredentials", 1),
         ("ListVirtualMFADevices", 1),
         // The quarantine lookup: nothing quarantined, one call.

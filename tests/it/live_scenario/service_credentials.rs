@@ -1,5 +1,6 @@
 //! Service-specific credentials (ListServiceSpecificCredentials): counted by service and status,
-//! judged, and absent when refused.
+//! judged (Bedrock long-term keys, rotation, the lifetime of every service's API keys), and
+//! absent when refused.
 
 use super::*;
 
@@ -144,6 +145,145 @@ fn service_credentials_over_several_pages_are_counted_by_service_and_status_and_
 }
 
 #[test]
+fn api_keys_of_every_service_fail_when_they_never_expire_or_outlive_the_limit() {
+    let key = ServiceCredentialRow::api_key;
+    let s = Scenario::start();
+    s.set_service_credentials(vec![
+        // Never expire: each fails, whatever its service.
+        key(
+            "bedrock.amazonaws.com",
+            "bedrock-dev",
+            "ACCABEDROCK00000001",
+            10,
+            None,
+        ),
+        key(
+            "aws-external-anthropic.amazonaws.com",
+            "claude-app",
+            "ACCAANTHROPIC000001",
+            3,
+            None,
+        ),
+        // A service the exporter has never heard of is an API-key service by default.
+        key(
+            "newservice.amazonaws.com",
+            "future",
+            "ACCAFUTURE000000001",
+            1,
+            None,
+        ),
+        // Lifetimes: 90 days is the limit (passes), 91 and 365 are over it.
+        key(
+            "logs.amazonaws.com",
+            "ops",
+            "ACCALOGS00000000001",
+            10,
+            Some(90),
+        ),
+        key(
+            "logs.amazonaws.com",
+            "ops",
+            "ACCALOGS00000000002",
+            10,
+            Some(91),
+        ),
+        key(
+            "cloudwatch.amazonaws.com",
+            "dash",
+            "ACCACLOUDWATCH00001",
+            2,
+            Some(365),
+        ),
+        key(
+            "cloudwatch.amazonaws.com",
+            "dash",
+            "ACCACLOUDWATCH00002",
+            2,
+            Some(7),
+        ),
+        // Not live: inactive, expired.
+        ServiceCredentialRow {
+            status: "Inactive".into(),
+            ..key(
+                "bedrock.amazonaws.com",
+                "off",
+                "ACCABEDROCK00000002",
+                100,
+                None,
+            )
+        },
+        ServiceCredentialRow {
+            status: "Expired".into(),
+            ..key(
+                "logs.amazonaws.com",
+                "old",
+                "ACCALOGS00000000003",
+                400,
+                Some(365),
+            )
+        },
+        // The older kinds are no API keys: a CodeCommit or Keyspaces password never expires.
+        credential(
+            "codecommit.amazonaws.com",
+            "anika",
+            "ACCACODECOMMIT00001",
+            "Active",
+            5,
+        ),
+        credential(
+            "cassandra.amazonaws.com",
+            "app",
+            "ACCAKEYSPACES000001",
+            "Active",
+            5,
+        ),
+    ]);
+    let m = once_ok(&s, &[]);
+    let failing = |m: &str| {
+        val(
+            m,
+            "aws_iam_control_failing_resources",
+            &[("control", "api_key_lifetime")],
+        )
+    };
+    assert_eq!(control(&m, "api_key_lifetime"), Some(1.0));
+    assert_eq!(failing(&m), 5.0, "3 never expire, 2 over 90 days");
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_control_failing",
+            &[
+                ("control", "api_key_lifetime"),
+                ("cis", ""),
+                ("securityhub", "")
+            ]
+        ),
+        1.0
+    );
+    // bedrock_long_term_api_key stays Bedrock's alone.
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_control_failing_resources",
+            &[("control", "bedrock_long_term_api_key")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        service_count(&m, "aws-external-anthropic.amazonaws.com", "active"),
+        Some(1.0)
+    );
+    assert_eq!(service_count(&m, "logs.amazonaws.com", "active"), Some(2.0));
+
+    // The limit is --control.api-key-max-lifetime: at 365 days only the keys that never
+    // expire fail.
+    let m = once_ok(&s, &["--control.api-key-max-lifetime=365d"]);
+    assert_eq!(failing(&m), 3.0);
+    let m = once_ok(&s, &["--control.api-key-max-lifetime=1d"]);
+    assert_eq!(failing(&m), 7.0);
+}
+
+#[test]
 fn no_service_credentials_pass_both_controls() {
     let s = Scenario::start();
     let m = once_ok(&s, &[]);
@@ -153,6 +293,7 @@ fn no_service_credentials_pass_both_controls() {
     );
     assert_eq!(control(&m, "bedrock_long_term_api_key"), Some(0.0));
     assert_eq!(control(&m, "service_credential_rotation"), Some(0.0));
+    assert_eq!(control(&m, "api_key_lifetime"), Some(0.0));
 }
 
 #[test]
@@ -193,6 +334,7 @@ fn a_refused_or_unsupported_service_credential_list_leaves_them_absent_counted_a
         }
         assert_eq!(control(&m, "bedrock_long_term_api_key"), None, "{code}");
         assert_eq!(control(&m, "service_credential_rotation"), None, "{code}");
+        assert_eq!(control(&m, "api_key_lifetime"), None, "{code}");
         assert_eq!(errors_total(&m, OP, code), Some(1.0), "{code}: {m}");
         assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[ACCT]), 1.0);
         assert_eq!(control(&m, "root_access_key"), Some(0.0), "{code}");

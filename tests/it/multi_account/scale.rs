@@ -51,13 +51,14 @@ struct ScaleResult {
 }
 
 /// The IAM actions of a refresh and of a fast check, each answered after the latency.
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 8] = [
     "GetAccountSummary",
     "GenerateCredentialReport",
     "GetCredentialReport",
     "GetAccountPasswordPolicy",
     "ListVirtualMFADevices",
     "ListServiceSpecificCredentials",
+    "ListServerCertificates",
     "ListPolicies",
 ];
 

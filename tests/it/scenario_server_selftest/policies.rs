@@ -295,7 +295,9 @@ async fn moto_with_managed_policies_answers_the_quarantine_lookup() {
     else {
         return;
     };
-    let (iam, _) = clients(&moto.endpoint(), 1).await;
+    // NB: the first call makes moto load AWS's managed policies (over a thousand): seconds
+    // on a busy machine, beyond the 5 s attempt timeout of `clients`.
+    let iam = iam_with(&moto.endpoint(), 1, Duration::from_secs(60)).await;
     for u in ["leaked", "member", "clean"] {
         iam.create_user().user_name(u).send().await.unwrap();
     }

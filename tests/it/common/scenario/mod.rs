@@ -122,6 +122,9 @@ impl AccountHandle {
     pub fn set_service_credentials(&self, cs: Vec<ServiceCredentialRow>) {
         self.with(|a| a.service_credentials = cs);
     }
+    pub fn set_server_certificates(&self, cs: Vec<ServerCertificateRow>) {
+        self.with(|a| a.server_certificates = cs);
+    }
     pub fn set_organization_features(&self, f: Option<OrganizationFeatures>) {
         self.with(|a| a.organization_features = f);
     }

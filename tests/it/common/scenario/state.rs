@@ -1,6 +1,7 @@
 //! The scenario server's state: every account's report, summary, password policy, MFA
-//! devices, service credentials, organization features, attached managed policies and groups;
-//! the faults and refusals to answer with; the issued credentials; and the requests received.
+//! devices, service credentials, server certificates, organization features, attached managed
+//! policies and groups; the faults and refusals to answer with; the issued credentials; and the
+//! requests received.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -233,6 +234,60 @@ impl ServiceCredentialRow {
     }
 }
 
+impl ServiceCredentialRow {
+    /// An active API key of `service` (`bedrock.amazonaws.com`, `logs.amazonaws.com`, ...)
+    /// created `age_days` ago that expires `lifetime_days` after its creation (`None`: never,
+    /// no `ExpirationDate`).
+    pub fn api_key(
+        service: &str,
+        user: &str,
+        id: &str,
+        age_days: i64,
+        lifetime_days: Option<i64>,
+    ) -> ServiceCredentialRow {
+        let created = days_ago(age_days);
+        ServiceCredentialRow {
+            user: user.into(),
+            service: service.into(),
+            id: id.into(),
+            status: "Active".into(),
+            created,
+            expires: lifetime_days.map(|d| created + time::Duration::days(d)),
+        }
+    }
+}
+
+/// One SSL/TLS server certificate stored in IAM (ListServerCertificates' metadata).
+#[derive(Debug, Clone)]
+pub struct ServerCertificateRow {
+    /// `ServerCertificateName`, unique in the account (the API's other calls take only it).
+    pub name: String,
+    /// `Path`, `/` unless uploaded with one (`/cloudfront/` for CloudFront).
+    pub path: String,
+    /// `ServerCertificateId`.
+    pub id: String,
+    pub uploaded: OffsetDateTime,
+    /// `Expiration`, the certificate's notAfter; `None` leaves the element out.
+    pub expiration: Option<OffsetDateTime>,
+}
+
+impl ServerCertificateRow {
+    /// A certificate `name` under `/`, uploaded a year ago, that expires `expires_in_days` from
+    /// now (negative: expired that many days ago).
+    pub fn new(name: &str, expires_in_days: i64) -> ServerCertificateRow {
+        ServerCertificateRow {
+            name: name.into(),
+            path: "/".into(),
+            id: format!(
+                "ASCA{}",
+                name.to_ascii_uppercase().replace(['-', '.', '_'], "")
+            ),
+            uploaded: days_ago(365),
+            expiration: Some(days_ago(-expires_in_days)),
+        }
+    }
+}
+
 /// What ListOrganizationsFeatures answers (asked with the account's own credentials).
 #[derive(Debug, Clone)]
 pub struct OrganizationFeatures {
@@ -353,6 +408,10 @@ pub struct AccountState {
     pub service_credentials: Vec<ServiceCredentialRow>,
     /// Its largest page, like `virtual_mfa_page_size`.
     pub service_credentials_page_size: Option<usize>,
+    /// ListServerCertificates answers these.
+    pub server_certificates: Vec<ServerCertificateRow>,
+    /// Its largest page, like `virtual_mfa_page_size`.
+    pub server_certificates_page_size: Option<usize>,
     /// ListOrganizationsFeatures; `None` answers AccountNotManagementOrDelegatedAdministrator.
     pub organization_features: Option<OrganizationFeatures>,
     /// Managed policies attached in the account (ListPolicies, ListEntitiesForPolicy).
@@ -393,6 +452,8 @@ impl AccountState {
             virtual_mfa_page_size: None,
             service_credentials: Vec::new(),
             service_credentials_page_size: None,
+            server_certificates: Vec::new(),
+            server_certificates_page_size: None,
             organization_features: Some(OrganizationFeatures {
                 organization_id: "o-a1b2c3d4e5".into(),
                 enabled: vec!["RootCredentialsManagement".into(), "RootSessions".into()],

@@ -87,6 +87,17 @@ pub(super) fn list_service_specific_credentials(st: &mut ScenarioState, call: &C
             "        <ServiceUserName>{}-at-{account_id}</ServiceUserName>\n",
             xml_escape(&c.user)
         ));
+        // API keys (Bedrock, CloudWatch Logs, ...) carry a public alias; the older kinds
+        // (CodeCommit, Keyspaces) a user name and a password only.
+        if !matches!(
+            c.service.as_str(),
+            "codecommit.amazonaws.com" | "cassandra.amazonaws.com"
+        ) {
+            x.push_str(&format!(
+                "        <ServiceCredentialAlias>{}+1-at-{account_id}</ServiceCredentialAlias>\n",
+                xml_escape(&c.user)
+            ));
+        }
         x.push_str(&format!(
             "        <CreateDate>{}</CreateDate>\n",
             fmt_iso_z(c.created)

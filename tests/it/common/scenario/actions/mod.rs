@@ -22,6 +22,7 @@
 //! [`truncation_xml`]: super::wire::truncation_xml
 
 mod account;
+mod certificates;
 mod credentials;
 mod policies;
 mod report;
@@ -94,6 +95,11 @@ const ACTIONS: &[(&str, Service, Handler)] = &[
         "ListOrganizationsFeatures",
         Service::Iam,
         account::list_organizations_features,
+    ),
+    (
+        "ListServerCertificates",
+        Service::Iam,
+        certificates::list_server_certificates,
     ),
     (
         "GenerateCredentialReport",
