@@ -56,6 +56,8 @@ struct Inner {
     /// Renders taken so far, and the newest one the slot shows.
     taken: u64,
     shown: u64,
+    /// The failed calls of the last fast check, (operation, code): logged loudly only anew.
+    fast_failures: Vec<(&'static str, String)>,
 }
 
 /// A render to make: the account's data (shared, not copied) under its labels.
@@ -206,6 +208,15 @@ impl Live {
         });
     }
 
+    /// Records the failed calls of a fast check, as (operation, code); true when they differ
+    /// from the last check's (a new failure, worth a warning).
+    pub fn fast_failures(&self, failed: Vec<(&'static str, String)>) -> bool {
+        let mut inner = self.lock();
+        let new = !failed.is_empty() && inner.fast_failures != failed;
+        inner.fast_failures = failed;
+        new
+    }
+
     /// Renders the self-metrics as they are now into the account's slot.
     pub fn show_stats(&self, state: &State, key: &str) {
         let stats = Arc::new(render_stats(self.lock().stats.clone()));
@@ -238,8 +249,19 @@ impl Check for FastCheck {
         let mut errors = ErrorLog::new();
         let deadline = self.settings.deadline;
         let fresh = tokio::time::timeout(deadline, self.client.live_facts(&mut errors)).await;
+        // NB: every minute in every account: a failure is logged at warn when it is new (another
+        // operation or code than the last check's), at debug while it repeats.
+        let failed: Vec<(&'static str, String)> = errors
+            .iter()
+            .map(|e| (e.operation.as_str(), e.code.label().into_owned()))
+            .collect();
+        let new_failure = self.live.fast_failures(failed);
         for e in &errors {
-            tracing::warn!(account = %self.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "fast check: AWS call failed; the last good values stay served");
+            if new_failure {
+                tracing::warn!(account = %self.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "fast check: AWS call failed; the last good values stay served (logged again when the failure changes)");
+            } else {
+                tracing::debug!(account = %self.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "fast check: AWS call failed again");
+            }
         }
         let ok = errors.is_empty() && fresh.is_ok();
         let fresh = fresh.unwrap_or_else(|_| {
