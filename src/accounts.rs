@@ -10,10 +10,10 @@ use crate::exposition::render_control_info;
 use crate::fast::{FastCheck, FastSettings};
 use crate::fetch::FetchError;
 use crate::offline::{FileSource, Files};
-use crate::organization::Organization;
+use crate::organization::{Organization, OrganizationPart, Watched};
 use crate::refresh::{Account, AccountInput, RefreshError, RefreshSettings, Source, Target};
-use crate::schedule::{self, Fleet, Plan, Refresh};
-use crate::snapshot::{ExporterPart, State};
+use crate::schedule::{self, Fleet, Found, Plan, Refresh};
+use crate::snapshot::{Discovery, ExporterPart, State};
 
 /// How to reach one account: what [`ConfigFleet::account`] needs to start watching it.
 #[derive(Debug, Clone)]
@@ -31,13 +31,57 @@ pub enum Spec {
     },
 }
 
+/// Two specs are equal when they reach the same account the same way under the same name: a
+/// change (a renamed account) restarts it. The `Aws` is the process's one, not compared.
+impl PartialEq for Spec {
+    fn eq(&self, other: &Spec) -> bool {
+        match (self, other) {
+            (Spec::Own(_), Spec::Own(_)) => true,
+            (Spec::Files(a), Spec::Files(b)) => a == b,
+            (
+                Spec::Role {
+                    account_id,
+                    name,
+                    role,
+                    ..
+                },
+                Spec::Role {
+                    account_id: id2,
+                    name: name2,
+                    role: role2,
+                    ..
+                },
+            ) => (account_id, name, role) == (id2, name2, role2),
+            _ => false,
+        }
+    }
+}
+
 /// What the scheduler runs: the accounts, and (where AWS is configured, on shard 0) the one
 /// exporter-level job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     Account(Spec),
     /// Centralized root access (ListOrganizationsFeatures), once per interval.
-    Organization(Arc<Aws>),
+    Organization(OrganizationAws),
+}
+
+/// The process's AWS, for the organization job: one per process, so always equal.
+#[derive(Debug, Clone)]
+pub struct OrganizationAws(Arc<Aws>);
+
+impl PartialEq for OrganizationAws {
+    fn eq(&self, _: &OrganizationAws) -> bool {
+        true
+    }
+}
+
+/// The accounts to watch: every configured one, and those Organizations listed, unless it
+/// failed (then `failure` says why, and the configured accounts are watched all the same).
+#[derive(Debug)]
+pub struct Discovered {
+    pub accounts: Vec<(String, Spec)>,
+    pub failure: Option<FetchError>,
 }
 
 /// The scheduler's key of the organization job; no account key looks like it (account ids,
@@ -80,7 +124,12 @@ fn refresh_settings(config: &Config) -> RefreshSettings {
         thresholds: config.thresholds,
         per_user: config.per_user,
         max_report_bytes: config.report_max_bytes,
-        deadline: config.aws.refresh_deadline(),
+        deadline: match config.mode {
+            // Files take no AWS call: reading them may take as long as AWS may take to
+            // generate a report, no longer (a FIFO whose writer stalls).
+            Mode::Offline(_) => config.aws.report_timeout,
+            _ => config.aws.refresh_deadline(),
+        },
         fast: fast.map(|_| {
             Arc::new(FastSettings {
                 thresholds: config.thresholds,
@@ -98,6 +147,9 @@ pub struct ConfigFleet {
     aws: Option<Arc<Aws>>,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
+    /// The exporter-level part: the fleet says which accounts it watches (the labels of the
+    /// hub's control), the organization job what AWS answered.
+    organization: Arc<OrganizationPart>,
 }
 
 impl ConfigFleet {
@@ -107,11 +159,17 @@ impl ConfigFleet {
             _ => Some(Arc::new(Aws::connect(&config.aws).await)),
         };
         let settings = Arc::new(refresh_settings(&config));
+        let watched = match config.mode {
+            Mode::MultiAccount { .. } => Watched::Fleet(Default::default()),
+            _ => Watched::Own,
+        };
+        let organization = OrganizationPart::new(state.clone(), watched);
         ConfigFleet {
             config,
             aws,
             state,
             settings,
+            organization,
         }
     }
 
@@ -122,17 +180,22 @@ impl ConfigFleet {
             concurrency: self.config.concurrency,
             spread: matches!(self.config.mode, Mode::MultiAccount { .. }),
             fast_interval: self.settings.fast.as_ref().and(self.config.fast_interval),
+            retry: schedule::DISCOVERY_RETRY,
         }
     }
 
-    /// The accounts to watch, or the discovery error (for `--once`).
-    pub async fn accounts(&self) -> Result<Vec<(String, Spec)>, FetchError> {
+    /// The accounts to watch: the configured ones whatever Organizations answers.
+    pub async fn accounts(&self) -> Discovered {
+        let found = |accounts| Discovered {
+            accounts,
+            failure: None,
+        };
         let aws = match (&self.config.mode, &self.aws) {
             (Mode::Offline(files), _) => {
                 let key = files.report.display().to_string();
-                return Ok(vec![(key, Spec::Files(files.clone()))]);
+                return found(vec![(key, Spec::Files(files.clone()))]);
             }
-            (_, None) => return Ok(Vec::new()),
+            (_, None) => return found(Vec::new()),
             (_, Some(aws)) => aws,
         };
         let Mode::MultiAccount {
@@ -140,7 +203,7 @@ impl ConfigFleet {
             organizations,
         } = &self.config.mode
         else {
-            return Ok(vec![("default".to_owned(), Spec::Own(aws.clone()))]);
+            return found(vec![("default".to_owned(), Spec::Own(aws.clone()))]);
         };
         let role = |account_id: String, name: Option<String>, role: Role| Spec::Role {
             account_id,
@@ -159,8 +222,18 @@ impl ConfigFleet {
                 Some((id.to_owned(), role(id.to_owned(), a.name.clone(), r)))
             })
             .collect();
-        if let Some(org) = organizations {
-            let (members, management) = aws.organization_accounts().await?;
+        let mut failure = None;
+        let listed = match organizations {
+            None => None,
+            Some(org) => match aws.organization_accounts().await {
+                Ok(listed) => Some((org, listed)),
+                Err(e) => {
+                    failure = Some(e);
+                    None
+                }
+            },
+        };
+        if let Some((org, (members, management))) = listed {
             for m in members {
                 let excluded = org.exclude_accounts.contains(&m.id)
                     || (!org.include_management_account && management.as_deref() == Some(&m.id))
@@ -182,7 +255,18 @@ impl ConfigFleet {
         found.retain(|(id, _)| {
             crate::shard::shard_of(id, self.config.shard_count) == self.config.shard_index
         });
-        Ok(found)
+        let watched = found.iter().filter_map(|(_, spec)| match spec {
+            Spec::Role {
+                account_id, name, ..
+            } => Some((account_id.clone(), name.clone())),
+            _ => None,
+        });
+        self.organization
+            .watch(Watched::Fleet(watched.collect()), failure.is_none());
+        Discovered {
+            accounts: found,
+            failure,
+        }
     }
 
     /// Starts watching one account.
@@ -225,7 +309,11 @@ impl ConfigFleet {
 
     /// The exporter-level job on `aws`.
     fn organization_job(&self, aws: &Aws) -> Organization {
-        Organization::new(aws.clone(), self.state.clone(), self.settings.thresholds)
+        Organization::new(
+            aws.clone(),
+            self.organization.clone(),
+            self.settings.thresholds,
+        )
     }
 
     /// The exporter-level job, where it runs (see [`ConfigFleet::organization_aws`]).
@@ -239,32 +327,33 @@ impl Fleet for ConfigFleet {
     type Spec = Entry;
     type Account = Job;
 
-    async fn discover(&self) -> Option<Vec<(String, Entry)>> {
-        match self.accounts().await {
-            Ok(found) => {
-                let mut found: Vec<(String, Entry)> = found
-                    .into_iter()
-                    .map(|(key, spec)| (key, Entry::Account(spec)))
-                    .collect();
-                if let Some(aws) = self.organization_aws() {
-                    found.push((
-                        ORGANIZATION_KEY.to_owned(),
-                        Entry::Organization(aws.clone()),
-                    ));
-                }
-                Some(found)
-            }
-            Err(e) => {
-                tracing::error!(operation = %e.operation, code = %e.code.label(), message = %e.message, "account discovery failed; keeping the accounts already known");
-                None
-            }
+    async fn discover(&self) -> Found<Entry> {
+        let Discovered { accounts, failure } = self.accounts().await;
+        if let Some(e) = &failure {
+            tracing::error!(operation = %e.operation, code = %e.code.label(), message = %e.message, "account discovery failed; the configured accounts and those found before stay watched");
+        }
+        let mut found: Vec<(String, Entry)> = accounts
+            .into_iter()
+            .map(|(key, spec)| (key, Entry::Account(spec)))
+            .collect();
+        if let Some(aws) = self.organization_aws() {
+            found.push((
+                ORGANIZATION_KEY.to_owned(),
+                Entry::Organization(OrganizationAws(aws.clone())),
+            ));
+        }
+        Found {
+            accounts: found,
+            complete: failure.is_none(),
         }
     }
 
     async fn open(&self, key: &str, entry: &Entry) -> Job {
         match entry {
             Entry::Account(spec) => Job::Account(self.account(key, spec).await),
-            Entry::Organization(aws) => Job::Organization(self.organization_job(aws)),
+            Entry::Organization(OrganizationAws(aws)) => {
+                Job::Organization(self.organization_job(aws))
+            }
         }
     }
 
@@ -323,83 +412,144 @@ pub struct AccountError {
     pub source: RefreshError,
 }
 
-/// Why `--once` or `audit` has no result.
-#[derive(Debug, thiserror::Error)]
-pub enum OnceError {
-    /// The accounts to read could not be listed (Organizations).
-    #[error("account discovery: {0}")]
-    Discovery(#[source] FetchError),
-    /// Accounts that could not be read (`--once` needs every one), sorted by message.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Accounts(Vec<AccountError>),
+/// What `--once` or `audit` could not read, on one line: the discovery, when Organizations
+/// failed (the configured accounts are read all the same), and each account that failed.
+#[derive(Debug, Default, thiserror::Error)]
+#[error("{}", self.lines().join("; "))]
+pub struct OnceError {
+    /// Organizations' failure: only the configured accounts were read.
+    pub discovery: Option<FetchError>,
+    /// The accounts that could not be read, sorted by message.
+    pub accounts: Vec<AccountError>,
 }
 
-/// `--once`: refreshes every account once and returns the published state, or the errors.
-pub async fn once(config: Arc<Config>) -> Result<Arc<State>, OnceError> {
+impl OnceError {
+    pub fn is_empty(&self) -> bool {
+        self.discovery.is_none() && self.accounts.is_empty()
+    }
+
+    /// One line per failure, the discovery first.
+    pub fn lines(&self) -> Vec<String> {
+        let discovery = self
+            .discovery
+            .iter()
+            .map(|e| format!("account discovery: {e}"));
+        discovery
+            .chain(self.accounts.iter().map(ToString::to_string))
+            .collect()
+    }
+}
+
+/// What `--once` read: the published state (the accounts it could read, how many), and what
+/// it could not.
+#[derive(Debug)]
+pub struct OnceRead {
+    pub state: Arc<State>,
+    /// Accounts whose refresh succeeded: with none, there is nothing to print.
+    pub read: usize,
+    pub errors: OnceError,
+}
+
+/// `--once`: refreshes every account once and publishes what it read.
+pub async fn once(config: Arc<Config>) -> OnceRead {
     let state = Arc::new(State::default());
     state.set_exporter_part(ExporterPart::ControlInfo, render_control_info());
-    let outcomes = each_once(config, state.clone(), true, |mut account| async move {
+    let many = matches!(config.mode, Mode::MultiAccount { .. });
+    let (outcomes, discovery, _) = each_once(config, state.clone(), |mut account| async move {
         account.refresh_once().await
     })
-    .await?;
-    let mut errors: Vec<AccountError> = outcomes.into_iter().filter_map(Result::err).collect();
-    if !errors.is_empty() {
-        errors.sort_by_cached_key(ToString::to_string);
-        return Err(OnceError::Accounts(errors));
+    .await;
+    if many {
+        state.set_discovery(match discovery {
+            None => Discovery::Succeeded,
+            Some(_) => Discovery::Failed,
+        });
     }
+    let mut errors = OnceError {
+        discovery,
+        accounts: Vec::new(),
+    };
+    let mut read = 0;
+    for outcome in outcomes {
+        match outcome {
+            Ok(()) => read += 1,
+            Err(e) => errors.accounts.push(e),
+        }
+    }
+    errors.accounts.sort_by_cached_key(ToString::to_string);
     state.publish();
-    Ok(state)
+    OnceRead {
+        state,
+        read,
+        errors,
+    }
 }
 
-/// What `audit` read: the data of every account that could be read, sorted by key, and the
-/// errors of the others, sorted by message.
+/// What `audit` read: the data of every account that could be read, sorted by key, and what
+/// could not be read.
 #[derive(Debug)]
 pub struct AccountsRead {
     pub inputs: Vec<AccountInput>,
-    pub errors: Vec<AccountError>,
+    pub errors: OnceError,
 }
 
 /// `audit`: fetches and parses every account once, through the same fleet and sources as
-/// `--once`, without rendering. `Err` when discovery fails.
-pub async fn fetch_once(config: Arc<Config>) -> Result<AccountsRead, OnceError> {
+/// `--once`, without rendering. The exporter's own account (the hub) gets the organization's
+/// centralized root access, as the daemon's exporter-level job reads it.
+pub async fn fetch_once(config: Arc<Config>) -> AccountsRead {
     let state = Arc::new(State::default());
-    let outcomes = each_once(config, state, false, |account| async move {
+    let (outcomes, discovery, organization) = each_once(config, state, |account| async move {
         account.fetch_once().await
     })
-    .await?;
-    let (mut inputs, mut errors) = (Vec::new(), Vec::new());
+    .await;
+    let mut read = AccountsRead {
+        inputs: Vec::new(),
+        errors: OnceError {
+            discovery,
+            accounts: Vec::new(),
+        },
+    };
     for outcome in outcomes {
         match outcome {
-            Ok(input) => inputs.push(input),
-            Err(e) => errors.push(e),
+            Ok(input) => read.inputs.push(input),
+            Err(e) => read.errors.accounts.push(e),
         }
     }
-    inputs.sort_by(|a, b| a.key.cmp(&b.key));
-    errors.sort_by_cached_key(ToString::to_string);
-    Ok(AccountsRead { inputs, errors })
+    if let Some((own_id, features)) = organization.features() {
+        for input in read.inputs.iter_mut().filter(|i| i.account_id == own_id) {
+            input.data.facts.organization = Some(features.clone());
+        }
+    }
+    read.inputs.sort_by(|a, b| a.key.cmp(&b.key));
+    read.errors.accounts.sort_by_cached_key(ToString::to_string);
+    read
 }
 
-/// Runs `job` once on every account of `config` (at most `concurrency` at a time) and returns
-/// each result.
+/// Runs `job` once on every account of `config` (at most `concurrency` at a time), and the
+/// organization job once beside them (quietly: its outcome is in the output); returns each
+/// account's result, the discovery's failure, and the organization's part.
 async fn each_once<T, F, Fut>(
     config: Arc<Config>,
     state: Arc<State>,
-    with_organization: bool,
     job: F,
-) -> Result<Vec<Result<T, AccountError>>, OnceError>
+) -> (
+    Vec<Result<T, AccountError>>,
+    Option<FetchError>,
+    Arc<OrganizationPart>,
+)
 where
     T: Send + 'static,
     F: Fn(Account) -> Fut,
     Fut: std::future::Future<Output = Result<T, RefreshError>> + Send + 'static,
 {
     let fleet = ConfigFleet::new(config.clone(), state).await;
-    let found = fleet.accounts().await.map_err(OnceError::Discovery)?;
+    let Discovered { accounts, failure } = fleet.accounts().await;
     let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
     let mut jobs = tokio::task::JoinSet::new();
     // The key each error is shown with, by task (a task that panics returns no key).
     let many = matches!(config.mode, Mode::MultiAccount { .. });
     let mut keys = std::collections::HashMap::new();
-    for (key, spec) in found {
+    for (key, spec) in accounts {
         let account = fleet.account(&key, &spec).await;
         let limit = limit.clone();
         let run = job(account);
@@ -409,11 +559,8 @@ where
         });
         keys.insert(task.id(), many.then_some(key));
     }
-    // `--once` also asks the organization's features (once, not per account); `audit` does not.
-    let organization = match with_organization {
-        true => fleet.organization().map(Organization::quiet),
-        false => None,
-    };
+    // The organization's features, once (not per account).
+    let organization = fleet.organization().map(Organization::quiet);
     let organization = tokio::spawn(async move {
         if let Some(mut org) = organization {
             // Never fails: a refusal leaves the organization's series absent, and is counted.
@@ -435,5 +582,5 @@ where
             source: RefreshError::Task("organization", e.to_string()),
         }));
     }
-    Ok(outcomes)
+    (outcomes, failure, fleet.organization.clone())
 }

@@ -163,8 +163,11 @@ pub struct Audit<'a> {
     /// The time the audit judges at (seconds since the epoch).
     pub now: i64,
     pub accounts: Vec<AccountAudit<'a>>,
-    /// One line per account that could not be read.
+    /// One line per account that could not be read, after the discovery's when it failed.
     pub errors: Vec<String>,
+    /// Organizations' discovery failed (its line is the first error): only the configured
+    /// accounts were read.
+    pub discovery_failed: bool,
 }
 
 /// Judges one account at `now` with the daemon's thresholds.
@@ -425,11 +428,13 @@ pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String
 fn result_line(audit: &Audit<'_>, fail_on: Option<Severity>) -> String {
     let code = audit.exit_code(fail_on);
     let mut parts = Vec::new();
-    if !audit.errors.is_empty() {
-        parts.push(match audit.errors.len() {
-            1 => "1 account could not be read".to_owned(),
-            n => format!("{n} accounts could not be read"),
-        });
+    if audit.discovery_failed {
+        parts.push("account discovery failed, only the configured accounts were read".to_owned());
+    }
+    match audit.errors.len() - usize::from(audit.discovery_failed) {
+        0 => {}
+        1 => parts.push("1 account could not be read".to_owned()),
+        n => parts.push(format!("{n} accounts could not be read")),
     }
     match fail_on {
         Some(floor) => parts.push(format!(

@@ -126,30 +126,30 @@ fn init_logging(config: &Config) {
     }
 }
 
+/// `--once`: prints what it read (the accounts it could read: with Organizations failing, the
+/// configured ones), then, if anything could not be read, one error line, and exits 1.
 async fn once(config: Config) -> ExitCode {
-    match accounts::once(Arc::new(config)).await {
-        Ok(state) => {
-            let published = state.published();
-            let now = aws_iam_exporter::clock::now_secs();
-            // Straight to stdout, locked and buffered: the exposition's pieces are written as
-            // they are, with no copy into one String.
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            match published
-                .write_classic(&mut out, now)
-                .and_then(|()| std::io::Write::flush(&mut out))
-            {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("aws-iam-exporter: error: writing the exposition: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Err(e) => {
-            eprintln!("aws-iam-exporter: error: {e}");
-            ExitCode::FAILURE
+    let read = accounts::once(Arc::new(config)).await;
+    let mut code = ExitCode::SUCCESS;
+    if read.read > 0 {
+        let published = read.state.published();
+        let now = aws_iam_exporter::clock::now_secs();
+        // Straight to stdout, locked and buffered: the exposition's pieces are written as
+        // they are, with no copy into one String.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if let Err(e) = published
+            .write_classic(&mut out, now)
+            .and_then(|()| std::io::Write::flush(&mut out))
+        {
+            eprintln!("aws-iam-exporter: error: writing the exposition: {e}");
+            return ExitCode::FAILURE;
         }
     }
+    if !read.errors.is_empty() {
+        eprintln!("aws-iam-exporter: error: {}", read.errors);
+        code = ExitCode::FAILURE;
+    }
+    code
 }
 
 /// For tests and reproducible output: the time `audit` judges at, as RFC 3339
@@ -171,14 +171,8 @@ async fn audit(config: Config, settings: AuditSettings) -> ExitCode {
         Err(_) => aws_iam_exporter::clock::now_secs() as i64,
     };
     let thresholds = config.thresholds;
-    let read = match accounts::fetch_once(Arc::new(config)).await {
-        Ok(read) => read,
-        Err(e) => {
-            eprintln!("aws-iam-exporter: error: {e}");
-            return ExitCode::from(audit::EXIT_ERROR);
-        }
-    };
-    let errors: Vec<String> = read.errors.iter().map(ToString::to_string).collect();
+    let read = accounts::fetch_once(Arc::new(config)).await;
+    let errors = read.errors.lines();
     for e in &errors {
         eprintln!("aws-iam-exporter: error: {e}");
     }
@@ -190,6 +184,7 @@ async fn audit(config: Config, settings: AuditSettings) -> ExitCode {
             .map(|i| audit::assess(i, &thresholds, now))
             .collect(),
         errors,
+        discovery_failed: read.errors.discovery.is_some(),
     };
     let code = report.exit_code(settings.fail_on.floor());
     // Nothing read: the error line says it all.

@@ -2,6 +2,12 @@
 //! `aws iam get-credential-report`, or its bare base64 `Content`) and optionally the JSON of
 //! `aws iam get-account-summary`, read at every refresh, so a file that is replaced is picked
 //! up and a file that breaks keeps the last good data served.
+//!
+//! Reading is blocking I/O (and decoding CPU work): the caller runs [`FileSource::fetch`] on
+//! the blocking pool, as the live path runs parsing, so a file that blocks (a FIFO whose writer
+//! stalls) holds a blocking thread until the refresh's deadline, never an async worker. Every
+//! read is bounded by the bytes read, not by the length the file claims: a FIFO, `/dev/stdin`,
+//! `/dev/zero` or a `/proc` file all say 0.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +33,7 @@ pub struct FileSource {
 const MAX_SUMMARY_BYTES: usize = 1 << 20;
 
 impl FileSource {
+    /// Reads and decodes the files. Blocking: run it on the blocking pool.
     pub fn fetch(&self) -> Result<Fetched, FetchError> {
         let Files { report, summary } = &self.files;
         let bytes = read_limited(report, self.max_bytes)?;
@@ -61,7 +68,11 @@ impl FileSource {
     }
 }
 
+/// Reads at most `max` bytes of `path`; a file with more is refused. A regular file that says
+/// it is larger is refused before reading; anything else (a FIFO, a device, a `/proc` file:
+/// their length says 0) is read up to `max + 1` bytes, one more than allowed, and no further.
 fn read_limited(path: &Path, max: usize) -> Result<Vec<u8>, FetchError> {
+    use std::io::Read as _;
     let err = |why: String| {
         FetchError::new(
             Operation::ReadFile,
@@ -69,13 +80,44 @@ fn read_limited(path: &Path, max: usize) -> Result<Vec<u8>, FetchError> {
             format!("{}: {why}", path.display()),
         )
     };
-    let len = std::fs::metadata(path)
-        .map_err(|e| err(e.to_string()))?
-        .len();
+    let file = open_without_waiting(path).map_err(|e| err(e.to_string()))?;
+    let len = file.metadata().map_err(|e| err(e.to_string()))?.len();
     if len > max as u64 {
         return Err(err(format!("{len} bytes, over the limit of {max} bytes")));
     }
-    std::fs::read(path).map_err(|e| err(e.to_string()))
+    // The length of a regular file sizes the buffer (capped: it may grow meanwhile).
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(max).min(max));
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(e.to_string()))?;
+    if bytes.len() > max {
+        return Err(err(format!(
+            "more than {max} bytes, over the limit of {max} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Opens `path` for reading without waiting for a FIFO's writer: a FIFO that nobody writes to
+/// reads as empty at once (a refused report, the last good data stays) instead of holding a
+/// thread until a writer comes. Reads then block as usual, bounded by the refresh's deadline.
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    use std::os::unix::io::AsRawFd as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    // SAFETY: fcntl on a descriptor this function owns; F_GETFL/F_SETFL only read and set its
+    // status flags.
+    unsafe {
+        let fd = file.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags == -1 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(file)
 }
 
 /// Parses the JSON of `aws iam get-account-summary`: `{"SummaryMap": {"Users": 3, ...}}`.
@@ -128,5 +170,44 @@ mod tests {
         let e = src.fetch().unwrap_err();
         assert!(e.message.contains("over the limit"), "{e}");
         assert_eq!(e.code, ErrorCode::File);
+    }
+
+    #[test]
+    fn a_file_that_says_it_is_empty_is_read_up_to_the_limit_and_no_further() {
+        // /dev/zero, like a FIFO or a /proc file, has length 0 and no end.
+        let e = read_limited(Path::new("/dev/zero"), 4096).unwrap_err();
+        assert_eq!(e.code, ErrorCode::File);
+        assert!(
+            e.message
+                .contains("more than 4096 bytes, over the limit of 4096 bytes"),
+            "{e}"
+        );
+        // A /proc file within the limit is read whole, whatever its length says.
+        let status = read_limited(Path::new("/proc/self/status"), 1 << 20).unwrap();
+        assert!(
+            status.starts_with(b"Name:"),
+            "{}",
+            String::from_utf8_lossy(&status)
+        );
+        assert_eq!(
+            std::fs::metadata("/proc/self/status").unwrap().len(),
+            0,
+            "the case under test: a length of 0"
+        );
+    }
+
+    #[test]
+    fn a_fifo_without_a_writer_reads_as_empty_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other precondition.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(read_limited(&path, 1024)));
+        let read = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the read waited for a writer");
+        assert_eq!(read.unwrap(), b"");
     }
 }

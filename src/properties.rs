@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use crate::exposition::{AccountView, Format, assemble, render_account};
+use crate::exposition::{
+    AccountView, Format, Published, RefreshStats, RootUse, render_account, render_stats,
+};
 use crate::posture::{
     AccountData, ControlId, Facts, ServiceCredential, Summary, Thresholds, derive, findings,
 };
@@ -85,9 +87,11 @@ proptest! {
         body in report(),
         per_user in any::<bool>(),
     ) {
-        let Ok(report) = parse(body.as_bytes()) else {
-            return Ok(());
-        };
+        // Every report the strategy writes is one the parser must take: a failure here is a
+        // parser bug, not a case to skip.
+        let report = parse(body.as_bytes());
+        prop_assert!(report.is_ok(), "{:?} for\n{body}", report.err());
+        let Ok(report) = report else { unreachable!("checked above") };
         let credential = ServiceCredential {
             user: "alice".into(),
             service: "bedrock.amazonaws.com".into(),
@@ -120,18 +124,51 @@ proptest! {
                 .map(|v| v.failing_resources);
             prop_assert_eq!(listed, counted, "{:?}", c);
         }
+        let labels = vec![("account_id", "123456789012".to_owned())];
+        let root_uses: Vec<RootUse> = posture
+            .root
+            .most_recent_use()
+            .map(|at| RootUse { labels: labels.clone(), at })
+            .into_iter()
+            .collect();
         let view = Arc::new(AccountView {
-            labels: vec![("account_id", "123456789012".into())],
+            labels: labels.clone(),
             data: data.into(),
             posture,
             per_user,
         });
-        let rendered = render_account(view);
+        // What a scrape is served: the account's parts in a publication, with the scrape-time
+        // tail, in each format, plain and gzipped.
+        let parts = [
+            Arc::new(render_account(view)),
+            Arc::new(render_stats(RefreshStats {
+                labels,
+                success: true,
+                ..RefreshStats::default()
+            })),
+        ];
+        let published = Published::build_after(&parts, &[], root_uses, None);
         for format in [Format::Classic, Format::OpenMetrics] {
-            let text = String::from_utf8(assemble(std::iter::once(&rendered), format))
-                .expect("the exposition is UTF-8");
+            let served: Vec<u8> = published
+                .body(format, false, NOW as f64)
+                .iter()
+                .flat_map(|chunk| chunk.iter().copied())
+                .collect();
+            let text = String::from_utf8(served).expect("the exposition is UTF-8");
             let dups = duplicate_series(&text);
             prop_assert!(dups.is_empty(), "duplicate series {dups:?} in\n{body}\n{text}");
+            let gzipped: Vec<u8> = published
+                .body(format, true, NOW as f64)
+                .iter()
+                .flat_map(|chunk| chunk.iter().copied())
+                .collect();
+            let mut unzipped = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&gzipped[..]),
+                &mut unzipped,
+            )
+            .expect("the gzip form is gzip");
+            prop_assert_eq!(&unzipped, &text);
         }
         let distinct: HashSet<String> = csv::Reader::from_reader(body.as_bytes())
             .records()

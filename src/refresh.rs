@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use crate::aws::AccountClient;
 use crate::clock::now_secs;
-use crate::exposition::{AccountLabels, RefreshStats};
+use crate::exposition::{AccountLabels, RefreshStats, account_labels as labels, left_absent};
 use crate::fast::{FastCheck, FastSettings, Live};
 use crate::fetch::{ErrorLog, FetchError, Fetched};
 use crate::offline::FileSource;
-use crate::posture::{AccountData, Thresholds};
+use crate::posture::{AccountData, Summary, Thresholds};
 use crate::report::{ParseError, parse};
 use crate::schedule::Refresh;
 use crate::snapshot::State;
@@ -31,9 +31,22 @@ pub enum RefreshError {
     AccountMismatch { report: String, expected: String },
     #[error("refresh took longer than {} and was abandoned", humantime::format_duration(*.0))]
     Timeout(Duration),
-    /// Parsing or rendering (on the blocking pool) panicked or was cancelled.
+    /// Reading the files, parsing or rendering (on the blocking pool) panicked or was
+    /// cancelled.
     #[error("the {0} task failed: {1}")]
     Task(&'static str, String),
+}
+
+/// Runs `work` on the blocking pool: file reads (which may block), parsing and rendering (CPU
+/// work), never on an async worker. A task that panics is a [`RefreshError::Task`] named
+/// `what`, not an error of the report.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RefreshError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| RefreshError::Task(what, e.to_string()))
 }
 
 /// Where one account's data comes from.
@@ -44,10 +57,13 @@ pub enum Source {
 }
 
 impl Source {
-    async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, FetchError> {
+    async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, RefreshError> {
         match self {
-            Source::Aws(client) => client.fetch(errors).await,
-            Source::Files(files) => files.fetch(),
+            Source::Aws(client) => Ok(client.fetch(errors).await?),
+            Source::Files(files) => {
+                let files = files.clone();
+                Ok(blocking("file reader", move || files.fetch()).await??)
+            }
         }
     }
 }
@@ -94,6 +110,9 @@ pub struct Account {
     target: Target,
     /// Its counters, and the data its fast check re-derives from (shared with the check).
     live: Arc<Live>,
+    /// The report columns missing at the last refresh that read a report: logged when they
+    /// change, not at every refresh.
+    missing_columns: Option<Vec<&'static str>>,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
 }
@@ -136,6 +155,7 @@ impl Account {
         Account {
             target,
             live: Arc::new(Live::new(stats, keep)),
+            missing_columns: None,
             state,
             settings,
         }
@@ -150,6 +170,13 @@ impl Account {
         let result = within(self.settings.deadline, work).await;
 
         log_failed_calls(&self.target.key, &errors);
+        let result = result.map(|(labels, unparsed, missing)| {
+            if self.missing_columns.as_ref() != Some(&missing.columns) {
+                log_missing_columns(&self.target.key, &missing, self.missing_columns.is_some());
+                self.missing_columns = Some(missing.columns);
+            }
+            (labels, unparsed)
+        });
         let key = &self.target.key;
         let outcome = self.live.stats(|s| {
             for e in &errors {
@@ -181,27 +208,26 @@ impl Account {
     }
 
     /// Fetches, parses, derives and renders, and writes the account's slot; returns the
-    /// account's labels and the report values that fit no known form.
+    /// account's labels, the report values that fit no known form and the columns it lacks.
     async fn fetch_and_render(
         &self,
         errors: &mut ErrorLog,
         started: Instant,
-    ) -> Result<(AccountLabels, BTreeMap<&'static str, u64>), RefreshError> {
+    ) -> Result<(AccountLabels, BTreeMap<&'static str, u64>, MissingColumns), RefreshError> {
         let Parsed {
             account_id,
             data,
             unparsed,
+            missing,
         } = fetch_and_parse(&self.target, &self.settings, errors).await?;
         let labels = labels(Some(&account_id), self.target.name.as_deref());
         // The live facts were fetched after `started`: a fast check's fetched later win.
         let render = self.live.full(data, labels.clone(), started);
         let now = now_secs() as i64;
         let (thresholds, per_user) = (self.settings.thresholds, self.settings.per_user);
-        let finished = tokio::task::spawn_blocking(move || render.run(&thresholds, per_user, now))
-            .await
-            .map_err(|e| RefreshError::Task("render", e.to_string()))?;
+        let finished = blocking("render", move || render.run(&thresholds, per_user, now)).await?;
         self.live.show(finished, &self.state, &self.target.key);
-        Ok((labels, unparsed))
+        Ok((labels, unparsed, missing))
     }
 
     /// `audit`: fetches and parses once, under the same deadline as a refresh, and returns the
@@ -213,8 +239,12 @@ impl Account {
         let result = within(self.settings.deadline, work).await;
         log_failed_calls(&self.target.key, &errors);
         let Parsed {
-            account_id, data, ..
+            account_id,
+            data,
+            missing,
+            ..
         } = result?;
+        log_missing_columns(&self.target.key, &missing, false);
         Ok(AccountInput {
             key: self.target.key.clone(),
             account_id,
@@ -242,20 +272,37 @@ fn log_failed_calls(key: &str, errors: &ErrorLog) {
     }
 }
 
+/// The columns a report lacks, and the summary beside it (which stands in for some).
+struct MissingColumns {
+    columns: Vec<&'static str>,
+    summary: Option<Summary>,
+}
+
+/// One warning naming the columns a report lacks and what they leave absent; when they are
+/// back (`before`: some were missing), one line saying so.
+fn log_missing_columns(key: &str, missing: &MissingColumns, before: bool) {
+    if missing.columns.is_empty() {
+        if before {
+            tracing::info!(account = %key, "the credential report has every column the exporter reads again");
+        }
+        return;
+    }
+    let absent = left_absent(&missing.columns, missing.summary.as_ref());
+    tracing::warn!(
+        account = %key,
+        missing = %missing.columns.join(","),
+        absent_series = %absent.families.join(","),
+        undecided_controls = %absent.controls.join(","),
+        "the credential report lacks columns: the series that need them are absent, and so are the controls unless a known failure decides them; logged again when the columns change"
+    );
+}
+
 fn label_value<'a>(labels: &'a AccountLabels, key: &str) -> &'a str {
     labels
         .iter()
         .find(|(k, _)| *k == key)
         .map(|(_, v)| v.as_str())
         .unwrap_or_default()
-}
-
-fn labels(account_id: Option<&str>, name: Option<&str>) -> AccountLabels {
-    let mut l = vec![("account_id", account_id.unwrap_or("unknown").to_owned())];
-    if let Some(n) = name {
-        l.push(("account_name", n.to_owned()));
-    }
-    l
 }
 
 /// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
@@ -266,6 +313,7 @@ struct Parsed {
     data: AccountData,
     /// The report values that fit no known form, per column.
     unparsed: BTreeMap<&'static str, u64>,
+    missing: MissingColumns,
 }
 
 async fn fetch_and_parse(
@@ -281,16 +329,17 @@ async fn fetch_and_parse(
         }
         .into());
     }
-    // Parsing and rendering a large report is CPU work: keep it off the async workers.
     let generated = report.generated;
     let csv = report.csv;
-    let parsed = tokio::task::spawn_blocking(move || parse(&csv))
-        .await
-        .map_err(|e| RefreshError::Task("parser", e.to_string()))??;
+    let parsed = blocking("parser", move || parse(&csv)).await??;
     for w in &parsed.warnings {
         tracing::warn!(account = %target.key, "{w}");
     }
     let unparsed = parsed.unparsed.clone();
+    let missing = MissingColumns {
+        columns: parsed.missing_columns.clone(),
+        summary: facts.summary.clone(),
+    };
 
     let account_id = match (&parsed.account_id, &target.account_id) {
         (Some(r), Some(expected)) if r != expected => {
@@ -315,6 +364,7 @@ async fn fetch_and_parse(
         account_id,
         data,
         unparsed,
+        missing,
     })
 }
 
@@ -435,10 +485,57 @@ mod tests {
         assert!(text.contains("aws_iam_exporter_accounts{} 0"));
     }
 
+    #[tokio::test]
+    async fn a_blocking_task_that_panics_is_named_as_such_not_as_a_bad_report() {
+        let e = blocking("parser", || -> Result<(), ParseError> {
+            panic!("a parser that panics")
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, RefreshError::Task("parser", _)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.starts_with("the parser task failed: "), "{text}");
+        assert!(text.contains("panicked"), "{text}");
+        assert!(!text.contains("CSV"), "{text}");
+        // A task that ends well hands its result over.
+        assert_eq!(blocking("render", || 7).await.unwrap(), 7);
+    }
+
     #[test]
-    fn a_failed_blocking_task_is_named_as_such_not_as_a_bad_report() {
-        let e = RefreshError::Task("parser", "task panicked".into());
-        assert_eq!(e.to_string(), "the parser task failed: task panicked");
-        assert!(!e.to_string().contains("CSV"));
+    fn a_file_that_blocks_does_not_keep_the_deadline_from_firing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other precondition.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A writer that opens the FIFO and never writes.
+        let writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut target = file_target(dir.path(), GOOD);
+        if let Source::Files(f) = &mut target.source {
+            f.files.report = path;
+        }
+        let mut s = (*settings()).clone();
+        s.deadline = Duration::from_millis(300);
+        // One async thread, as `--once` runs: a read on it would block its timer too, so the
+        // wait for the outcome is a thread's, outside that runtime.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let state = Arc::new(State::default());
+            let _ = tx.send(rt.block_on(Account::new(target, state, Arc::new(s)).refresh_once()));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the refresh's deadline never fired")
+            .unwrap_err();
+        assert!(matches!(e, RefreshError::Timeout(_)), "{e}");
+        drop(writer);
     }
 }

@@ -7,7 +7,10 @@
 //! - Later refreshes fall on a stable slot of the interval (a hash of the account key), so
 //!   refreshes spread evenly and a restart keeps each account's slot.
 //! - The fleet is asked again every interval; an account that left is cancelled, its task
-//!   awaited, and only then are its series removed.
+//!   awaited, and only then are its series removed. An account whose spec changed (a renamed
+//!   account) is restarted the same way, its slot kept: no series left under the old name.
+//! - A discovery that fails still starts what needs none (the configured accounts), removes
+//!   nothing, and is retried soon: after [`Plan::retry`], doubling up to the interval.
 //! - A refresh task that dies (a panic) is logged and restarted at its next slot, never left
 //!   dead while `/healthz` says all is well.
 //! - An account with a fast check (the signals that page: root access keys, quarantined keys)
@@ -52,15 +55,25 @@ impl Check for NoCheck {
     }
 }
 
+/// What [`Fleet::discover`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<S> {
+    /// The accounts to watch, each under a stable key.
+    pub accounts: Vec<(String, S)>,
+    /// False when discovery failed (already logged): `accounts` then holds only what needs no
+    /// discovery (the configured accounts), and the accounts found before stay.
+    pub complete: bool,
+}
+
 /// The set of accounts to watch, asked again every interval.
 pub trait Fleet: Send + Sync + 'static {
-    /// What [`Fleet::open`] needs to start watching an account (e.g. its role).
-    type Spec: Clone + Send + Sync + 'static;
+    /// What [`Fleet::open`] needs to start watching an account (e.g. its role). A spec that
+    /// changes (a renamed account) restarts the account.
+    type Spec: Clone + PartialEq + Send + Sync + 'static;
     type Account: Refresh;
 
-    /// The accounts to watch now, each under a stable key. `None`: discovery failed (already
-    /// logged); the accounts already known stay.
-    fn discover(&self) -> impl Future<Output = Option<Vec<(String, Self::Spec)>>> + Send;
+    /// The accounts to watch now.
+    fn discover(&self) -> impl Future<Output = Found<Self::Spec>> + Send;
 
     /// Starts watching an account: registers its slot and builds its clients.
     fn open(&self, key: &str, spec: &Self::Spec) -> impl Future<Output = Self::Account> + Send;
@@ -82,7 +95,13 @@ pub struct Plan {
     /// The fast checks' interval (spread like the refreshes, at most `concurrency` at once
     /// under a semaphore of their own); `None`: no fast checks.
     pub fast_interval: Option<Duration>,
+    /// The wait before asking the fleet again after a failed discovery, doubled after each
+    /// failure up to the interval.
+    pub retry: Duration,
 }
+
+/// The first wait before a failed discovery is retried (1 s, 2 s, 4 s, ... up to the interval).
+pub const DISCOVERY_RETRY: Duration = Duration::from_secs(1);
 
 /// A running account: its refresh task and, where it has one, its fast check's task, both
 /// stopped by `cancel`.
@@ -107,8 +126,9 @@ pub async fn run<F: Fleet>(
     // Account tasks that end without being cancelled (a panic) send their key here.
     let (died_tx, mut died_rx) = mpsc::unbounded_channel::<String>();
     let mut tasks: HashMap<String, Task<F::Spec>> = HashMap::new();
-    let mut discovery = tokio::time::interval(plan.interval);
-    discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When to ask the fleet next (at once at start), and the wait after a failure.
+    let mut next_discovery = start;
+    let mut retry = plan.retry.min(plan.interval);
     // `first`: `None` waits for the account's next slot (a restart after a panic: never a
     // tight loop of panics).
     let spawn = |key: &str,
@@ -156,39 +176,57 @@ pub async fn run<F: Fleet>(
         tokio::select! {
             // Shutdown.
             _ = cancel.cancelled() => break,
-            // Time to ask the fleet again (at once on the first tick).
-            _ = discovery.tick() => {
+            // Time to ask the fleet again (at once at start).
+            _ = tokio::time::sleep_until(next_discovery) => {
+                let asked = Instant::now();
                 let found = tokio::select! {
                     _ = cancel.cancelled() => break,
                     found = fleet.discover() => found,
                 };
-                let Some(found) = found else {
-                    if fleet.reports_discovery() {
-                        state.set_discovery(Discovery::Failed);
-                    }
-                    continue;
-                };
                 if fleet.reports_discovery() {
-                    state.set_discovery(Discovery::Succeeded);
+                    state.set_discovery(if found.complete {
+                        Discovery::Succeeded
+                    } else {
+                        Discovery::Failed
+                    });
                 }
-                let keep: std::collections::HashSet<&str> =
-                    found.iter().map(|(k, _)| k.as_str()).collect();
-                let departed: Vec<String> =
-                    tasks.keys().filter(|k| !keep.contains(k.as_str())).cloned().collect();
-                for key in departed {
-                    if let Some(task) = tasks.remove(&key) {
-                        tracing::info!(account = %key, "account left; removing its series");
-                        stop(task).await;
+                if found.complete {
+                    next_discovery = asked + plan.interval;
+                    retry = plan.retry.min(plan.interval);
+                    let keep: std::collections::HashSet<&str> =
+                        found.accounts.iter().map(|(k, _)| k.as_str()).collect();
+                    let departed: Vec<String> =
+                        tasks.keys().filter(|k| !keep.contains(k.as_str())).cloned().collect();
+                    for key in departed {
+                        if let Some(task) = tasks.remove(&key) {
+                            tracing::info!(account = %key, "account left; removing its series");
+                            stop(task).await;
+                        }
+                        state.remove(&key);
                     }
-                    state.remove(&key);
+                } else {
+                    // NB: a failure says nothing of the accounts found before: they stay.
+                    tracing::info!(retry_in = %humantime::format_duration(retry), "account discovery will be retried");
+                    next_discovery = Instant::now() + retry;
+                    retry = (retry * 2).min(plan.interval);
                 }
-                for (key, spec) in found {
-                    if tasks.contains_key(&key) {
-                        continue;
-                    }
+                for (key, spec) in found.accounts {
+                    let first = match tasks.get(&key) {
+                        Some(task) if task.spec == spec => continue,
+                        // Changed (renamed): stopped, then started again at once under the
+                        // same key, so its series are replaced, never doubled.
+                        Some(_) => {
+                            if let Some(task) = tasks.remove(&key) {
+                                tracing::info!(account = %key, "account changed; restarting it");
+                                stop(task).await;
+                            }
+                            Instant::now()
+                        }
+                        None => Instant::now(),
+                    };
                     let account = fleet.open(&key, &spec).await;
                     let token = cancel.child_token();
-                    let (handle, fast) = spawn(&key, account, Some(Instant::now()), token.clone());
+                    let (handle, fast) = spawn(&key, account, Some(first), token.clone());
                     tasks.insert(key, Task { spec, cancel: token, handle, fast });
                 }
             }

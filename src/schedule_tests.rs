@@ -4,6 +4,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::exposition::Rendered;
+use crate::schedule::{DISCOVERY_RETRY, Found};
 
 const INTERVAL: Duration = Duration::from_secs(300);
 
@@ -13,10 +14,22 @@ type Log = Arc<Mutex<Vec<(String, u64)>>>;
 struct FakeFleet {
     /// The accounts discovery returns; `None` makes discovery fail.
     accounts: Mutex<Option<Vec<String>>>,
+    /// Accounts found whatever discovery answers (a config file's).
+    configured: Vec<String>,
+    /// Each account's spec (its name, say), 0 unless set here: a change restarts it.
+    specs: Mutex<std::collections::HashMap<String, u32>>,
+    /// When discovery was asked (seconds since the start).
+    discoveries: Mutex<Vec<u64>>,
+    /// Accounts opened: (key, spec, seconds since the start).
+    opened: Mutex<Vec<(String, u32, u64)>>,
+    /// Account tasks alive (an account's state is dropped when its task ends).
+    alive: Arc<std::sync::atomic::AtomicUsize>,
     /// Accounts whose first refresh panics (taken out once it did).
     panics: Mutex<Vec<String>>,
     /// How long each refresh takes.
     work: Duration,
+    /// How long each refresh first blocks its worker thread (work that does not yield).
+    block: Duration,
     log: Log,
     /// Fast checks seen (every account has one; the plan says whether they run).
     checks: Log,
@@ -26,8 +39,11 @@ struct FakeFleet {
 
 struct FakeAccount {
     key: String,
+    /// Counts the task alive until it drops its account.
+    _alive: Alive,
     panic_first: bool,
     fleet_work: Duration,
+    block: Duration,
     log: Log,
     fast: Option<FakeCheck>,
     state: Arc<State>,
@@ -49,6 +65,15 @@ impl Check for FakeCheck {
     }
 }
 
+/// One live account task in [`FakeFleet::alive`].
+struct Alive(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl Refresh for FakeAccount {
     type Fast = FakeCheck;
 
@@ -62,6 +87,7 @@ impl Refresh for FakeAccount {
         if std::mem::take(&mut self.panic_first) {
             panic!("a refresh that panics");
         }
+        std::thread::sleep(self.block);
         tokio::time::sleep(self.fleet_work).await;
         self.state.update(&self.key, |slot| {
             slot.data = Some(Arc::new(Rendered::default()));
@@ -70,18 +96,39 @@ impl Refresh for FakeAccount {
 }
 
 impl Fleet for FakeFleet {
-    type Spec = ();
+    type Spec = u32;
     type Account = FakeAccount;
 
-    async fn discover(&self) -> Option<Vec<(String, ())>> {
-        let accounts = self.accounts.lock().unwrap().clone()?;
-        Some(accounts.into_iter().map(|k| (k, ())).collect())
+    async fn discover(&self) -> Found<u32> {
+        let at = (Instant::now() - self.t0).as_secs();
+        self.discoveries.lock().unwrap().push(at);
+        let found = self.accounts.lock().unwrap().clone();
+        let complete = found.is_some();
+        let specs = self.specs.lock().unwrap();
+        let accounts = self
+            .configured
+            .iter()
+            .cloned()
+            .chain(found.unwrap_or_default())
+            .map(|k| {
+                let spec = specs.get(&k).copied().unwrap_or(0);
+                (k, spec)
+            })
+            .collect();
+        Found { accounts, complete }
     }
 
-    async fn open(&self, key: &str, _: &()) -> FakeAccount {
+    async fn open(&self, key: &str, spec: &u32) -> FakeAccount {
         self.state.register(key);
+        let at = (Instant::now() - self.t0).as_secs();
+        self.opened
+            .lock()
+            .unwrap()
+            .push((key.to_owned(), *spec, at));
+        self.alive.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         FakeAccount {
             key: key.to_owned(),
+            _alive: Alive(self.alive.clone()),
             panic_first: {
                 let mut panics = self.panics.lock().unwrap();
                 let before = panics.len();
@@ -89,6 +136,7 @@ impl Fleet for FakeFleet {
                 panics.len() != before
             },
             fleet_work: self.work,
+            block: self.block,
             log: self.log.clone(),
             fast: Some(FakeCheck {
                 key: key.to_owned(),
@@ -127,8 +175,14 @@ fn start_with(
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
         accounts: Mutex::new(Some(accounts.iter().map(|s| s.to_string()).collect())),
+        configured: Vec::new(),
+        specs: Mutex::default(),
+        discoveries: Mutex::default(),
+        opened: Mutex::default(),
+        alive: Arc::default(),
         panics: Mutex::new(panics.iter().map(|s| s.to_string()).collect()),
         work,
+        block: Duration::ZERO,
         log: Log::default(),
         checks: Log::default(),
         state: state.clone(),
@@ -140,6 +194,7 @@ fn start_with(
         concurrency,
         spread: true,
         fast_interval: fast,
+        retry: DISCOVERY_RETRY,
     };
     let handle = tokio::spawn(run(fleet.clone(), state.clone(), plan, cancel.clone()));
     Harness {
@@ -228,8 +283,14 @@ async fn without_spread_every_refresh_is_one_interval_after_the_last() {
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
         accounts: Mutex::new(Some(vec!["default".into()])),
+        configured: Vec::new(),
+        specs: Mutex::default(),
+        discoveries: Mutex::default(),
+        opened: Mutex::default(),
+        alive: Arc::default(),
         panics: Mutex::default(),
         work: Duration::from_secs(2),
+        block: Duration::ZERO,
         log: Log::default(),
         checks: Log::default(),
         state: state.clone(),
@@ -241,6 +302,7 @@ async fn without_spread_every_refresh_is_one_interval_after_the_last() {
         concurrency: 1,
         spread: false,
         fast_interval: None,
+        retry: DISCOVERY_RETRY,
     };
     let handle = tokio::spawn(run(fleet.clone(), state, plan, cancel.clone()));
     tokio::time::sleep(Duration::from_secs(181)).await;
@@ -316,15 +378,156 @@ async fn a_refresh_task_that_panics_is_restarted_at_its_next_slot() {
     h.stop().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn shutdown_waits_for_every_account_task() {
-    let h = start(&["a", "b"], 8, Duration::from_secs(1_000), &[]);
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let state = h.state.clone();
-    h.stop().await;
-    // Both refreshes were abandoned mid-way and their tasks have ended: no slot got data.
+    // Real time and real workers: each refresh blocks its worker for a while, as a refresh
+    // that does not yield does, and is running on another worker when shutdown comes.
+    let state = Arc::new(State::default());
+    let fleet = Arc::new(FakeFleet {
+        accounts: Mutex::new(Some(vec!["a".into(), "b".into()])),
+        configured: Vec::new(),
+        specs: Mutex::default(),
+        discoveries: Mutex::default(),
+        opened: Mutex::default(),
+        alive: Arc::default(),
+        panics: Mutex::default(),
+        work: Duration::from_secs(1_000),
+        block: Duration::from_millis(500),
+        log: Log::default(),
+        checks: Log::default(),
+        state: state.clone(),
+        t0: Instant::now(),
+    });
+    let cancel = CancellationToken::new();
+    let plan = Plan {
+        interval: INTERVAL,
+        concurrency: 8,
+        spread: true,
+        fast_interval: None,
+        retry: DISCOVERY_RETRY,
+    };
+    let alive = fleet.alive.clone();
+    let stopper = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stopper.cancel();
+    });
+    run(fleet, state.clone(), plan, cancel).await;
+    // Both refreshes were abandoned, and their tasks ended before `run` returned: nothing
+    // of theirs can write a slot afterwards.
+    assert_eq!(alive.load(std::sync::atomic::Ordering::SeqCst), 0);
+    state.publish();
     let text = state.published().classic_text(0.0);
-    assert!(text.contains("aws_iam_exporter_accounts{} 0") || !text.contains("account_id"));
+    assert!(text.contains("aws_iam_exporter_accounts{} 2"), "{text}");
+    assert!(!text.contains("aws_iam_users"), "{text}");
+}
+
+/// A fleet whose discovery fails, with `configured` accounts that need none.
+fn start_failing(configured: &[&str]) -> Harness {
+    let state = Arc::new(State::default());
+    let fleet = Arc::new(FakeFleet {
+        accounts: Mutex::new(None),
+        configured: configured.iter().map(|s| s.to_string()).collect(),
+        specs: Mutex::default(),
+        discoveries: Mutex::default(),
+        opened: Mutex::default(),
+        alive: Arc::default(),
+        panics: Mutex::default(),
+        work: Duration::from_secs(1),
+        block: Duration::ZERO,
+        log: Log::default(),
+        checks: Log::default(),
+        state: state.clone(),
+        t0: Instant::now(),
+    });
+    let cancel = CancellationToken::new();
+    let plan = Plan {
+        interval: INTERVAL,
+        concurrency: 8,
+        spread: true,
+        fast_interval: None,
+        retry: DISCOVERY_RETRY,
+    };
+    let handle = tokio::spawn(run(fleet.clone(), state.clone(), plan, cancel.clone()));
+    Harness {
+        fleet,
+        state,
+        cancel,
+        handle,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn configured_accounts_are_watched_from_the_start_while_discovery_fails() {
+    let h = start_failing(&["configured"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.refreshes_of("configured"), [0]);
+    assert_eq!(h.state.keys(), ["configured"]);
+    h.state.publish();
+    let text = h.state.published().classic_text(0.0);
+    assert!(
+        text.contains("aws_iam_exporter_account_discovery_success{} 0"),
+        "{text}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_discovery_is_retried_after_seconds_doubling_up_to_the_interval() {
+    let h = start_failing(&["configured"]);
+    tokio::time::sleep(Duration::from_secs(700)).await;
+    // 1, 2, 4, ... 256 s, then the interval (300 s), never less.
+    assert_eq!(
+        *h.fleet.discoveries.lock().unwrap(),
+        [0, 1, 3, 7, 15, 31, 63, 127, 255, 511]
+    );
+    // Found at last: the member is watched at once, and discovery is back on the interval.
+    *h.fleet.accounts.lock().unwrap() = Some(vec!["member".into()]);
+    tokio::time::sleep(Duration::from_secs(800)).await;
+    assert_eq!(h.fleet.discoveries.lock().unwrap()[10..], [811, 1111, 1411]);
+    assert_eq!(h.refreshes_of("member")[0], 811);
+    assert_eq!(h.state.keys(), ["configured", "member"]);
+    // A failure again starts the retries over, from 1 s, and removes nothing.
+    *h.fleet.accounts.lock().unwrap() = None;
+    tokio::time::sleep(Duration::from_secs(215)).await;
+    assert_eq!(
+        h.fleet.discoveries.lock().unwrap()[13..],
+        [1711, 1712, 1714]
+    );
+    assert_eq!(h.state.keys(), ["configured", "member"]);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_account_whose_spec_changes_is_restarted_at_once_under_the_same_key() {
+    let h = start(
+        &["111111111111", "222222222222"],
+        8,
+        Duration::from_secs(1),
+        &[],
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    h.fleet
+        .specs
+        .lock()
+        .unwrap()
+        .insert("111111111111".into(), 7);
+    tokio::time::sleep(INTERVAL).await;
+    let mut opened = h.fleet.opened.lock().unwrap().clone();
+    opened.sort();
+    assert_eq!(
+        opened,
+        [
+            ("111111111111".to_owned(), 0, 0),
+            ("111111111111".to_owned(), 7, 300),
+            ("222222222222".to_owned(), 0, 0),
+        ]
+    );
+    // Refreshed at once under its new spec, the old task stopped: one slot, one task each.
+    assert!(h.refreshes_of("111111111111").contains(&300));
+    assert_eq!(h.fleet.alive.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(h.state.keys(), ["111111111111", "222222222222"]);
+    h.stop().await;
 }
 
 const FAST: Duration = Duration::from_secs(60);

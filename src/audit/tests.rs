@@ -32,6 +32,7 @@ pub(super) fn audit(input: &AccountInput) -> Audit<'_> {
         now: NOW,
         accounts: vec![assess(input, &Thresholds::default(), NOW)],
         errors: Vec::new(),
+        discovery_failed: false,
     }
 }
 

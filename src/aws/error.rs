@@ -10,8 +10,14 @@ use crate::fetch::{ErrorCode, FetchError, Operation};
 /// page, an instance metadata service's answer), and a log line should stay one line.
 const MAX_CAUSE_CHARS: usize = 300;
 
-const NO_CREDENTIALS: &str = "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
-     AWS_PROFILE, a web identity token (IRSA) or an instance/task role";
+/// What to do about missing credentials: the end of every credentials error.
+const SET_CREDENTIALS: &str = "set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web \
+     identity token (IRSA) or an instance/task role (docs/deployment.md, Credentials)";
+
+/// Longest cause quoted in a credentials error, whose advice takes the rest of a short line.
+const MAX_CREDENTIALS_CAUSE_CHARS: usize = 120;
+
+type ImdsTokenError = SdkError<aws_config::imds::client::error::TokenError, HttpResponse>;
 
 type AssumeRoleSdkError = aws_sdk_sts::error::SdkError<
     aws_sdk_sts::operation::assume_role::AssumeRoleError,
@@ -36,7 +42,10 @@ where
         return FetchError::new(
             operation,
             ErrorCode::NoCredentials,
-            format!("{NO_CREDENTIALS} ({})", cause(c)),
+            format!(
+                "no AWS credentials: {}; {SET_CREDENTIALS}",
+                why_no_credentials(c)
+            ),
         );
     }
     let (code, message) = match err {
@@ -68,10 +77,60 @@ where
     FetchError::new(operation, code, message)
 }
 
+/// Why the default chain gave no credentials, in a few words: the instance metadata service's
+/// answer where it gave one (the usual trouble on EC2 and in containers), else the chain's own
+/// words, cut short.
+fn why_no_credentials(c: &CredentialsError) -> String {
+    use aws_config::imds::client::error::ImdsError;
+    let chain = || {
+        std::iter::successors(Some(c as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+    };
+    let imds_status = chain().find_map(|e| {
+        if let Some(token) = e.downcast_ref::<ImdsTokenError>() {
+            return token.raw_response().map(|r| r.status().as_u16());
+        }
+        match e.downcast_ref::<ImdsError>() {
+            Some(ImdsError::ErrorResponse(r)) => Some(r.response().status().as_u16()),
+            _ => None,
+        }
+    });
+    match (c, imds_status) {
+        (_, Some(403)) => "the instance metadata service (IMDS) answered 403 Forbidden: it is \
+             turned off for the instance, or IMDSv2's hop limit of 1 keeps a container from it"
+            .to_owned(),
+        (_, Some(status)) => {
+            format!("the instance metadata service (IMDS) answered HTTP {status}")
+        }
+        (CredentialsError::CredentialsNotLoaded(_), None) => {
+            "no provider of the default chain is configured".to_owned()
+        }
+        (CredentialsError::ProviderTimedOut(t), None) => format!(
+            "the credentials provider gave no answer within {}",
+            humantime::format_duration(t.timeout_duration())
+        ),
+        _ => cut_chain(c, MAX_CREDENTIALS_CAUSE_CHARS),
+    }
+}
+
 /// The error and its causes on one line, cut to [`MAX_CAUSE_CHARS`].
 fn cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let full = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
-    crate::text::cut(&full, MAX_CAUSE_CHARS)
+    cut_chain(err, MAX_CAUSE_CHARS)
+}
+
+/// `error: cause: cause's cause`, each message once (the SDK's wrappers often repeat their
+/// source's), on one line and cut to `max` characters. Display only: never the `Debug` dump
+/// that the SDK's `DisplayErrorContext` appends.
+fn cut_chain(err: &(dyn std::error::Error + 'static), max: usize) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in std::iter::successors(Some(err), |e| e.source()) {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    crate::text::cut(&parts.join(": "), max)
 }
 
 #[cfg(test)]
@@ -95,6 +154,31 @@ mod tests {
     }
 
     #[test]
+    fn a_cause_is_its_chain_of_messages_never_a_debug_dump() {
+        #[derive(Debug)]
+        struct Outer(Inner);
+        #[derive(Debug)]
+        struct Inner;
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("dispatch failure")
+            }
+        }
+        impl std::fmt::Display for Inner {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("connection refused")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        impl std::error::Error for Inner {}
+        assert_eq!(cause(&Outer(Inner)), "dispatch failure: connection refused");
+    }
+
+    #[test]
     fn a_credentials_error_anywhere_in_the_chain_is_no_credentials() {
         // An instance metadata service answering 403 gives a provider error, not a
         // "no credentials" text: the type is what counts.
@@ -107,6 +191,8 @@ mod tests {
         );
         let e = from_sdk(Operation::GetAccountSummary, &err);
         assert_eq!(e.code, ErrorCode::NoCredentials, "{e}");
-        assert!(e.message.len() < 600, "{}", e.message.len());
+        assert!(e.message.len() < 330, "{}: {}", e.message.len(), e.message);
+        assert!(!e.message.contains("ProviderError("), "{}", e.message);
+        assert!(e.message.contains("docs/deployment.md"), "{}", e.message);
     }
 }

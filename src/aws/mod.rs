@@ -207,7 +207,32 @@ mod tests {
         };
         let one_call = Duration::from_secs(210);
         assert_eq!(c.operation_timeout(), one_call);
-        assert!(c.refresh_deadline() >= c.report_timeout + one_call * account::CALLS_PER_REFRESH);
-        assert!(c.refresh_deadline() > Duration::from_secs(120 + 180));
+        // A refresh's calls in sequence, each of which may use its whole budget: the summary,
+        // the quarantine lookup (ListPolicies, ListEntitiesForPolicy, GetGroup), Generate and Get of the report, the password policy, the virtual MFA devices, the
+        // service credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind a role. Written
+        // out, not read from the code's own list: the deadline is checked against the calls.
+        let calls = [
+            "GetAccountSummary",
+            "ListPolicies",
+            "ListEntitiesForPolicy",
+            "GetGroup",
+            "GenerateCredentialReport",
+            "GetCredentialReport",
+            "GetAccountPasswordPolicy",
+            "ListVirtualMFADevices",
+            "ListServiceSpecificCredentials",
+            "ListServerCertificates",
+            "GetCallerIdentity",
+            "AssumeRole",
+        ];
+        let needed = c.report_timeout + one_call * calls.len() as u32;
+        assert_eq!(needed, Duration::from_secs(2_640));
+        assert!(c.refresh_deadline() >= needed, "{:?}", c.refresh_deadline());
+        // And not unbounded: a stuck refresh is abandoned within one more call's budget.
+        assert!(
+            c.refresh_deadline() < needed + one_call,
+            "{:?}",
+            c.refresh_deadline()
+        );
     }
 }

@@ -161,6 +161,17 @@ fn write_header(out: &mut String, f: &Family, format: Format) {
 /// Labels every series of an account carries: `account_id`, and `account_name` when known.
 pub type AccountLabels = Vec<(&'static str, String)>;
 
+/// The labels of an account's series: `account_id` (`unknown` until known) and, when it has
+/// one, `account_name`. Every series of an account takes them from here, the exporter-level
+/// `root_credentials_management` of the exporter's own account too.
+pub fn account_labels(account_id: Option<&str>, name: Option<&str>) -> AccountLabels {
+    let mut l = vec![("account_id", account_id.unwrap_or("unknown").to_owned())];
+    if let Some(n) = name {
+        l.push(("account_name", n.to_owned()));
+    }
+    l
+}
+
 /// Samples of one source (an account's data, its self-metrics, or the globals), grouped by
 /// family: `spans[f]` is the byte range of family `f`'s sample lines in `text`. The text is
 /// reference-counted: a publication serves slices of it, so the samples are held once, here.
@@ -348,10 +359,12 @@ fn b(v: bool) -> i64 {
     i64::from(v)
 }
 
+mod columns;
 mod encode;
 mod published;
 mod users;
 
+pub use columns::{LeftAbsent, left_absent};
 pub use encode::*;
 pub use published::*;
 

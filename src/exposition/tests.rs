@@ -693,3 +693,38 @@ fn docs_metrics_md_documents_every_family_and_only_those() {
     );
     assert_eq!(documented.len(), FAMILIES.len());
 }
+
+#[test]
+fn every_root_credential_with_a_last_use_has_its_series() {
+    // Root used by password, key 1 and key 2, each on its own day.
+    let report = format!(
+        "{}\n<root_account>,arn:aws:iam::123456789012:root,2015-01-01T00:00:00+00:00,not_supported,2024-05-01T00:00:00+00:00,not_supported,not_supported,true,true,2020-01-01T00:00:00+00:00,2024-05-02T00:00:00+00:00,us-east-1,iam,true,2020-01-01T00:00:00+00:00,2024-05-03T00:00:00+00:00,us-east-1,iam,false,N/A,false,N/A\n",
+        REPORT.lines().next().unwrap()
+    );
+    let data = AccountData {
+        report: parse(report.as_bytes()).unwrap(),
+        ..AccountData::default()
+    };
+    let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
+    let view = Arc::new(AccountView {
+        labels: vec![("account_id", "123456789012".into())],
+        data: data.into(),
+        posture,
+        per_user: false,
+    });
+    let rendered = render_account(view);
+    let text = Published::build(std::iter::once(&rendered), Vec::new()).classic_text(0.0);
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("aws_iam_root_last_used_timestamp_seconds{"))
+        .collect();
+    assert_eq!(
+        series,
+        [
+            "aws_iam_root_last_used_timestamp_seconds{account_id=\"123456789012\",credential=\"password\"} 1714521600",
+            "aws_iam_root_last_used_timestamp_seconds{account_id=\"123456789012\",credential=\"access_key_1\"} 1714608000",
+            "aws_iam_root_last_used_timestamp_seconds{account_id=\"123456789012\",credential=\"access_key_2\"} 1714694400",
+        ],
+        "{text}"
+    );
+}

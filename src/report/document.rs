@@ -15,8 +15,10 @@ pub struct ReportDocument {
 
 /// Reads a report file: the console's plain CSV, the CLI's JSON with a base64 `Content`, or that
 /// base64 alone (`aws iam get-credential-report --query Content --output text`). Detection: `{`
-/// first is JSON; a body of base64 characters only is base64 (a CSV header always has a comma,
-/// base64 never does); anything else is CSV.
+/// first is JSON; base64 is what is base64 ([`as_base64_report`]: its alphabet, a length in
+/// whole quanta, padding only at the end, and a decoded text whose header names the `user`
+/// column); anything else is CSV, including a report of the `user` column alone
+/// (`user\nalice\n` has no comma and only base64's letters, and is no base64 of a report).
 #[cfg(test)]
 pub fn decode_document(bytes: &[u8], limit: usize) -> Result<ReportDocument, ParseError> {
     decode_document_owned(bytes.to_vec(), limit)
@@ -39,18 +41,24 @@ pub fn decode_document_owned(
     match first {
         None => Err(ParseError::Empty),
         Some(b'{') => decode_json(body, limit),
-        Some(_) if is_bare_base64(body) => Ok(ReportDocument {
-            csv: decode_base64(body, limit)?,
-            generated: None,
-        }),
-        Some(_) => {
-            let bom = bytes.len() - body.len();
-            bytes.drain(..bom);
-            Ok(ReportDocument {
-                csv: bytes,
+        Some(_) => match as_base64_report(body)? {
+            Some(csv) if csv.len() > limit => Err(ParseError::TooLarge {
+                size: csv.len(),
+                limit,
+            }),
+            Some(csv) => Ok(ReportDocument {
+                csv,
                 generated: None,
-            })
-        }
+            }),
+            None => {
+                let bom = bytes.len() - body.len();
+                bytes.drain(..bom);
+                Ok(ReportDocument {
+                    csv: bytes,
+                    generated: None,
+                })
+            }
+        },
     }
 }
 
@@ -83,10 +91,45 @@ fn decode_json(body: &[u8], limit: usize) -> Result<ReportDocument, ParseError> 
     Ok(ReportDocument { csv, generated })
 }
 
-fn is_bare_base64(body: &[u8]) -> bool {
-    body.iter().all(|b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace()
-    })
+/// The report `body` encodes, when it is base64 of one: only base64's alphabet and line breaks,
+/// a whole number of 4-character quanta, `=` padding only at the very end, and decoded bytes
+/// whose first line is a CSV header naming the `user` column. `Ok(None)` for a CSV (anything
+/// with other characters, or a header naming `user` itself: a report of that column alone);
+/// an error for base64's letters alone that are neither.
+fn as_base64_report(body: &[u8]) -> Result<Option<Vec<u8>>, ParseError> {
+    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    if !body.iter().all(|b| alphabet(b) || b.is_ascii_whitespace()) {
+        return Ok(None);
+    }
+    let compact: Vec<u8> = body.iter().copied().filter(alphabet).collect();
+    let padding = compact.iter().rev().take_while(|b| **b == b'=').count();
+    let padded_inside = compact[..compact.len() - padding].contains(&b'=');
+    let decoded = if !compact.len().is_multiple_of(4) || padding > 2 || padded_inside {
+        Err(format!(
+            "{} characters with `=` padding {padding}: not whole 4-character quanta padded at the end",
+            compact.len()
+        ))
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(&compact)
+            .map_err(|e| e.to_string())
+    };
+    match decoded {
+        Ok(csv) if names_the_user_column(&csv) => Ok(Some(csv)),
+        _ if names_the_user_column(body) => Ok(None),
+        Ok(_) => Err(ParseError::BadBase64(
+            "it decodes to no CSV header with a `user` column".into(),
+        )),
+        Err(why) => Err(ParseError::BadBase64(why)),
+    }
+}
+
+/// Whether the first line of `csv` is a header with a `user` field (quoted or not).
+fn names_the_user_column(csv: &[u8]) -> bool {
+    let body = strip_bom(csv);
+    let header = body.split(|b| *b == b'\n').next().unwrap_or_default();
+    std::str::from_utf8(header)
+        .is_ok_and(|h| h.split(',').any(|f| f.trim().trim_matches('"') == "user"))
 }
 
 /// Standard base64, line breaks allowed (the CLI wraps nothing, a copy from a terminal may).

@@ -18,8 +18,12 @@ use std::ops::Range;
 
 use crate::text::cut;
 
+mod columns;
 mod dates;
 mod document;
+
+pub use columns::OPTIONAL_COLUMNS;
+use columns::{COLUMNS, Col, Layout};
 
 pub use dates::parse_time;
 #[cfg(test)]
@@ -145,6 +149,9 @@ pub struct CredentialReport {
     /// its row, the rest of the report is served. Counted by
     /// [`crate::exposition::RefreshStats::count_unparsed`].
     pub unparsed: BTreeMap<&'static str, u64>,
+    /// The columns of [`OPTIONAL_COLUMNS`] the header lacks, in that order: their facts are
+    /// unknown for every row (the caller says which, once).
+    pub missing_columns: Vec<&'static str>,
 }
 
 /// Something odd in a report that did not stop it from being served.
@@ -200,80 +207,6 @@ impl CredentialReport {
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
-}
-
-/// The columns this exporter reads. Every one of them is documented by AWS. Only `user` is
-/// required: without it no row can be named. Any other column may be missing (AWS's own
-/// pre-2015 layout has 16 columns, exports and audit `cut`s fewer); the facts that need it are
-/// then unknown, never guessed.
-#[derive(Clone, Copy)]
-enum Col {
-    User,
-    Arn,
-    UserCreationTime,
-    PasswordEnabled,
-    PasswordLastUsed,
-    PasswordLastChanged,
-    MfaActive,
-    Key1Active,
-    Key1LastRotated,
-    Key1LastUsed,
-    Key2Active,
-    Key2LastRotated,
-    Key2LastUsed,
-    Cert1Active,
-    Cert1LastRotated,
-    Cert2Active,
-    Cert2LastRotated,
-}
-
-const COLUMNS: [(Col, &str, bool); 17] = [
-    (Col::User, "user", true),
-    (Col::Arn, "arn", false),
-    (Col::UserCreationTime, "user_creation_time", false),
-    (Col::PasswordEnabled, "password_enabled", false),
-    (Col::PasswordLastUsed, "password_last_used", false),
-    (Col::PasswordLastChanged, "password_last_changed", false),
-    (Col::MfaActive, "mfa_active", false),
-    (Col::Key1Active, "access_key_1_active", false),
-    (Col::Key1LastRotated, "access_key_1_last_rotated", false),
-    (Col::Key1LastUsed, "access_key_1_last_used_date", false),
-    (Col::Key2Active, "access_key_2_active", false),
-    (Col::Key2LastRotated, "access_key_2_last_rotated", false),
-    (Col::Key2LastUsed, "access_key_2_last_used_date", false),
-    (Col::Cert1Active, "cert_1_active", false),
-    (Col::Cert1LastRotated, "cert_1_last_rotated", false),
-    (Col::Cert2Active, "cert_2_active", false),
-    (Col::Cert2LastRotated, "cert_2_last_rotated", false),
-];
-
-/// Positions of the columns we read, found from the header row.
-struct Layout {
-    index: [Option<usize>; COLUMNS.len()],
-}
-
-impl Layout {
-    fn from_header<'h>(header: impl IntoIterator<Item = &'h [u8]>) -> Result<Layout, ParseError> {
-        let mut index = [None; COLUMNS.len()];
-        let mut seen = std::collections::HashSet::new();
-        for (pos, raw) in header.into_iter().enumerate() {
-            let name = std::str::from_utf8(raw)
-                .map_err(|_| ParseError::NotCsv("header row is not UTF-8".into()))?
-                .trim();
-            if !seen.insert(name.to_owned()) {
-                return Err(ParseError::DuplicateColumn(name.to_owned()));
-            }
-            if let Some(slot) = COLUMNS.iter().position(|(_, n, _)| *n == name) {
-                index[slot] = Some(pos);
-            }
-        }
-        for (slot, (_, name, required)) in COLUMNS.iter().enumerate() {
-            if *required && index[slot].is_none() {
-                return Err(ParseError::MissingColumn(name));
-            }
-        }
-        Ok(Layout { index })
-    }
 }
 
 /// A data row: split line by line ([`read_plain`]), or read by the csv crate as bytes, checked
@@ -441,12 +374,14 @@ fn settle(mut report: CredentialReport, mut odd: Unparsed) -> CredentialReport {
     report
 }
 
-/// Sized from the line count: no regrowth (copies, page faults) of the rows and names.
-fn report_for(body: &[u8]) -> CredentialReport {
-    let lines = memchr::memchr_iter(b'\n', body).count();
+/// An empty report with the layout's missing columns.
+///
+/// NB: nothing is reserved from a count of the input (its lines, its bytes): a report of 60
+/// million blank lines once reserved 12 GB for rows it did not have. The rows and names grow
+/// with the rows actually read (blank lines cost nothing), doubling as a `Vec` does.
+fn report_for(layout: &Layout) -> CredentialReport {
     CredentialReport {
-        users: Vec::with_capacity(lines),
-        names: String::with_capacity(lines * 24),
+        missing_columns: layout.missing().collect(),
         ..CredentialReport::default()
     }
 }
@@ -469,7 +404,7 @@ fn read_plain(text: &str) -> Option<Result<(CredentialReport, Unparsed), ParseEr
         Ok(layout) => layout,
         Err(e) => return Some(Err(e)),
     };
-    let mut report = report_for(text.as_bytes());
+    let mut report = report_for(&layout);
     let mut odd = Unparsed::default();
     for (line, row) in lines {
         fields.clear();
@@ -545,7 +480,7 @@ fn read_csv(body: &[u8]) -> Result<(CredentialReport, Unparsed), ParseError> {
         .map_err(|e| ParseError::NotCsv(e.to_string()))?
         .clone();
     let layout = Layout::from_header(header.iter())?;
-    let mut report = report_for(body);
+    let mut report = report_for(&layout);
     let mut odd = Unparsed::default();
     let mut record = csv::ByteRecord::new();
     loop {

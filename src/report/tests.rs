@@ -578,3 +578,78 @@ fn a_row_without_an_iam_arn_has_none() {
     assert_eq!(r.arn(&r.users[0]), None);
     assert_eq!(r.name(&r.users[0]), "alice");
 }
+
+#[test]
+fn blank_lines_are_skipped_without_reserving_anything_for_them() {
+    // NB: a report of 60 million blank lines once reserved 12 GB from its newline count.
+    let mut body = String::from("user,arn\n");
+    body.push_str(&"\n".repeat(1_000_000));
+    for body in [body.clone(), body.replace('\n', "\r\n")] {
+        let r = parse(body.as_bytes()).unwrap();
+        assert!(r.users.is_empty());
+        assert_eq!(r.users.capacity(), 0, "rows reserved for blank lines");
+    }
+    // Rows are read whatever the blank lines around them.
+    let r = parse(format!("{HEADER}\n\n\n{ROOT}\n\n{ALICE}\n\n").as_bytes()).unwrap();
+    assert_eq!(r.users.len(), 1);
+    assert!(r.root.is_some());
+}
+
+#[test]
+fn a_row_takes_at_most_the_200_bytes_the_documentation_states() {
+    // docs/configuration.md (--credential-report.max-bytes) bounds a report's memory with it.
+    assert!(
+        std::mem::size_of::<Row>() <= 200,
+        "{}",
+        std::mem::size_of::<Row>()
+    );
+}
+
+#[test]
+fn a_report_of_the_user_column_alone_is_csv_even_where_its_letters_are_base64s() {
+    for body in [
+        "user\nalice\nbob\n",
+        "user\nabcd\nefgh\n",
+        "\"user\"\nalice\nbob",
+    ] {
+        let doc = decode_document(body.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(doc.csv, body.as_bytes(), "{body:?}");
+        let r = parse(&doc.csv).unwrap();
+        assert_eq!(r.users.len(), 2, "{body:?}");
+    }
+    // And as base64, a report still.
+    let b64 = base64::engine::general_purpose::STANDARD.encode("user\nalice\nbob\n");
+    let doc = decode_document(format!("{b64}\n").as_bytes(), 1 << 20).unwrap();
+    assert_eq!(doc.csv, b"user\nalice\nbob\n");
+}
+
+#[test]
+fn base64_letters_that_are_neither_a_report_nor_base64_of_one_are_named_bad_base64() {
+    for (body, why) in [
+        ("YWJjZA==\n", "no CSV header"),
+        ("YWJjZA=\n", "quanta"),
+        ("YW=JjZA=\n", "quanta"),
+        ("dXNlcg\n", "quanta"),
+    ] {
+        let e = decode_document(body.as_bytes(), 1 << 20).unwrap_err();
+        assert!(matches!(e, ParseError::BadBase64(_)), "{body:?}: {e}");
+        assert!(e.to_string().contains(why), "{body:?}: {e}");
+    }
+}
+
+#[test]
+fn the_columns_a_header_lacks_are_named_in_the_order_aws_writes_them() {
+    let r =
+        parse(b"user,mfa_active,arn\nalice,true,arn:aws:iam::123456789012:user/alice\n").unwrap();
+    assert_eq!(r.missing_columns.len(), OPTIONAL_COLUMNS.len() - 2);
+    assert_eq!(r.missing_columns[0], "user_creation_time");
+    assert!(!r.missing_columns.contains(&"mfa_active"));
+    assert!(!r.missing_columns.contains(&"arn"));
+    assert!(r.missing_columns.contains(&"access_key_2_active"));
+    assert!(
+        parse(csv(&[ROOT]).as_bytes())
+            .unwrap()
+            .missing_columns
+            .is_empty()
+    );
+}

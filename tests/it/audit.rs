@@ -346,3 +346,34 @@ fn every_account_of_the_config_file_gets_a_section_and_one_that_fails_exits_2() 
     assert_eq!(v["accounts"][1]["users"], 2);
     assert!(v["errors"][0].as_str().unwrap().contains("333333333333"));
 }
+
+#[test]
+fn audit_asks_organizations_features_as_the_daemon_does_and_decides_root_credentials_management() {
+    let s = Scenario::start();
+    let status = |s: &Scenario| {
+        let o = audit_cmd(
+            Some(&s.endpoint()),
+            &["--format", "json", "--fail-on", "never"],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout_of(&o)).unwrap();
+        let controls = v["accounts"][0]["controls"].as_array().unwrap().clone();
+        let c = controls
+            .iter()
+            .find(|c| c["id"] == "root_credentials_management")
+            .expect("the control is listed");
+        c["status"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(status(&s), "pass", "RootCredentialsManagement is enabled");
+    assert_eq!(s.calls("ListOrganizationsFeatures"), 1);
+    s.set_organization_features(Some(OrganizationFeatures {
+        organization_id: "o-a1b2c3d4e5".into(),
+        enabled: vec!["RootSessions".into()],
+    }));
+    assert_eq!(status(&s), "fail");
+    // A member account is refused: unknown, as in the daemon, and not an unreadable input.
+    s.set_organization_features(None);
+    assert_eq!(status(&s), "unknown");
+}

@@ -23,6 +23,7 @@ use common::*;
 
 mod flags;
 mod golden;
+mod hostile_files;
 mod offline_daemon;
 mod once;
 mod web_config;

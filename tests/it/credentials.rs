@@ -23,6 +23,8 @@ use std::process::{Command, Output, Stdio};
 use common::scenario::*;
 use common::*;
 
+mod errors;
+
 /// A temporary `HOME` with `~/.aws/`, where the config and credentials files go.
 struct Home {
     dir: tempfile::TempDir,

@@ -21,6 +21,7 @@ mod faults;
 mod limits;
 mod no_credentials;
 mod organization_features;
+mod paging;
 mod password_policy;
 mod quarantine;
 mod report_states;

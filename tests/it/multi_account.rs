@@ -19,7 +19,9 @@ use common::scenario::*;
 use common::*;
 
 mod discovery;
+mod discovery_failures;
 mod failing_role;
+mod hub_labels;
 mod organization_features;
 mod rediscovery;
 mod roles;
@@ -50,16 +52,13 @@ fn refresh_success(scrape: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-/// Every `account_id` label value anywhere in the scrape, but for the exporter-level
-/// `root_credentials_management` control, which carries the exporter's own account (the
-/// scenario server's default account), watched or not.
+/// Every `account_id` label value anywhere in the scrape: the exporter-level
+/// `root_credentials_management` control carries its account's only where that account is
+/// watched, so every id here is a watched account's.
 fn account_ids_anywhere(scrape: &str) -> BTreeSet<String> {
     scrape
         .lines()
         .filter_map(parse_sample_line)
-        .filter(|s| {
-            s.labels.get("control").map(String::as_str) != Some("root_credentials_management")
-        })
         .filter_map(|s| s.labels.get("account_id").cloned())
         .collect()
 }

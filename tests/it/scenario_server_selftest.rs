@@ -616,6 +616,67 @@ async fn hang_triggers_the_attempt_timeout() {
     assert_eq!(s.calls("GetAccountSummary"), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organizations_answers_in_its_json_protocol_paged_refused_and_faulted() {
+    let s = Scenario::start();
+    let conf = sdk_config_with(
+        &s.endpoint(),
+        1,
+        Duration::from_secs(5),
+        testing_credentials(),
+    )
+    .await;
+    let org = aws_sdk_organizations::Client::new(&conf);
+    let err = org.describe_organization().send().await.unwrap_err();
+    assert_eq!(code(&err), "AWSOrganizationsNotInUseException");
+
+    let mut o = OrganizationState::new(ACCOUNT)
+        .member("111111111111", "one")
+        .member("222222222222", "two");
+    o.page_size = Some(2);
+    s.set_organization(Some(o));
+    let d = org.describe_organization().send().await.unwrap();
+    let d = d.organization().unwrap();
+    assert_eq!(d.master_account_id(), Some(ACCOUNT));
+    assert_eq!(d.id(), Some("o-a1b2c3d4e5"));
+    let first = org.list_accounts().send().await.unwrap();
+    let names: Vec<_> = first.accounts().iter().filter_map(|a| a.name()).collect();
+    assert_eq!(names, ["management", "one"]);
+    let token = first.next_token().expect("a second page");
+    let second = org.list_accounts().next_token(token).send().await.unwrap();
+    assert_eq!(second.accounts().len(), 1);
+    assert_eq!(second.accounts()[0].id(), Some("222222222222"));
+    assert_eq!(
+        second.accounts()[0].state().map(|s| s.as_str()),
+        Some("ACTIVE")
+    );
+    assert_eq!(second.next_token(), None);
+    s.with_organization(|o| o.accounts[2].name = "two-renamed".into());
+    let again = org.list_accounts().next_token(token).send().await.unwrap();
+    assert_eq!(again.accounts()[0].name(), Some("two-renamed"));
+
+    s.deny("ListAccounts");
+    let err = org.list_accounts().send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDeniedException");
+    s.allow("ListAccounts");
+    s.push_faults("DescribeOrganization", Fault::error(400, "TooManyRequestsException", "AWS Organizations can't complete your request because another request is already in progress."), 1);
+    let err = org.describe_organization().send().await.unwrap_err();
+    assert_eq!(code(&err), "TooManyRequestsException");
+    org.describe_organization().send().await.unwrap();
+    assert_eq!(s.calls("DescribeOrganization"), 4);
+    assert_eq!(s.calls("ListAccounts"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_virtual_mfa_page_can_be_truncated_with_an_empty_marker() {
+    let s = Scenario::start();
+    s.with(|a| a.virtual_mfa_empty_marker = true);
+    let (iam, _) = clients(&s.endpoint(), 1).await;
+    let out = iam.list_virtual_mfa_devices().send().await.unwrap();
+    assert!(out.is_truncated());
+    assert_eq!(out.marker().unwrap_or_default(), "");
+}
+
 #[test]
 fn scenario_records_requests_and_calls() {
     let s = Scenario::start();

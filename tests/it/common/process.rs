@@ -55,6 +55,36 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
     poll_until(timeout, || child.try_wait().ok().flatten())
 }
 
+/// Runs `cmd` to its end like `Command::output`, but at most `timeout`: a command still
+/// running then is killed, and the error says so with what it wrote to stderr. For commands
+/// that must end by themselves (`--once`, `audit`), so that a hang fails the test in seconds.
+pub fn output_within(cmd: &mut Command, timeout: Duration) -> Result<std::process::Output, String> {
+    let stdout = tempfile::tempfile().expect("tempfile");
+    let stderr = tempfile::NamedTempFile::new().expect("tempfile");
+    let mut child = cmd
+        .stdout(stdout.try_clone().expect("dup"))
+        .stderr(stderr.reopen().expect("reopen"))
+        .spawn()
+        .expect("spawn");
+    let Some(status) = wait_timeout(&mut child, timeout) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!(
+            "still running after {timeout:?}; killed\n--- stderr ---\n{}",
+            tail(&read_lossy(stderr.path()), 40)
+        ));
+    };
+    let mut out = Vec::new();
+    let mut stdout = stdout;
+    std::io::Seek::rewind(&mut stdout).expect("rewind");
+    std::io::Read::read_to_end(&mut stdout, &mut out).expect("read stdout");
+    Ok(std::process::Output {
+        status,
+        stdout: out,
+        stderr: std::fs::read(stderr.path()).unwrap_or_default(),
+    })
+}
+
 pub(super) fn read_lossy(path: &Path) -> String {
     std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())

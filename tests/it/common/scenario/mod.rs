@@ -28,7 +28,8 @@
 //! - `state.rs`: every account's data, faults, issued credentials, recorded requests;
 //! - `wire.rs`: form parsing, XML answers and errors, paging, the SigV4 access key id;
 //! - `actions/`: one function per IAM/STS action and the table that routes to them (see
-//!   there how to add one);
+//!   there how to add one); `actions/organizations.rs`: Organizations' DescribeOrganization and
+//!   ListAccounts, in its JSON protocol ([`Scenario::set_organization`]);
 //! - `providers.rs`: the endpoints of the SDK's credential providers (IMDS, ECS, SSO), for
 //!   the credential provider tests.
 
@@ -54,7 +55,7 @@ pub use state::*;
 
 use super::process::poll_until;
 use super::serve::{InProcessServer, Resp};
-use actions::{Plan, plan_response};
+use actions::{ORGANIZATIONS_TARGET, Plan, plan_json_response, plan_response};
 use wire::{access_key_from_auth, parse_form};
 
 /// The default account id.
@@ -264,6 +265,18 @@ impl Scenario {
         }
     }
 
+    /// The organization Organizations' DescribeOrganization and ListAccounts answer; `None`:
+    /// the caller is in no organization.
+    pub fn set_organization(&self, org: Option<OrganizationState>) {
+        self.state.lock().unwrap().organization = org;
+    }
+
+    /// Changes the organization in place (rename an account, add one, ...).
+    pub fn with_organization<R>(&self, f: impl FnOnce(&mut OrganizationState) -> R) -> R {
+        let mut st = self.state.lock().unwrap();
+        f(st.organization.as_mut().expect("set_organization first"))
+    }
+
     /// Every request received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.lock().unwrap().requests.clone()
@@ -310,16 +323,27 @@ async fn handle(state: Arc<Mutex<ScenarioState>>, req: Request<hyper::body::Inco
             .collect();
         return providers::answer(&state, name, path, params, headers);
     }
-    if parts.method == hyper::Method::POST {
-        params.extend(parse_form(&String::from_utf8_lossy(&body)));
-    }
     let auth = parts
         .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (akid, service) = access_key_from_auth(auth);
-    match plan_response(&state, params, akid, service) {
+    let json_action = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(ORGANIZATIONS_TARGET));
+    let plan = match json_action {
+        Some(action) => plan_json_response(&state, action, &body, akid),
+        None => {
+            if parts.method == hyper::Method::POST {
+                params.extend(parse_form(&String::from_utf8_lossy(&body)));
+            }
+            plan_response(&state, params, akid, service)
+        }
+    };
+    match plan {
         Plan::Respond(r) => r,
         Plan::HangThen(d, f) => {
             tokio::time::sleep(d).await;

@@ -15,7 +15,9 @@
 //!
 //! Each endpoint's calls are counted on the default account and recorded with their headers,
 //! under the names of [`ENDPOINTS`]; the credentials they hand out are issued with that name
-//! as [`IssuedCredentials::issued_by`].
+//! as [`IssuedCredentials::issued_by`]. An endpoint denied on the default account
+//! (`s.deny("ImdsGetToken")`) answers 403 Forbidden, as IMDS does where it is turned off for
+//! the instance or a hop limit keeps a container from it.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -72,6 +74,9 @@ pub(super) fn answer(
         service: None,
         headers: headers.clone(),
     });
+    if st.account_mut(&default_account).denied.contains(name) {
+        return text_response(403, "Forbidden", &[]);
+    }
     let issue = |st: &mut ScenarioState, account_id: &str, role: &str| {
         let session = IssuedCredentials {
             account_id: account_id.to_string(),

@@ -346,6 +346,55 @@ impl PolicyAttachment {
     }
 }
 
+/// An AWS Organizations organization, as DescribeOrganization and ListAccounts answer it.
+#[derive(Debug, Clone)]
+pub struct OrganizationState {
+    pub id: String,
+    pub management_account_id: String,
+    /// In ListAccounts order.
+    pub accounts: Vec<OrgMember>,
+    /// ListAccounts' largest page (None: 20, Organizations' default).
+    pub page_size: Option<usize>,
+}
+
+impl OrganizationState {
+    /// An organization `o-a1b2c3d4e5` managed by `management_account_id`, which is its first
+    /// member (named `management`).
+    pub fn new(management_account_id: &str) -> OrganizationState {
+        OrganizationState {
+            id: "o-a1b2c3d4e5".into(),
+            management_account_id: management_account_id.into(),
+            accounts: vec![OrgMember::active(management_account_id, "management")],
+            page_size: None,
+        }
+    }
+
+    /// Adds an ACTIVE member account.
+    pub fn member(mut self, id: &str, name: &str) -> OrganizationState {
+        self.accounts.push(OrgMember::active(id, name));
+        self
+    }
+}
+
+/// A member account of an [`OrganizationState`].
+#[derive(Debug, Clone)]
+pub struct OrgMember {
+    pub id: String,
+    pub name: String,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ...
+    pub state: String,
+}
+
+impl OrgMember {
+    pub fn active(id: &str, name: &str) -> OrgMember {
+        OrgMember {
+            id: id.into(),
+            name: name.into(),
+            state: "ACTIVE".into(),
+        }
+    }
+}
+
 /// `arn:aws:iam::aws:policy/<name>`.
 pub fn aws_policy_arn(name: &str) -> String {
     format!("arn:aws:iam::aws:policy/{name}")
@@ -404,6 +453,9 @@ pub struct AccountState {
     /// ListVirtualMFADevices' largest page: fewer items than a request's MaxItems, as AWS may
     /// answer (None = MaxItems, or everything in one page).
     pub virtual_mfa_page_size: Option<usize>,
+    /// ListVirtualMFADevices answers every page as truncated with an empty `Marker`: a broken
+    /// paging that a client must end, not follow.
+    pub virtual_mfa_empty_marker: bool,
     /// ListServiceSpecificCredentials (AllUsers) answers these.
     pub service_credentials: Vec<ServiceCredentialRow>,
     /// Its largest page, like `virtual_mfa_page_size`.
@@ -450,6 +502,7 @@ impl AccountState {
             password_policy: None,
             virtual_mfa: Vec::new(),
             virtual_mfa_page_size: None,
+            virtual_mfa_empty_marker: false,
             service_credentials: Vec::new(),
             service_credentials_page_size: None,
             server_certificates: Vec::new(),
@@ -558,6 +611,8 @@ pub struct ScenarioState {
     /// Access key id → the session it belongs to.
     pub issued: HashMap<String, IssuedCredentials>,
     pub requests: Vec<RecordedRequest>,
+    /// The organization DescribeOrganization and ListAccounts answer (None: not in one).
+    pub organization: Option<OrganizationState>,
     /// Keep at most this many requests in `requests` (oldest dropped).
     pub max_recorded: usize,
     next_key: u64,
@@ -575,6 +630,7 @@ impl ScenarioState {
             accounts,
             issued: HashMap::new(),
             requests: Vec::new(),
+            organization: None,
             max_recorded: 100_000,
             next_key: 1,
         }

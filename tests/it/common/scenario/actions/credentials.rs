@@ -59,6 +59,10 @@ pub(super) fn list_virtual_mfa_devices(st: &mut ScenarioState, call: &Call) -> R
         x.push_str("      </member>\n");
     }
     x.push_str("    </VirtualMFADevices>\n");
+    if a.virtual_mfa_empty_marker {
+        x.push_str("    <IsTruncated>true</IsTruncated>\n    <Marker></Marker>\n  ");
+        return ok_xml(call.action, IAM_XMLNS, &x);
+    }
     x.push_str(&truncation_xml(marker));
     ok_xml(call.action, IAM_XMLNS, &x)
 }

@@ -24,6 +24,7 @@
 mod account;
 mod certificates;
 mod credentials;
+mod organizations;
 mod policies;
 mod report;
 mod sts;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use super::super::serve::Resp;
 use super::state::{AccountState, Fault, IssuedCredentials, RecordedRequest, ScenarioState};
 use super::wire::{IAM_XMLNS, STS_VERSION, STS_XMLNS, error_response, fault_response};
+pub(super) use organizations::{TARGET_PREFIX as ORGANIZATIONS_TARGET, plan_json_response};
 
 /// The service an action belongs to: its XML namespace and its IAM-policy prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
