@@ -10,7 +10,8 @@
 //! - Edges: [`aws`] (the only module naming the AWS SDK), [`offline`], [`web`] (HTTP server,
 //!   negotiation, TLS, auth).
 //! - Between them: `fetch` (what a source returns), [`refresh`] (one account's pipeline),
-//!   `schedule` (when, AWS-free), [`accounts`] (which, from the [`config`]: where a run is
+//!   `fast` (an account's fast check: the signals that page, every minute), `schedule` (when,
+//!   AWS-free), [`accounts`] (which, from the [`config`]: where a run is
 //!   assembled), [`snapshot`] (what scrapes read); `organization`: the one exporter-level
 //!   refresh (centralized root access, once per interval, not per account).
 //! - Leaves, importing nothing of the crate: [`version`], [`shard`], [`clock`], `text` (input
@@ -39,6 +40,7 @@ pub mod aws;
 pub mod shard;
 
 mod arn;
+mod fast;
 mod fetch;
 mod organization;
 mod schedule;

@@ -5,18 +5,17 @@
 //! A failed refresh keeps the account's last good data (its self-metrics say it failed and how
 //! old the last success is).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::aws::AccountClient;
 use crate::clock::now_secs;
-use crate::exposition::{
-    AccountLabels, AccountView, RefreshStats, RootUse, account_labels as labels, left_absent,
-    render_account, render_stats,
-};
+use crate::exposition::{AccountLabels, RefreshStats, account_labels as labels, left_absent};
+use crate::fast::{FastCheck, FastSettings, Live};
 use crate::fetch::{ErrorLog, FetchError, Fetched};
 use crate::offline::FileSource;
-use crate::posture::{AccountData, Summary, Thresholds, derive};
+use crate::posture::{AccountData, Summary, Thresholds};
 use crate::report::{ParseError, parse};
 use crate::schedule::Refresh;
 use crate::snapshot::State;
@@ -89,6 +88,9 @@ pub struct RefreshSettings {
     pub max_report_bytes: usize,
     /// Hard bound on one whole refresh, beyond the per-call timeouts.
     pub deadline: Duration,
+    /// The fast checks of AWS accounts (the daemon, unless `--refresh.fast-interval=0`);
+    /// `None`: none.
+    pub fast: Option<Arc<FastSettings>>,
 }
 
 /// One account's fetched and parsed data, as `audit` reads it ([`Account::fetch_once`]).
@@ -102,24 +104,41 @@ pub struct AccountInput {
     pub data: AccountData,
 }
 
-/// One account's refresh state across refreshes (its counters live here).
+/// One account's refresh state across refreshes.
 #[derive(Debug)]
 pub struct Account {
     target: Target,
+    /// Its counters, and the data its fast check re-derives from (shared with the check).
+    live: Arc<Live>,
     /// The report columns missing at the last refresh that read a report: logged when they
     /// change, not at every refresh.
     missing_columns: Option<Vec<&'static str>>,
-    stats: RefreshStats,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
 }
 
 impl Refresh for Account {
+    type Fast = FastCheck;
+
     async fn refresh(&mut self) {
         // Counted inside; the schedule only needs it done.
         if let Err(e) = self.refresh_once().await {
             tracing::error!(account = %self.target.key, error = %e, "refresh failed; the last good data, if any, stays served");
         }
+    }
+
+    fn fast_check(&self) -> Option<FastCheck> {
+        let (Source::Aws(client), Some(settings)) = (&self.target.source, &self.settings.fast)
+        else {
+            return None;
+        };
+        Some(FastCheck {
+            key: self.target.key.clone(),
+            client: client.clone(),
+            live: self.live.clone(),
+            state: self.state.clone(),
+            settings: settings.clone(),
+        })
     }
 }
 
@@ -131,10 +150,12 @@ impl Account {
             labels: labels(target.account_id.as_deref(), target.name.as_deref()),
             ..RefreshStats::default()
         };
+        // Only a fast check re-derives from the last data: keep it only for one.
+        let keep = settings.fast.is_some() && matches!(target.source, Source::Aws(_));
         Account {
             target,
+            live: Arc::new(Live::new(stats, keep)),
             missing_columns: None,
-            stats,
             state,
             settings,
         }
@@ -145,54 +166,68 @@ impl Account {
     pub async fn refresh_once(&mut self) -> Result<(), RefreshError> {
         let started = Instant::now();
         let mut errors = ErrorLog::new();
-        let work = fetch_and_render(&self.target, &self.settings, &mut errors);
+        let work = self.fetch_and_render(&mut errors, started);
         let result = within(self.settings.deadline, work).await;
 
         log_failed_calls(&self.target.key, &errors);
-        for e in &errors {
-            self.count(e);
-        }
-        let s = &mut self.stats;
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        let result = result.map(|(labels, unparsed, missing)| {
+            if self.missing_columns.as_ref() != Some(&missing.columns) {
+                log_missing_columns(&self.target.key, &missing, self.missing_columns.is_some());
+                self.missing_columns = Some(missing.columns);
+            }
+            (labels, unparsed)
+        });
         let key = &self.target.key;
-        match result {
-            Ok(Rendering {
-                labels,
-                rendered,
-                root_use,
-                unparsed,
-                missing,
-            }) => {
-                if self.missing_columns.as_ref() != Some(&missing.columns) {
-                    log_missing_columns(key, &missing, self.missing_columns.is_some());
-                    self.missing_columns = Some(missing.columns);
-                }
-                s.labels = labels;
-                s.count_unparsed(&unparsed);
-                s.success = true;
-                s.successes += 1;
-                s.last_success = Some(now_secs());
-                tracing::info!(account = %key, account_id = %label_value(&s.labels, "account_id"), duration_seconds = s.duration_seconds, "refresh succeeded");
-                let stats = Arc::new(render_stats(s.clone()));
-                self.state.update(key, |slot| {
-                    slot.data = Some(Arc::new(rendered));
-                    slot.stats = Some(stats);
-                    slot.root_use = root_use;
-                });
-                Ok(())
+        let outcome = self.live.stats(|s| {
+            for e in &errors {
+                s.aws_errors.count(e);
             }
-            Err(e) => {
-                s.success = false;
-                s.failures += 1;
-                if let RefreshError::Fetch(f) = &e {
-                    self.count(f);
+            s.duration_seconds = started.elapsed().as_secs_f64();
+            match result {
+                Ok((labels, unparsed)) => {
+                    s.labels = labels;
+                    s.count_unparsed(&unparsed);
+                    s.success = true;
+                    s.successes += 1;
+                    s.last_success = Some(now_secs());
+                    tracing::info!(account = %key, account_id = %label_value(&s.labels, "account_id"), duration_seconds = s.duration_seconds, "refresh succeeded");
+                    Ok(())
                 }
-                let stats = Arc::new(render_stats(self.stats.clone()));
-                self.state
-                    .update(&self.target.key, |slot| slot.stats = Some(stats));
-                Err(e)
+                Err(e) => {
+                    s.success = false;
+                    s.failures += 1;
+                    if let RefreshError::Fetch(f) = &e {
+                        s.aws_errors.count(f);
+                    }
+                    Err(e)
+                }
             }
-        }
+        });
+        self.live.show_stats(&self.state, key);
+        outcome
+    }
+
+    /// Fetches, parses, derives and renders, and writes the account's slot; returns the
+    /// account's labels, the report values that fit no known form and the columns it lacks.
+    async fn fetch_and_render(
+        &self,
+        errors: &mut ErrorLog,
+        started: Instant,
+    ) -> Result<(AccountLabels, BTreeMap<&'static str, u64>, MissingColumns), RefreshError> {
+        let Parsed {
+            account_id,
+            data,
+            unparsed,
+            missing,
+        } = fetch_and_parse(&self.target, &self.settings, errors).await?;
+        let labels = labels(Some(&account_id), self.target.name.as_deref());
+        // The live facts were fetched after `started`: a fast check's fetched later win.
+        let render = self.live.full(data, labels.clone(), started);
+        let now = now_secs() as i64;
+        let (thresholds, per_user) = (self.settings.thresholds, self.settings.per_user);
+        let finished = blocking("render", move || render.run(&thresholds, per_user, now)).await?;
+        self.live.show(finished, &self.state, &self.target.key);
+        Ok((labels, unparsed, missing))
     }
 
     /// `audit`: fetches and parses once, under the same deadline as a refresh, and returns the
@@ -216,10 +251,6 @@ impl Account {
             name: self.target.name.clone(),
             data,
         })
-    }
-
-    fn count(&mut self, e: &FetchError) {
-        self.stats.aws_errors.count(e);
     }
 }
 
@@ -274,18 +305,6 @@ fn label_value<'a>(labels: &'a AccountLabels, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// A refresh's output, for the account's slot and its self-metrics.
-struct Rendering {
-    labels: AccountLabels,
-    /// The account's series.
-    rendered: crate::exposition::Rendered,
-    /// When root was last used, for the scrape-time age.
-    root_use: Option<RootUse>,
-    /// The report values that fit no known form, per column.
-    unparsed: std::collections::BTreeMap<&'static str, u64>,
-    missing: MissingColumns,
-}
-
 /// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
 /// `audit` alike.
 struct Parsed {
@@ -293,7 +312,7 @@ struct Parsed {
     account_id: String,
     data: AccountData,
     /// The report values that fit no known form, per column.
-    unparsed: std::collections::BTreeMap<&'static str, u64>,
+    unparsed: BTreeMap<&'static str, u64>,
     missing: MissingColumns,
 }
 
@@ -349,43 +368,6 @@ async fn fetch_and_parse(
     })
 }
 
-async fn fetch_and_render(
-    target: &Target,
-    settings: &RefreshSettings,
-    errors: &mut ErrorLog,
-) -> Result<Rendering, RefreshError> {
-    let Parsed {
-        account_id,
-        data,
-        unparsed,
-        missing,
-    } = fetch_and_parse(target, settings, errors).await?;
-    let labels = labels(Some(&account_id), target.name.as_deref());
-    let now = now_secs() as i64;
-    let (thresholds, per_user) = (settings.thresholds, settings.per_user);
-    blocking("render", move || {
-        let posture = derive(&data, &thresholds, now);
-        let root_use = posture.root.most_recent_use().map(|at| RootUse {
-            labels: labels.clone(),
-            at,
-        });
-        let view = Arc::new(AccountView {
-            labels: labels.clone(),
-            data,
-            posture,
-            per_user,
-        });
-        Rendering {
-            labels,
-            rendered: render_account(view),
-            root_use,
-            unparsed,
-            missing,
-        }
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +396,7 @@ mod tests {
             per_user: true,
             max_report_bytes: 1 << 20,
             deadline: Duration::from_secs(5),
+            fast: None,
         })
     }
 

@@ -31,7 +31,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
 
-pub use account::{AccountClient, CALLS_PER_REFRESH, REFRESH_CALLS};
+pub use account::{AccountClient, CALLS_PER_REFRESH, FAST_CALLS, REFRESH_CALLS};
 pub use discovery::OrgAccount;
 
 use crate::fetch::{ErrorCode, FetchError, Operation, OrganizationFeatures};
@@ -62,6 +62,12 @@ impl Settings {
             self.operation_timeout()
                 .saturating_mul(account::CALLS_PER_REFRESH),
         )
+    }
+
+    /// The hard bound on one fast check: every call it can make at its full retry budget.
+    pub fn fast_check_deadline(&self) -> Duration {
+        self.operation_timeout()
+            .saturating_mul(account::FAST_CALLS.len() as u32)
     }
 
     /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).
@@ -202,11 +208,14 @@ mod tests {
         let one_call = Duration::from_secs(210);
         assert_eq!(c.operation_timeout(), one_call);
         // A refresh's calls in sequence, each of which may use its whole budget: the summary,
-        // Generate and Get of the report, the password policy, the virtual MFA devices, the
+        // the quarantine lookup (ListPolicies, ListEntitiesForPolicy, GetGroup), Generate and Get of the report, the password policy, the virtual MFA devices, the
         // service credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind a role. Written
         // out, not read from the code's own list: the deadline is checked against the calls.
         let calls = [
             "GetAccountSummary",
+            "ListPolicies",
+            "ListEntitiesForPolicy",
+            "GetGroup",
             "GenerateCredentialReport",
             "GetCredentialReport",
             "GetAccountPasswordPolicy",
@@ -217,7 +226,7 @@ mod tests {
             "AssumeRole",
         ];
         let needed = c.report_timeout + one_call * calls.len() as u32;
-        assert_eq!(needed, Duration::from_secs(2_010));
+        assert_eq!(needed, Duration::from_secs(2_640));
         assert!(c.refresh_deadline() >= needed, "{:?}", c.refresh_deadline());
         // And not unbounded: a stuck refresh is abandoned within one more call's budget.
         assert!(

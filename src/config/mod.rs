@@ -38,6 +38,15 @@ fn duration<const MAX_SECS: u64>(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `--refresh.fast-interval`: a duration up to a day, or `0` / `off` (no fast checks:
+/// `Duration::ZERO`).
+fn fast_interval(s: &str) -> Result<Duration, String> {
+    match s {
+        "0" | "0s" | "off" => Ok(Duration::ZERO),
+        _ => duration::<DAY>(s).map_err(|e| format!("{e}, or 0 / off")),
+    }
+}
+
 /// A clap error as one line that keeps what helps (the possible values, the missing flag,
 /// "a similar argument exists") and drops the usage block.
 pub fn one_line_flag_error(e: &clap::Error) -> String {
@@ -116,6 +125,9 @@ pub struct Flags {
     /// Time between refreshes of an account [default: 5m].
     #[arg(long = "refresh.interval", value_parser = duration::<{ 7 * DAY }>)]
     pub refresh_interval: Option<Duration>,
+    /// Time between fast checks of each AWS account's root access keys and exposed-key quarantine (GetAccountSummary, ListPolicies), apart from its refreshes; 0 or off: none; none either when not below --refresh.interval [default: 1m].
+    #[arg(long = "refresh.fast-interval", value_parser = fast_interval)]
+    pub fast_interval: Option<Duration>,
     /// How long to wait for AWS to generate a credential report.
     #[arg(long = "credential-report.timeout", global = true, default_value = "2m", value_parser = duration::<HOUR>)]
     pub report_timeout: Duration,
@@ -283,6 +295,9 @@ pub struct FileConfig {
     pub organizations: Option<Organizations>,
     #[serde(default)]
     pub refresh_interval: Option<String>,
+    /// `--refresh.fast-interval`'s value (`1m`, `0`, `off`).
+    #[serde(default)]
+    pub refresh_fast_interval: Option<String>,
     #[serde(default)]
     pub concurrency: Option<u32>,
 }
@@ -308,6 +323,8 @@ pub struct Config {
     pub telemetry_path: String,
     pub web_config_file: Option<PathBuf>,
     pub refresh_interval: Duration,
+    /// Fast checks' interval: below `refresh_interval`, else `None` (no fast checks).
+    pub fast_interval: Option<Duration>,
     pub concurrency: usize,
     pub report_max_bytes: usize,
     /// What the process does.
@@ -358,6 +375,13 @@ pub enum ConfigError {
     },
 }
 
+/// The intervals the config file sets, if any.
+#[derive(Debug, Clone, Copy)]
+struct Intervals {
+    full: Option<Duration>,
+    fast: Option<Duration>,
+}
+
 impl Config {
     /// Validates flags and reads the config file they name.
     pub fn from_flags(f: Flags) -> Result<Config, ConfigError> {
@@ -406,6 +430,19 @@ impl Config {
                     .map_err(|e| file_err(format!("refresh_interval: {e}")))?,
             ),
             None => None,
+        };
+        let file_fast = match file
+            .as_ref()
+            .and_then(|c| c.refresh_fast_interval.as_deref())
+        {
+            Some(s) => Some(
+                fast_interval(s).map_err(|e| file_err(format!("refresh_fast_interval: {e}")))?,
+            ),
+            None => None,
+        };
+        let intervals = Intervals {
+            full: file_interval,
+            fast: file_fast,
         };
         let mode = match (&f.report_file, file) {
             (Some(_), Some(_)) => {
@@ -463,17 +500,17 @@ impl Config {
                     accounts: c.accounts,
                     organizations: c.organizations,
                 };
-                return Config::build(f, mode, file_interval, concurrency);
+                return Config::build(f, mode, intervals, concurrency);
             }
             (None, None) => Mode::DefaultAccount,
         };
-        Config::build(f, mode, file_interval, None)
+        Config::build(f, mode, intervals, None)
     }
 
     fn build(
         f: Flags,
         mode: Mode,
-        file_interval: Option<Duration>,
+        file: Intervals,
         file_concurrency: Option<u32>,
     ) -> Result<Config, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -486,16 +523,24 @@ impl Config {
             Run::Audit(_) => "warn",
             Run::Daemon | Run::Once => "info",
         };
+        // Flags override the file; the file overrides the default.
+        let refresh_interval = f
+            .refresh_interval
+            .or(file.full)
+            .unwrap_or(Duration::from_secs(300));
+        let fast_interval = f
+            .fast_interval
+            .or(file.fast)
+            .unwrap_or(Duration::from_secs(60));
         Ok(Config {
             run,
             listen_address: f.listen_address,
             telemetry_path: f.telemetry_path,
             web_config_file: f.web_config_file,
-            // Flags override the file; the file overrides the default.
-            refresh_interval: f
-                .refresh_interval
-                .or(file_interval)
-                .unwrap_or(Duration::from_secs(300)),
+            refresh_interval,
+            // Not below the refresh interval, a refresh reads the same signals as often.
+            fast_interval: (!fast_interval.is_zero() && fast_interval < refresh_interval)
+                .then_some(fast_interval),
             concurrency: f.concurrency.or(file_concurrency).unwrap_or(8) as usize,
             report_max_bytes: f.report_max_bytes,
             per_user: f.per_user,
