@@ -95,6 +95,39 @@ impl Refresh for FakeAccount {
     }
 }
 
+impl FakeFleet {
+    /// A fleet that discovers `accounts` (`None`: discovery fails), each refresh taking `work`;
+    /// no configured accounts, panics or blocking.
+    fn new(state: &Arc<State>, accounts: Option<&[&str]>, work: Duration) -> FakeFleet {
+        FakeFleet {
+            accounts: Mutex::new(accounts.map(|a| a.iter().map(|s| s.to_string()).collect())),
+            configured: Vec::new(),
+            specs: Mutex::default(),
+            discoveries: Mutex::default(),
+            opened: Mutex::default(),
+            alive: Arc::default(),
+            panics: Mutex::default(),
+            work,
+            block: Duration::ZERO,
+            log: Log::default(),
+            checks: Log::default(),
+            state: state.clone(),
+            t0: Instant::now(),
+        }
+    }
+}
+
+/// The plan of most tests: [`INTERVAL`], spread, fast checks every `fast` when given.
+fn plan(concurrency: usize, fast: Option<Duration>) -> Plan {
+    Plan {
+        interval: INTERVAL,
+        concurrency,
+        spread: true,
+        fast_interval: fast,
+        retry: DISCOVERY_RETRY,
+    }
+}
+
 impl Fleet for FakeFleet {
     type Spec = u32;
     type Account = FakeAccount;
@@ -174,28 +207,11 @@ fn start_with(
 ) -> Harness {
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(Some(accounts.iter().map(|s| s.to_string()).collect())),
-        configured: Vec::new(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
         panics: Mutex::new(panics.iter().map(|s| s.to_string()).collect()),
-        work,
-        block: Duration::ZERO,
-        log: Log::default(),
-        checks: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
+        ..FakeFleet::new(&state, Some(accounts), work)
     });
     let cancel = CancellationToken::new();
-    let plan = Plan {
-        interval: INTERVAL,
-        concurrency,
-        spread: true,
-        fast_interval: fast,
-        retry: DISCOVERY_RETRY,
-    };
+    let plan = plan(concurrency, fast);
     let handle = tokio::spawn(run(fleet.clone(), state.clone(), plan, cancel.clone()));
     Harness {
         fleet,
@@ -281,21 +297,11 @@ async fn later_refreshes_fall_on_each_accounts_stable_slot() {
 #[tokio::test(start_paused = true)]
 async fn without_spread_every_refresh_is_one_interval_after_the_last() {
     let state = Arc::new(State::default());
-    let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(Some(vec!["default".into()])),
-        configured: Vec::new(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
-        panics: Mutex::default(),
-        work: Duration::from_secs(2),
-        block: Duration::ZERO,
-        log: Log::default(),
-        checks: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
-    });
+    let fleet = Arc::new(FakeFleet::new(
+        &state,
+        Some(&["default"]),
+        Duration::from_secs(2),
+    ));
     let cancel = CancellationToken::new();
     let plan = Plan {
         interval: Duration::from_secs(60),
@@ -384,28 +390,11 @@ async fn shutdown_waits_for_every_account_task() {
     // that does not yield does, and is running on another worker when shutdown comes.
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(Some(vec!["a".into(), "b".into()])),
-        configured: Vec::new(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
-        panics: Mutex::default(),
-        work: Duration::from_secs(1_000),
         block: Duration::from_millis(500),
-        log: Log::default(),
-        checks: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
+        ..FakeFleet::new(&state, Some(&["a", "b"]), Duration::from_secs(1_000))
     });
     let cancel = CancellationToken::new();
-    let plan = Plan {
-        interval: INTERVAL,
-        concurrency: 8,
-        spread: true,
-        fast_interval: None,
-        retry: DISCOVERY_RETRY,
-    };
+    let plan = plan(8, None);
     let alive = fleet.alive.clone();
     let stopper = cancel.clone();
     tokio::spawn(async move {
@@ -426,28 +415,11 @@ async fn shutdown_waits_for_every_account_task() {
 fn start_failing(configured: &[&str]) -> Harness {
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(None),
         configured: configured.iter().map(|s| s.to_string()).collect(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
-        panics: Mutex::default(),
-        work: Duration::from_secs(1),
-        block: Duration::ZERO,
-        log: Log::default(),
-        checks: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
+        ..FakeFleet::new(&state, None, Duration::from_secs(1))
     });
     let cancel = CancellationToken::new();
-    let plan = Plan {
-        interval: INTERVAL,
-        concurrency: 8,
-        spread: true,
-        fast_interval: None,
-        retry: DISCOVERY_RETRY,
-    };
+    let plan = plan(8, None);
     let handle = tokio::spawn(run(fleet.clone(), state.clone(), plan, cancel.clone()));
     Harness {
         fleet,
