@@ -183,7 +183,7 @@ fn rendered_parts(csv: &[u8], users: u64) -> [Rendered; 3] {
     let posture = derive(&data, &Thresholds::default(), NOW);
     let view = Arc::new(AccountView {
         labels: labels(),
-        data,
+        data: data.into(),
         posture,
         per_user: true,
     });
@@ -204,7 +204,7 @@ fn refresh_pipeline(csv: &[u8], users: u64) -> Published {
     });
     let view = Arc::new(AccountView {
         labels: labels(),
-        data,
+        data: data.into(),
         posture,
         per_user: true,
     });
@@ -293,7 +293,7 @@ fn bench_stages(c: &mut Criterion) {
         let posture = derive(&data, &Thresholds::default(), NOW);
         let view = Arc::new(AccountView {
             labels: labels(),
-            data,
+            data: data.into(),
             posture,
             per_user: true,
         });
@@ -401,6 +401,7 @@ fn refresh_settings() -> RefreshSettings {
         deadline: Duration::from_secs(60),
         refresh_interval: Duration::from_secs(300),
         root_audit_interval: Duration::from_secs(3600),
+        fast: None,
     }
 }
 

@@ -26,6 +26,7 @@
     // Per alert: its severity label and how long its condition must hold (`for:`). Every alert
     // of alerts/*.libsonnet has an entry; a new alert without one fails to render, naming it.
     alerts: {
+      AwsIamAccessKeyExposed: { severity: 'critical', 'for': '0m' },
       AwsIamRootAccessKeyPresent: { severity: 'critical', 'for': '0m' },
       AwsIamRootMfaDisabled: { severity: 'critical', 'for': '5m' },
       AwsIamRootAccountUsed: { severity: 'warning', 'for': '0m' },

@@ -18,11 +18,15 @@
 #   AWS_IAM_EXPORTER_SCALE_USERS=20        IAM users per account (per-user series on)
 #   AWS_IAM_EXPORTER_SCALE_LATENCY_MS=50   delay of every IAM answer (AWS is not instant)
 #   AWS_IAM_EXPORTER_SCALE_INTERVAL=1s     --refresh.interval (1s: all accounts due at once, non-stop refreshing)
+#   AWS_IAM_EXPORTER_SCALE_FAST=1m         --refresh.fast-interval (default: the exporter's, 1m; with
+#                                          the 1s interval, fast checks are off)
+#   AWS_IAM_EXPORTER_SCALE_CONCURRENCY=8,16  the --refresh.concurrency of each run
 #   AWS_IAM_EXPORTER_SCALE_BIN=PATH        exporter binary (default: the release build of this run)
 #   AWS_IAM_EXPORTER_SCALE_STEADY_SECS=0   also measure the steady state: the exporter's CPU over
 #                                          this many seconds, from half an interval after the
 #                                          first round (when refreshes come at their slots; one
-#                                          scrape every 15 s), scaled to one interval
+#                                          scrape every 15 s), scaled to one interval; and the IAM
+#                                          calls per second of that window, by action
 #   SCALE_TEST_PROFILE=debug               build the test harness in debug instead (faster to
 #                                          build; then set AWS_IAM_EXPORTER_SCALE_BIN to a
 #                                          release binary, e.g. after `cargo build --release`)

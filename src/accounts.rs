@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::aws::{Aws, OrgAccount, Role};
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, Run};
 use crate::exposition::render_control_info;
+use crate::fast::{FastCheck, FastSettings};
 use crate::fetch::FetchError;
 use crate::offline::{FileSource, Files};
 use crate::organization::{Organization, OrganizationPart, Watched};
@@ -142,16 +143,29 @@ pub enum Job {
 }
 
 impl Refresh for Job {
+    type Fast = FastCheck;
+
     async fn refresh(&mut self) {
         match self {
             Job::Account(a) => a.refresh().await,
             Job::Organization(o) => o.refresh().await,
         }
     }
+
+    fn fast_check(&self) -> Option<FastCheck> {
+        match self {
+            Job::Account(a) => a.fast_check(),
+            Job::Organization(_) => None,
+        }
+    }
 }
 
 /// What every refresh of `config` needs.
 fn refresh_settings(config: &Config) -> RefreshSettings {
+    // Fast checks are the daemon's: `--once` and `audit` refresh once, offline has no AWS.
+    let fast = config
+        .fast_interval
+        .filter(|_| config.run == Run::Daemon && !matches!(config.mode, Mode::Offline(_)));
     RefreshSettings {
         thresholds: config.thresholds,
         per_user: config.per_user,
@@ -164,6 +178,13 @@ fn refresh_settings(config: &Config) -> RefreshSettings {
         },
         refresh_interval: config.refresh_interval,
         root_audit_interval: config.root_audit_interval,
+        fast: fast.map(|_| {
+            Arc::new(FastSettings {
+                thresholds: config.thresholds,
+                per_user: config.per_user,
+                deadline: config.aws.fast_check_deadline(),
+            })
+        }),
     }
 }
 
@@ -213,6 +234,7 @@ impl ConfigFleet {
             interval: self.config.refresh_interval,
             concurrency: self.config.concurrency,
             spread: matches!(self.config.mode, Mode::MultiAccount { .. }),
+            fast_interval: self.settings.fast.as_ref().and(self.config.fast_interval),
             retry: schedule::DISCOVERY_RETRY,
         }
     }

@@ -19,6 +19,15 @@ pub struct Fetched {
     pub facts: Facts,
 }
 
+/// What a fast check fetched: the signals that page, each `None` when its call failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveFacts {
+    /// GetAccountSummary (root access keys, root MFA, root password).
+    pub summary: Option<crate::posture::Summary>,
+    /// The exposed-key quarantine lookup.
+    pub quarantine: Option<crate::posture::quarantine::Quarantine>,
+}
+
 /// The call that failed: a metric label and the IAM permission it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Operation {
@@ -30,6 +39,11 @@ pub enum Operation {
     ListServiceSpecificCredentials,
     ListServerCertificates,
     ListOrganizationsFeatures,
+    // The exposed-key quarantine lookup (AWS managed policies attached, their entities, the
+    // members of a group that has one).
+    ListPolicies,
+    ListEntitiesForPolicy,
+    GetGroup,
     GetCallerIdentity,
     AssumeRole,
     DescribeOrganization,
@@ -60,6 +74,9 @@ impl Operation {
             Operation::ListServiceSpecificCredentials => "ListServiceSpecificCredentials",
             Operation::ListServerCertificates => "ListServerCertificates",
             Operation::ListOrganizationsFeatures => "ListOrganizationsFeatures",
+            Operation::ListPolicies => "ListPolicies",
+            Operation::ListEntitiesForPolicy => "ListEntitiesForPolicy",
+            Operation::GetGroup => "GetGroup",
             Operation::GetCallerIdentity => "GetCallerIdentity",
             Operation::AssumeRole => "AssumeRole",
             Operation::DescribeOrganization => "DescribeOrganization",

@@ -10,8 +10,9 @@
 //! - Edges: [`aws`] (the only module naming the AWS SDK), [`offline`], [`web`] (HTTP server,
 //!   negotiation, TLS, auth).
 //! - Between them: `fetch` (what a source returns), [`refresh`] (one account's pipeline),
-//!   `schedule` (when, AWS-free), `cadence` (when a member's root audit is due, within its
-//!   refreshes), [`accounts`] (which, from the [`config`]: where a run is
+//!   `fast` (an account's fast check: the signals that page, every minute), `schedule` (when,
+//!   AWS-free), `cadence` (when a member's root audit is due, within its refreshes), [`accounts`]
+//!   (which, from the [`config`]: where a run is
 //!   assembled), [`snapshot`] (what scrapes read); `organization`: the one exporter-level
 //!   refresh (centralized root access, once per interval, not per account).
 //! - Leaves, importing nothing of the crate: [`version`], [`shard`], [`clock`], `text` (input
@@ -41,6 +42,7 @@ pub mod shard;
 
 mod arn;
 mod cadence;
+mod fast;
 mod fetch;
 mod organization;
 mod schedule;

@@ -25,7 +25,7 @@ use crate::aws::{AccountClient, Aws};
 use crate::exposition::{AccountLabels, OrganizationView, account_labels, render_organization};
 use crate::fetch::{ErrorCode, FetchError, OrganizationFeatures};
 use crate::posture::{Thresholds, Verdict, organization_verdict};
-use crate::schedule::Refresh;
+use crate::schedule::{NoCheck, Refresh};
 use crate::snapshot::{ExporterPart, State};
 
 /// The accounts the exporter watches, for the labels of the hub's control.
@@ -133,8 +133,14 @@ pub struct Organization {
 }
 
 impl Refresh for Organization {
+    type Fast = NoCheck;
+
     async fn refresh(&mut self) {
         self.refresh_once().await
+    }
+
+    fn fast_check(&self) -> Option<NoCheck> {
+        None
     }
 }
 

@@ -133,7 +133,7 @@ proptest! {
             .collect();
         let view = Arc::new(AccountView {
             labels: labels.clone(),
-            data,
+            data: data.into(),
             posture,
             per_user,
         });

@@ -10,20 +10,19 @@
 //! the last audit. Its failures are logged once per change of outcome, as one line that says
 //! what to check.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::aws::{AccountClient, RootAuditClient};
 use crate::cadence::Cadence;
 use crate::clock::now_secs;
-use crate::exposition::{
-    AccountLabels, AccountView, RefreshStats, RootUse, account_labels as labels, left_absent,
-    render_account, render_stats,
-};
+use crate::exposition::{AccountLabels, RefreshStats, account_labels as labels, left_absent};
+use crate::fast::{FastCheck, FastSettings, Live};
 use crate::fetch::{ErrorLog, FetchError, Fetched, Operation};
 use crate::offline::FileSource;
 use crate::organization::OutcomeLog;
-use crate::posture::{AccountData, Summary, Thresholds, derive, root_audit};
+use crate::posture::{AccountData, Summary, Thresholds, root_audit};
 use crate::report::{ParseError, parse};
 use crate::schedule::Refresh;
 use crate::snapshot::State;
@@ -72,6 +71,16 @@ pub enum Source {
 }
 
 impl Source {
+    /// The client of an account's fast check: an AWS account's, or the role of a role-or-root
+    /// member (whose failing AssumeRole the check then counts). None for files, and for a root
+    /// audit alone: an AssumeRoot every minute would be a CloudTrail event a minute per member.
+    fn fast_client(&self) -> Option<&AccountClient> {
+        match self {
+            Source::Aws(client) | Source::RoleOrRoot(client, _) => Some(client),
+            Source::Files(_) | Source::Root(_) => None,
+        }
+    }
+
     /// The root audit of a source that reads one.
     fn root_audit(&self) -> Option<&RootAuditClient> {
         match self {
@@ -120,6 +129,9 @@ pub struct RefreshSettings {
     pub refresh_interval: Duration,
     /// Between two root audits of a member (`--root-audit.interval`).
     pub root_audit_interval: Duration,
+    /// The fast checks of AWS accounts (the daemon, unless `--refresh.fast-interval=0`);
+    /// `None`: none.
+    pub fast: Option<Arc<FastSettings>>,
 }
 
 /// One account's fetched and parsed data, as `audit` reads it ([`Account::fetch_once`]).
@@ -133,14 +145,15 @@ pub struct AccountInput {
     pub data: AccountData,
 }
 
-/// One account's refresh state across refreshes (its counters live here).
+/// One account's refresh state across refreshes.
 #[derive(Debug)]
 pub struct Account {
     target: Target,
+    /// Its counters, and the data its fast check re-derives from (shared with the check).
+    live: Arc<Live>,
     /// The report columns missing at the last refresh that read a report: logged when they
     /// change, not at every refresh.
     missing_columns: Option<Vec<&'static str>>,
-    stats: RefreshStats,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
     /// When the root audit is due, for a source that reads one.
@@ -154,6 +167,8 @@ pub struct Account {
 }
 
 impl Refresh for Account {
+    type Fast = FastCheck;
+
     async fn refresh(&mut self) {
         // Counted inside; the schedule only needs it done.
         let result = self.refresh_with(true).await;
@@ -167,6 +182,18 @@ impl Refresh for Account {
                 tracing::error!(account = %self.target.key, error = %e, "refresh failed; the last good data, if any, stays served");
             }
         }
+    }
+
+    fn fast_check(&self) -> Option<FastCheck> {
+        let client = self.target.source.fast_client()?;
+        let settings = self.settings.fast.as_ref()?;
+        Some(FastCheck {
+            key: self.target.key.clone(),
+            client: client.clone(),
+            live: self.live.clone(),
+            state: self.state.clone(),
+            settings: settings.clone(),
+        })
     }
 }
 
@@ -188,10 +215,12 @@ impl Account {
                 crate::schedule::spread(&target.key, interval),
             )
         });
+        // Only a fast check re-derives from the last data: keep it only for one.
+        let keep = settings.fast.is_some() && target.source.fast_client().is_some();
         Account {
             target,
+            live: Arc::new(Live::new(stats, keep)),
             missing_columns: None,
-            stats,
             state,
             settings,
             cadence,
@@ -218,63 +247,52 @@ impl Account {
                 // Not due: nothing read, and nothing to publish, unless a role that could not
                 // be assumed was counted (a role-or-root source gets here only then).
                 if matches!(self.target.source, Source::RoleOrRoot(..)) {
-                    let stats = Arc::new(render_stats(self.stats.clone()));
-                    self.state
-                        .update(&self.target.key, |slot| slot.stats = Some(stats));
+                    self.live.show_stats(&self.state, &self.target.key);
                 }
                 return Ok(());
             }
-            Some(Ok(parsed)) => render(&self.target, &self.settings, parsed).await,
+            Some(Ok(parsed)) => self.render(parsed, started).await,
             Some(Err(e)) => Err(e),
         };
 
         log_failed_calls(&self.target.key, &errors);
-        for e in &errors {
-            self.count(e);
-        }
-        let s = &mut self.stats;
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        let result = result.map(|(labels, unparsed, missing)| {
+            if let Some(missing) = missing
+                && self.missing_columns.as_ref() != Some(&missing.columns)
+            {
+                log_missing_columns(&self.target.key, &missing, self.missing_columns.is_some());
+                self.missing_columns = Some(missing.columns);
+            }
+            (labels, unparsed)
+        });
         let key = &self.target.key;
-        match result {
-            Ok(Rendering {
-                labels,
-                rendered,
-                root_use,
-                unparsed,
-                missing,
-            }) => {
-                if let Some(missing) = missing
-                    && self.missing_columns.as_ref() != Some(&missing.columns)
-                {
-                    log_missing_columns(key, &missing, self.missing_columns.is_some());
-                    self.missing_columns = Some(missing.columns);
-                }
-                s.labels = labels;
-                s.count_unparsed(&unparsed);
-                s.success = true;
-                s.successes += 1;
-                s.last_success = Some(now_secs());
-                tracing::info!(account = %key, account_id = %label_value(&s.labels, "account_id"), duration_seconds = s.duration_seconds, "refresh succeeded");
-                let stats = Arc::new(render_stats(s.clone()));
-                self.state.update(key, |slot| {
-                    slot.data = Some(Arc::new(rendered));
-                    slot.stats = Some(stats);
-                    slot.root_use = root_use;
-                });
-                Ok(())
+        let outcome = self.live.stats(|s| {
+            for e in &errors {
+                s.aws_errors.count(e);
             }
-            Err(e) => {
-                s.success = false;
-                s.failures += 1;
-                if let RefreshError::Fetch(f) = &e {
-                    self.count(f);
+            s.duration_seconds = started.elapsed().as_secs_f64();
+            match result {
+                Ok((labels, unparsed)) => {
+                    s.labels = labels;
+                    s.count_unparsed(&unparsed);
+                    s.success = true;
+                    s.successes += 1;
+                    s.last_success = Some(now_secs());
+                    tracing::info!(account = %key, account_id = %label_value(&s.labels, "account_id"), duration_seconds = s.duration_seconds, "refresh succeeded");
+                    Ok(())
                 }
-                let stats = Arc::new(render_stats(self.stats.clone()));
-                self.state
-                    .update(&self.target.key, |slot| slot.stats = Some(stats));
-                Err(e)
+                Err(e) => {
+                    s.success = false;
+                    s.failures += 1;
+                    if let RefreshError::Fetch(f) = &e {
+                        s.aws_errors.count(f);
+                    }
+                    Err(e)
+                }
             }
-        }
+        });
+        self.live.show_stats(&self.state, key);
+        outcome
     }
 
     /// `audit`: fetches and parses once, under the same deadline as a refresh, and returns the
@@ -301,8 +319,24 @@ impl Account {
         })
     }
 
-    fn count(&mut self, e: &FetchError) {
-        self.stats.aws_errors.count(e);
+    /// Derives and renders what one read gave, off the async workers, and writes the
+    /// account's slot (unless a newer render, a fast check's, is shown); returns the account's
+    /// labels, the report values that fit no known form and the columns the report lacks.
+    async fn render(&self, parsed: Parsed, started: Instant) -> Result<Rendered, RefreshError> {
+        let Parsed {
+            account_id,
+            data,
+            unparsed,
+            missing,
+        } = parsed;
+        let labels = labels(Some(&account_id), self.target.name.as_deref());
+        // The live facts were fetched after `started`: a fast check's fetched later win.
+        let render = self.live.full(data, labels.clone(), started);
+        let now = now_secs() as i64;
+        let (thresholds, per_user) = (self.settings.thresholds, self.settings.per_user);
+        let finished = blocking("render", move || render.run(&thresholds, per_user, now)).await?;
+        self.live.show(finished, &self.state, &self.target.key);
+        Ok((labels, unparsed, missing))
     }
 
     /// Reads the account once, under the refresh's deadline: its report, or its root through
@@ -325,7 +359,7 @@ impl Account {
                 let work = fetch_report(target, ReportFrom::Aws(role), &self.settings, errors);
                 match within(deadline, work).await {
                     Err(RefreshError::Fetch(e)) if e.operation == Operation::AssumeRole => {
-                        self.stats.aws_errors.count(&e);
+                        self.live.stats(|s| s.aws_errors.count(&e));
                         if self.role_log.changed(&e.to_string()) {
                             tracing::warn!(account = %target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "the role cannot be assumed; reading the account's root through sts:AssumeRoot instead (root only: the user controls are absent) until it can");
                         }
@@ -433,18 +467,13 @@ fn label_value<'a>(labels: &'a AccountLabels, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// A refresh's output, for the account's slot and its self-metrics.
-struct Rendering {
-    labels: AccountLabels,
-    /// The account's series.
-    rendered: crate::exposition::Rendered,
-    /// When root was last used, for the scrape-time age.
-    root_use: Option<RootUse>,
-    /// The report values that fit no known form, per column.
-    unparsed: std::collections::BTreeMap<&'static str, u64>,
-    /// `None` where no report was read (a root audit).
-    missing: Option<MissingColumns>,
-}
+/// What a refresh rendered: the account's labels, the report values that fit no known form,
+/// and the columns the report lacks (`None` where no report was read, a root audit).
+type Rendered = (
+    AccountLabels,
+    BTreeMap<&'static str, u64>,
+    Option<MissingColumns>,
+);
 
 /// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
 /// `audit` alike.
@@ -453,7 +482,7 @@ struct Parsed {
     account_id: String,
     data: AccountData,
     /// The report values that fit no known form, per column.
-    unparsed: std::collections::BTreeMap<&'static str, u64>,
+    unparsed: BTreeMap<&'static str, u64>,
     /// `None` where no report was read (a root audit).
     missing: Option<MissingColumns>,
 }
@@ -546,44 +575,6 @@ async fn fetch_root(
     })
 }
 
-/// Derives and renders what one read gave, off the async workers.
-async fn render(
-    target: &Target,
-    settings: &RefreshSettings,
-    parsed: Parsed,
-) -> Result<Rendering, RefreshError> {
-    let Parsed {
-        account_id,
-        data,
-        unparsed,
-        missing,
-    } = parsed;
-    let labels = labels(Some(&account_id), target.name.as_deref());
-    let now = now_secs() as i64;
-    let (thresholds, per_user) = (settings.thresholds, settings.per_user);
-    blocking("render", move || {
-        let posture = derive(&data, &thresholds, now);
-        let root_use = posture.root.most_recent_use().map(|at| RootUse {
-            labels: labels.clone(),
-            at,
-        });
-        let view = Arc::new(AccountView {
-            labels: labels.clone(),
-            data,
-            posture,
-            per_user,
-        });
-        Rendering {
-            labels,
-            rendered: render_account(view),
-            root_use,
-            unparsed,
-            missing,
-        }
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,6 +605,7 @@ mod tests {
             deadline: Duration::from_secs(5),
             refresh_interval: Duration::from_secs(300),
             root_audit_interval: Duration::from_secs(3600),
+            fast: None,
         })
     }
 

@@ -13,6 +13,10 @@
 //!   nothing, and is retried soon: after [`Plan::retry`], doubling up to the interval.
 //! - A refresh task that dies (a panic) is logged and restarted at its next slot, never left
 //!   dead while `/healthz` says all is well.
+//! - An account with a fast check (the signals that page: root access keys, quarantined keys)
+//!   runs it in a task of its own, on its own cadence (`--refresh.fast-interval`) and slot, under
+//!   a semaphore of its own: it waits neither for the account's own full refresh (a credential
+//!   report can take minutes to generate) nor for the full refreshes of every other account.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,7 +32,27 @@ use crate::snapshot::{Discovery, State};
 
 /// One account's refresh: fetch, derive, render and write its slot in the [`State`].
 pub trait Refresh: Send + 'static {
+    /// The account's fast check ([`NoCheck`] where there is none).
+    type Fast: Check;
     fn refresh(&mut self) -> impl Future<Output = ()> + Send;
+    /// The account's fast check, when it has one (an AWS account, with fast checks on).
+    fn fast_check(&self) -> Option<Self::Fast>;
+}
+
+/// An account's fast check: re-reads the signals that page and republishes the account only
+/// when they changed.
+pub trait Check: Send + 'static {
+    fn check(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// The fast check of an account that has none.
+#[derive(Debug)]
+pub enum NoCheck {}
+
+impl Check for NoCheck {
+    async fn check(&mut self) {
+        match *self {}
+    }
 }
 
 /// What [`Fleet::discover`] found.
@@ -68,6 +92,9 @@ pub struct Plan {
     /// Spread later refreshes over the interval (many accounts); else every account's slot is
     /// the start of the interval.
     pub spread: bool,
+    /// The fast checks' interval (spread like the refreshes, at most `concurrency` at once
+    /// under a semaphore of their own); `None`: no fast checks.
+    pub fast_interval: Option<Duration>,
     /// The wait before asking the fleet again after a failed discovery, doubled after each
     /// failure up to the interval.
     pub retry: Duration,
@@ -76,11 +103,13 @@ pub struct Plan {
 /// The first wait before a failed discovery is retried (1 s, 2 s, 4 s, ... up to the interval).
 pub const DISCOVERY_RETRY: Duration = Duration::from_secs(1);
 
-/// A running account task.
+/// A running account: its refresh task and, where it has one, its fast check's task, both
+/// stopped by `cancel`.
 struct Task<S> {
     spec: S,
     cancel: CancellationToken,
     handle: JoinHandle<()>,
+    fast: Option<JoinHandle<()>>,
 }
 
 /// Runs until `cancel`: watches the fleet and refreshes each account on its schedule.
@@ -92,6 +121,8 @@ pub async fn run<F: Fleet>(
 ) {
     let start = Instant::now();
     let limit = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    // NB: a semaphore of their own: fast checks never queue behind full refreshes.
+    let fast_limit = Arc::new(Semaphore::new(plan.concurrency.max(1)));
     // Account tasks that end without being cancelled (a panic) send their key here.
     let (died_tx, mut died_rx) = mpsc::unbounded_channel::<String>();
     let mut tasks: HashMap<String, Task<F::Spec>> = HashMap::new();
@@ -100,30 +131,47 @@ pub async fn run<F: Fleet>(
     let mut retry = plan.retry.min(plan.interval);
     // `first`: `None` waits for the account's next slot (a restart after a panic: never a
     // tight loop of panics).
-    let spawn =
-        |key: &str, account: F::Account, first: Option<Instant>, token: CancellationToken| {
-            let slot = Slot {
-                start,
-                offset: if plan.spread {
-                    spread(key, plan.interval)
-                } else {
-                    Duration::ZERO
-                },
-                interval: plan.interval,
-            };
-            let guard = DiedGuard {
-                key: Some(key.to_owned()),
-                tx: died_tx.clone(),
-            };
-            tokio::spawn(account_task(
-                account,
-                slot,
-                first,
-                limit.clone(),
-                token,
-                guard,
-            ))
+    let spawn = |key: &str,
+                 account: F::Account,
+                 first: Option<Instant>,
+                 token: CancellationToken|
+     -> (JoinHandle<()>, Option<JoinHandle<()>>) {
+        let slot = |interval: Duration| Slot {
+            start,
+            offset: if plan.spread {
+                spread(key, interval)
+            } else {
+                Duration::ZERO
+            },
+            interval,
         };
+        let guard = || DiedGuard {
+            key: Some(key.to_owned()),
+            tx: died_tx.clone(),
+        };
+        let fast = plan
+            .fast_interval
+            .zip(account.fast_check())
+            .map(|(interval, check)| {
+                tokio::spawn(slot_task(
+                    check,
+                    slot(interval),
+                    None,
+                    fast_limit.clone(),
+                    token.clone(),
+                    guard(),
+                ))
+            });
+        let full = tokio::spawn(slot_task(
+            Refreshing(account),
+            slot(plan.interval),
+            first,
+            limit.clone(),
+            token,
+            guard(),
+        ));
+        (full, fast)
+    };
     loop {
         tokio::select! {
             // Shutdown.
@@ -178,19 +226,21 @@ pub async fn run<F: Fleet>(
                     };
                     let account = fleet.open(&key, &spec).await;
                     let token = cancel.child_token();
-                    let handle = spawn(&key, account, Some(first), token.clone());
-                    tasks.insert(key, Task { spec, cancel: token, handle });
+                    let (handle, fast) = spawn(&key, account, Some(first), token.clone());
+                    tasks.insert(key, Task { spec, cancel: token, handle, fast });
                 }
             }
-            // An account task died: start it again at its next slot.
+            // An account task (refresh or fast check) died: stop the other, start both again at
+            // their next slots.
             Some(key) = died_rx.recv() => {
                 let Some(old) = tasks.remove(&key) else { continue };
-                let _ = old.handle.await;
+                let spec = old.spec.clone();
+                stop(old).await;
                 tracing::error!(account = %key, "refresh task ended unexpectedly; restarting it at its next slot");
-                let account = fleet.open(&key, &old.spec).await;
+                let account = fleet.open(&key, &spec).await;
                 let token = cancel.child_token();
-                let handle = spawn(&key, account, None, token.clone());
-                tasks.insert(key, Task { spec: old.spec, cancel: token, handle });
+                let (handle, fast) = spawn(&key, account, None, token.clone());
+                tasks.insert(key, Task { spec, cancel: token, handle, fast });
             }
         }
     }
@@ -204,6 +254,9 @@ pub async fn run<F: Fleet>(
 async fn stop<S>(task: Task<S>) {
     task.cancel.cancel();
     let _ = task.handle.await;
+    if let Some(fast) = task.fast {
+        let _ = fast.await;
+    }
 }
 
 /// Where an account's refreshes fall: `start + offset + k * interval`.
@@ -249,10 +302,22 @@ impl Drop for DiedGuard {
     }
 }
 
-/// One account: the first refresh at `first` (or, without one, at the next slot at least half
-/// an interval away), then one per slot.
-async fn account_task<A: Refresh>(
-    mut account: A,
+/// An account's refresh, run on its slots like a fast check.
+struct Refreshing<A>(A);
+
+impl<A: Refresh> Check for Refreshing<A> {
+    async fn check(&mut self) {
+        self.0.refresh().await
+    }
+}
+
+/// An account's refreshes, or its fast checks: the first run at `first` (or, without one, at
+/// the next slot at least half an interval away), then one per slot, each under a permit of
+/// `limit`. The refreshes' first run is at once after a start; the fast checks' is not (the
+/// first refresh reads the same signals), and their `limit` is not the refreshes': a refresh in
+/// progress, of this account or of any other, never delays a fast check.
+async fn slot_task<C: Check>(
+    mut job: C,
     slot: Slot,
     first: Option<Instant>,
     limit: Arc<Semaphore>,
@@ -262,7 +327,7 @@ async fn account_task<A: Refresh>(
     let mut next = first.unwrap_or_else(|| slot.next_after(Instant::now()));
     loop {
         tokio::select! {
-            // Shutdown or removal between refreshes.
+            // Shutdown or removal between runs.
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep_until(next) => {}
         }
@@ -271,13 +336,13 @@ async fn account_task<A: Refresh>(
             _ = cancel.cancelled() => break,
             p = limit.clone().acquire_owned() => p,
         };
-        // NB: boxed, so that the refresh's state (the SDK calls' futures, tens of KiB) exists
+        // NB: boxed, so that a refresh's state (the SDK calls' futures, tens of KiB) exists
         // only while it runs, not for the life of every account's task.
-        let refresh = Box::pin(account.refresh());
+        let run = Box::pin(job.check());
         tokio::select! {
-            // Shutdown abandons an in-flight refresh: its result would never be served.
+            // Shutdown abandons a run in flight: its result would never be served.
             _ = cancel.cancelled() => break,
-            _ = refresh => {}
+            _ = run => {}
         }
         drop(permit);
         next = slot.next_after(started);

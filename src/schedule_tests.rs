@@ -31,6 +31,8 @@ struct FakeFleet {
     /// How long each refresh first blocks its worker thread (work that does not yield).
     block: Duration,
     log: Log,
+    /// Fast checks seen (every account has one; the plan says whether they run).
+    checks: Log,
     state: Arc<State>,
     t0: Instant,
 }
@@ -43,8 +45,24 @@ struct FakeAccount {
     fleet_work: Duration,
     block: Duration,
     log: Log,
+    fast: Option<FakeCheck>,
     state: Arc<State>,
     t0: Instant,
+}
+
+/// A fast check that records when it ran.
+#[derive(Clone)]
+struct FakeCheck {
+    key: String,
+    log: Log,
+    t0: Instant,
+}
+
+impl Check for FakeCheck {
+    async fn check(&mut self) {
+        let at = (Instant::now() - self.t0).as_secs();
+        self.log.lock().unwrap().push((self.key.clone(), at));
+    }
 }
 
 /// One live account task in [`FakeFleet::alive`].
@@ -57,6 +75,12 @@ impl Drop for Alive {
 }
 
 impl Refresh for FakeAccount {
+    type Fast = FakeCheck;
+
+    fn fast_check(&self) -> Option<FakeCheck> {
+        self.fast.clone()
+    }
+
     async fn refresh(&mut self) {
         let at = (Instant::now() - self.t0).as_secs();
         self.log.lock().unwrap().push((self.key.clone(), at));
@@ -68,6 +92,39 @@ impl Refresh for FakeAccount {
         self.state.update(&self.key, |slot| {
             slot.data = Some(Arc::new(Rendered::default()));
         });
+    }
+}
+
+impl FakeFleet {
+    /// A fleet that discovers `accounts` (`None`: discovery fails), each refresh taking `work`;
+    /// no configured accounts, panics or blocking.
+    fn new(state: &Arc<State>, accounts: Option<&[&str]>, work: Duration) -> FakeFleet {
+        FakeFleet {
+            accounts: Mutex::new(accounts.map(|a| a.iter().map(|s| s.to_string()).collect())),
+            configured: Vec::new(),
+            specs: Mutex::default(),
+            discoveries: Mutex::default(),
+            opened: Mutex::default(),
+            alive: Arc::default(),
+            panics: Mutex::default(),
+            work,
+            block: Duration::ZERO,
+            log: Log::default(),
+            checks: Log::default(),
+            state: state.clone(),
+            t0: Instant::now(),
+        }
+    }
+}
+
+/// The plan of most tests: [`INTERVAL`], spread, fast checks every `fast` when given.
+fn plan(concurrency: usize, fast: Option<Duration>) -> Plan {
+    Plan {
+        interval: INTERVAL,
+        concurrency,
+        spread: true,
+        fast_interval: fast,
+        retry: DISCOVERY_RETRY,
     }
 }
 
@@ -114,6 +171,11 @@ impl Fleet for FakeFleet {
             fleet_work: self.work,
             block: self.block,
             log: self.log.clone(),
+            fast: Some(FakeCheck {
+                key: key.to_owned(),
+                log: self.checks.clone(),
+                t0: self.t0,
+            }),
             state: self.state.clone(),
             t0: self.t0,
         }
@@ -132,28 +194,24 @@ struct Harness {
 }
 
 fn start(accounts: &[&str], concurrency: usize, work: Duration, panics: &[&str]) -> Harness {
+    start_with(accounts, concurrency, work, panics, None)
+}
+
+/// [`start`], with fast checks every `fast` when given.
+fn start_with(
+    accounts: &[&str],
+    concurrency: usize,
+    work: Duration,
+    panics: &[&str],
+    fast: Option<Duration>,
+) -> Harness {
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(Some(accounts.iter().map(|s| s.to_string()).collect())),
-        configured: Vec::new(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
         panics: Mutex::new(panics.iter().map(|s| s.to_string()).collect()),
-        work,
-        block: Duration::ZERO,
-        log: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
+        ..FakeFleet::new(&state, Some(accounts), work)
     });
     let cancel = CancellationToken::new();
-    let plan = Plan {
-        interval: INTERVAL,
-        concurrency,
-        spread: true,
-        retry: DISCOVERY_RETRY,
-    };
+    let plan = plan(concurrency, fast);
     let handle = tokio::spawn(run(fleet.clone(), state.clone(), plan, cancel.clone()));
     Harness {
         fleet,
@@ -165,17 +223,25 @@ fn start(accounts: &[&str], concurrency: usize, work: Duration, panics: &[&str])
 
 impl Harness {
     fn refreshes_of(&self, key: &str) -> Vec<u64> {
-        let log = self.fleet.log.lock().unwrap();
-        log.iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, t)| *t)
-            .collect()
+        times_of(&self.fleet.log, key)
+    }
+
+    fn checks_of(&self, key: &str) -> Vec<u64> {
+        times_of(&self.fleet.checks, key)
     }
 
     async fn stop(self) {
         self.cancel.cancel();
         self.handle.await.unwrap();
     }
+}
+
+fn times_of(log: &Log, key: &str) -> Vec<u64> {
+    let log = log.lock().unwrap();
+    log.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, t)| *t)
+        .collect()
 }
 
 #[test]
@@ -231,25 +297,17 @@ async fn later_refreshes_fall_on_each_accounts_stable_slot() {
 #[tokio::test(start_paused = true)]
 async fn without_spread_every_refresh_is_one_interval_after_the_last() {
     let state = Arc::new(State::default());
-    let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(Some(vec!["default".into()])),
-        configured: Vec::new(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
-        panics: Mutex::default(),
-        work: Duration::from_secs(2),
-        block: Duration::ZERO,
-        log: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
-    });
+    let fleet = Arc::new(FakeFleet::new(
+        &state,
+        Some(&["default"]),
+        Duration::from_secs(2),
+    ));
     let cancel = CancellationToken::new();
     let plan = Plan {
         interval: Duration::from_secs(60),
         concurrency: 1,
         spread: false,
+        fast_interval: None,
         retry: DISCOVERY_RETRY,
     };
     let handle = tokio::spawn(run(fleet.clone(), state, plan, cancel.clone()));
@@ -332,26 +390,11 @@ async fn shutdown_waits_for_every_account_task() {
     // that does not yield does, and is running on another worker when shutdown comes.
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(Some(vec!["a".into(), "b".into()])),
-        configured: Vec::new(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
-        panics: Mutex::default(),
-        work: Duration::from_secs(1_000),
         block: Duration::from_millis(500),
-        log: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
+        ..FakeFleet::new(&state, Some(&["a", "b"]), Duration::from_secs(1_000))
     });
     let cancel = CancellationToken::new();
-    let plan = Plan {
-        interval: INTERVAL,
-        concurrency: 8,
-        spread: true,
-        retry: DISCOVERY_RETRY,
-    };
+    let plan = plan(8, None);
     let alive = fleet.alive.clone();
     let stopper = cancel.clone();
     tokio::spawn(async move {
@@ -372,26 +415,11 @@ async fn shutdown_waits_for_every_account_task() {
 fn start_failing(configured: &[&str]) -> Harness {
     let state = Arc::new(State::default());
     let fleet = Arc::new(FakeFleet {
-        accounts: Mutex::new(None),
         configured: configured.iter().map(|s| s.to_string()).collect(),
-        specs: Mutex::default(),
-        discoveries: Mutex::default(),
-        opened: Mutex::default(),
-        alive: Arc::default(),
-        panics: Mutex::default(),
-        work: Duration::from_secs(1),
-        block: Duration::ZERO,
-        log: Log::default(),
-        state: state.clone(),
-        t0: Instant::now(),
+        ..FakeFleet::new(&state, None, Duration::from_secs(1))
     });
     let cancel = CancellationToken::new();
-    let plan = Plan {
-        interval: INTERVAL,
-        concurrency: 8,
-        spread: true,
-        retry: DISCOVERY_RETRY,
-    };
+    let plan = plan(8, None);
     let handle = tokio::spawn(run(fleet.clone(), state.clone(), plan, cancel.clone()));
     Harness {
         fleet,
@@ -471,5 +499,58 @@ async fn an_account_whose_spec_changes_is_restarted_at_once_under_the_same_key()
     assert!(h.refreshes_of("111111111111").contains(&300));
     assert_eq!(h.fleet.alive.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(h.state.keys(), ["111111111111", "222222222222"]);
+    h.stop().await;
+}
+
+const FAST: Duration = Duration::from_secs(60);
+
+#[tokio::test(start_paused = true)]
+async fn fast_checks_run_every_fast_interval_on_a_stable_slot_between_the_refreshes() {
+    let h = start_with(
+        &["111111111111"],
+        8,
+        Duration::from_secs(1),
+        &[],
+        Some(FAST),
+    );
+    tokio::time::sleep(INTERVAL + Duration::from_secs(1)).await;
+    // The refreshes keep their cadence (300 s)...
+    assert_eq!(h.refreshes_of("111111111111"), [0, 266]);
+    // ... and the fast checks have theirs: the same fraction of their interval (0.888), the
+    // first at least half an interval after the start (the first refresh read the same facts).
+    assert_eq!(h.checks_of("111111111111"), [53, 113, 173, 233, 293]);
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_refresh_delays_neither_its_accounts_fast_check_nor_other_accounts() {
+    // Each refresh takes 10 minutes (a credential report being generated), one at a time: the
+    // first refreshes alone take 30 minutes, and b and c wait for theirs all that time.
+    let accounts = ["a", "b", "c"];
+    let h = start_with(&accounts, 1, Duration::from_secs(600), &[], Some(FAST));
+    tokio::time::sleep(Duration::from_secs(1200)).await;
+    for key in accounts {
+        let checks = h.checks_of(key);
+        assert!(checks.len() >= 19, "{key}: {checks:?}");
+        assert!(
+            checks.windows(2).all(|w| w[1] - w[0] == 60),
+            "{key}: a check every minute, never late: {checks:?}"
+        );
+    }
+    assert_eq!(h.refreshes_of("a"), [0]);
+    assert_eq!(h.refreshes_of("b"), [600]);
+    assert!(
+        h.refreshes_of("c").is_empty(),
+        "c still waits for its first refresh"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_fast_interval_there_is_no_fast_check() {
+    let h = start(&["a"], 8, Duration::from_secs(1), &[]);
+    tokio::time::sleep(INTERVAL).await;
+    assert!(h.checks_of("a").is_empty());
+    assert_eq!(h.refreshes_of("a"), [0, 186]);
     h.stop().await;
 }

@@ -7,6 +7,7 @@ local utils = import '../lib/utils.libsonnet';
     groups+: [
       utils.selectGroup(group($._config), $._config.exporterSelector)
       for group in [
+        import 'exposure.libsonnet',
         import 'root.libsonnet',
         import 'users.libsonnet',
         import 'credentials.libsonnet',

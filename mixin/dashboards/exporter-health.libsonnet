@@ -169,6 +169,31 @@ function(config) g.dashboard(
         decimals=null,
       ),
     ]),
+    g.row(30, 'Fast checks', [
+      g.stat(
+        31,
+        'Fast check success',
+        'aws_iam_exporter_fast_check_success per account and exporter instance: FAIL when a call of the last fast check (GetAccountSummary, the quarantine lookup; every --refresh.fast-interval) failed. The last good values stay served, but a root key or a quarantine may then wait for the next full refresh. No data without fast checks (offline, --refresh.fast-interval=0).',
+        w=12,
+        h=6,
+        queries=[
+          g.q('min by (account_id, instance) (aws_iam_exporter_fast_check_success{account_id=~"$account_id", job=~"$job"})', '{{account_id}} {{instance}}'),
+        ],
+        steps=g.steps('red', [[1, 'green']]),
+        mappings=g.valueText([[1, 'OK', 'green'], [0, 'FAIL', 'red']]),
+        textMode='value_and_name',
+      ),
+      g.timeseries(
+        32,
+        'Signals changed by fast checks (per hour)',
+        'increase(aws_iam_exporter_fast_check_updates_total[1h]): fast checks that found the summary or the quarantine changed and republished the account between its refreshes.',
+        w=12,
+        h=6,
+        queries=[
+          g.q('sum by (account_id) (increase(aws_iam_exporter_fast_check_updates_total{account_id=~"$account_id", job=~"$job"}[1h]))', '{{account_id}}'),
+        ],
+      ),
+    ]),
     g.row(14, 'AWS API errors', [
       g.timeseries(
         15,

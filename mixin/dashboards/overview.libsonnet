@@ -1,6 +1,6 @@
-// AWS IAM / Overview: the posture of every watched account at a glance (root user, CIS
-// controls, users and keys over time, one benchmark version's compliance, service-specific
-// credentials and centralized root access).
+// AWS IAM / Overview: the posture of every watched account at a glance (keys AWS found
+// exposed first, then root user, CIS controls, users and keys over time, one benchmark
+// version's compliance, service-specific credentials and centralized root access).
 // Each panel: g.<type>(id, title, description, w=, h=, queries=[g.q(expr, legend)], ...) in its
 // row; ids are unique per dashboard and never reused (links name them); the layout places it.
 
@@ -19,6 +19,48 @@ function(config) g.dashboard(
     g.labelVariable('version', 'Version', 'label_values(aws_iam_control_info{standard="$standard"}, version)', all=false, sort=4, description='Version of the chosen standard that the auditor names.'),
   ],
   rows=[
+    // First: the one finding that says a compromise may be under way.
+    g.row(30, 'Keys AWS found exposed', [
+      g.table(
+        31,
+        'Quarantined users',
+        'aws_iam_user_quarantined: the IAM users to whom AWS attached an exposed-key quarantine policy (AWSCompromisedKeyQuarantine, V2, V3, V4 or later), directly or through a group: one of their access keys was found in public and still works. Checked every --refresh.fast-interval (1 minute). Empty is good. Alert: AwsIamAccessKeyExposed; runbook: docs/runbooks.md#awsiamaccesskeyexposed (aws-iam-exporter repository). Deactivate the key first, detach the policy last.',
+        w=16,
+        h=6,
+        queries=[
+          g.q('max by (account_id, account_name, user, policy) (aws_iam_user_quarantined{account_id=~"$account_id"}) == 1'),
+        ],
+        transformations=[
+          {
+            id: 'organize',
+            options: {
+              excludeByName: { Time: true, Value: true },
+              renameByName: {
+                account_id: 'Account',
+                account_name: 'Name',
+                user: 'User',
+                policy: 'Quarantine policy',
+              },
+              indexByName: { account_id: 0, account_name: 1, user: 2, policy: 3 },
+            },
+          },
+        ],
+        sortBy=[{ displayName: 'Account', desc: false }],
+      ),
+      g.stat(
+        32,
+        'Quarantine policies on roles',
+        'aws_iam_quarantine_policy_attachments{entity="role"}: roles with an exposed-key quarantine policy. AWS quarantines users, so someone in your organization attached it. Alert: AwsIamAccessKeyExposed (without a user label).',
+        w=8,
+        h=6,
+        queries=[
+          g.q('sum by (account_id, account_name) (max by (account_id, account_name, policy) (aws_iam_quarantine_policy_attachments{entity="role", account_id=~"$account_id"})) > 0', '{{account_id}} {{account_name}}'),
+        ],
+        steps=g.steps('green', [[1, 'red']]),
+        textMode='value_and_name',
+        noValue='none',
+      ),
+    ]),
     g.row(1, 'Root user (per account)', [
       g.stat(
         2,

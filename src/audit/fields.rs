@@ -5,7 +5,7 @@ use super::{ControlResult, JsonOffender, Status, rfc3339};
 use crate::posture::Finding;
 
 /// What the formats for pipelines say of a control whose status is [`super::Status::Unknown`].
-pub(super) const UNKNOWN_REASON: &str = "not evaluated: the input of this control is unknown (a report file brings no password policy, MFA device list, service-specific credentials, server certificates or organization features; online, the call failed, was denied or is not enabled)";
+pub(super) const UNKNOWN_REASON: &str = "not evaluated: the input of this control is unknown (a report file brings no password policy, MFA device list, service-specific credentials, server certificates, quarantine policies or organization features; online, the call failed, was denied or is not enabled)";
 
 /// What the formats that give one record per finding (OCSF, CSV) write for a control: one per
 /// offender of a failing control (`Some`), else one for the control (`None`).

@@ -192,13 +192,13 @@ mod tests {
         let a = audit(&input);
         let xml = junit(&a, &AuditSettings::default());
         assert!(xml.contains(
-            "<testsuite name=\"123456789012\" tests=\"26\" failures=\"11\" errors=\"0\" skipped=\"13\""
+            "<testsuite name=\"123456789012\" tests=\"27\" failures=\"11\" errors=\"0\" skipped=\"14\""
         ), "{xml}");
-        // user_mfa (IAM.19) fails offline too; the new policy, certificate and API-key controls
-        // are unknown without their calls.
-        assert_eq!(xml.matches("<testcase ").count(), 26);
+        // user_mfa (IAM.19) fails offline too; the new policy, certificate, API-key and
+        // quarantine controls are unknown without their calls.
+        assert_eq!(xml.matches("<testcase ").count(), 27);
         assert_eq!(xml.matches("<failure ").count(), 11);
-        assert_eq!(xml.matches("<skipped ").count(), 13);
+        assert_eq!(xml.matches("<skipped ").count(), 14);
         assert!(xml.contains(
             "<failure message=\"1 failing: &lt;root_account&gt; (access_key_1, last used 2026-10-28, 33 days)\" type=\"critical\">No root user access key exists (CIS 4.0.1 1.4, Security Hub IAM.4)\n&lt;root_account&gt; (access_key_1, last used 2026-10-28, 33 days)</failure>"
         ), "{xml}");

@@ -199,14 +199,23 @@ impl<'a> AccountContext<'a> {
     }
 
     /// The resource an offender is about: the account (password policy), a server certificate,
-    /// the organization, or the IAM user or root that holds the credential, by its ARN when the
-    /// report (or the certificate list) has it.
+    /// the organization, a role (quarantine), or the IAM user or root that holds the credential,
+    /// by its ARN when the report (or the certificate list) has it.
     fn resource(&self, f: &Finding<'a>, now: i64) -> Resource<'a> {
         let data = Some(JsonOffender::new(f, now));
         match f.credential {
             Credential::PasswordPolicy => Resource {
                 data,
                 ..self.account_resource()
+            },
+            // A role's path is not known (ListEntitiesForPolicy gives its name), so no ARN.
+            Credential::RoleQuarantinePolicy => Resource {
+                uid: None,
+                name: f.user,
+                kind: "AwsIamRole",
+                cloud_partition: Some(self.partition),
+                group: Group { name: "iam" },
+                data,
             },
             Credential::ServerCertificate => {
                 let name = f.credential_id.unwrap_or_default();

@@ -1,7 +1,8 @@
 //! One account's IAM calls. Every call an account's refresh makes is a method here, and
 //! [`AccountClient::fetch`] puts the answers into [`Facts`].
 //!
-//! Calls per account per refresh do not grow with the number of users: GetAccountSummary,
+//! Calls per account per refresh do not grow with the number of users: GetAccountSummary, the
+//! quarantine lookup (`quarantine.rs`: ListPolicies, and more only for a quarantine found),
 //! GenerateCredentialReport (repeated only while AWS is generating), GetCredentialReport,
 //! GetAccountPasswordPolicy, ListVirtualMFADevices, ListServiceSpecificCredentials and
 //! ListServerCertificates (one page per 1,000 items), and sts:GetCallerIdentity only when the
@@ -14,7 +15,9 @@ use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType};
 use super::assume::{Assumed, CallConfig};
 use super::error::from_sdk;
 use super::pages::{Page, iam_next, sdk_pages};
-use crate::fetch::{ErrorCode, ErrorLog, Facts, FetchError, Fetched, Operation, ServiceCredential};
+use crate::fetch::{
+    ErrorCode, ErrorLog, Facts, FetchError, Fetched, LiveFacts, Operation, ServiceCredential,
+};
 use crate::posture::{PasswordPolicy, PolicyState, ServerCertificate, Summary};
 use crate::report::ReportDocument;
 
@@ -26,8 +29,13 @@ use crate::report::ReportDocument;
 /// ([`super::Settings::refresh_deadline`]), and a refresh that makes more calls than it counts
 /// can be abandoned while healthy. The calls-per-refresh scenario test
 /// (`calls_per_refresh_are_the_same_for_10_and_500_users`) fails on a call that is not listed.
-pub const REFRESH_CALLS: [Operation; 9] = [
+pub const REFRESH_CALLS: [Operation; 12] = [
     Operation::GetAccountSummary,
+    // The quarantine lookup: ListEntitiesForPolicy once per quarantine policy attached and
+    // GetGroup once per group that has one (none when nothing is quarantined).
+    Operation::ListPolicies,
+    Operation::ListEntitiesForPolicy,
+    Operation::GetGroup,
     Operation::GenerateCredentialReport,
     Operation::GetCredentialReport,
     Operation::GetAccountPasswordPolicy,
@@ -36,6 +44,17 @@ pub const REFRESH_CALLS: [Operation; 9] = [
     Operation::ListServerCertificates,
     Operation::GetCallerIdentity,
     Operation::AssumeRole,
+];
+
+/// Every AWS call of one fast check ([`AccountClient::live_facts`]), each at most once in
+/// sequence beyond further pages, ListEntitiesForPolicy once per quarantine policy attached and
+/// GetGroup once per group that has one: its length sizes the check's deadline
+/// ([`super::Settings::fast_check_deadline`]). Nothing quarantined: the first two only.
+pub const FAST_CALLS: [Operation; 4] = [
+    Operation::GetAccountSummary,
+    Operation::ListPolicies,
+    Operation::ListEntitiesForPolicy,
+    Operation::GetGroup,
 ];
 
 /// Sequential AWS calls of one refresh, at most ([`REFRESH_CALLS`]).
@@ -60,6 +79,9 @@ macro_rules! send_in {
     };
 }
 pub(super) use send_in;
+
+// After `send_in!`, which it uses.
+mod quarantine;
 
 /// The process's clients, shared by every account.
 #[derive(Debug, Clone)]
@@ -110,8 +132,10 @@ impl AccountClient {
     /// Fetches everything of one refresh. The summary and the report are required; the other
     /// calls are optional: their failures go to `errors` and their facts stay unknown.
     pub async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, FetchError> {
-        // The summary first: it is live, where the report may be hours old.
+        // The summary first: it is live, where the report may be hours old; then the other
+        // live signal, the quarantine.
         let summary = self.summary().await?;
+        let quarantine = self.quarantine().await.map_err(|e| errors.push(e)).ok();
         let report = self.credential_report(errors).await?;
         let password_policy = self.password_policy().await.unwrap_or_else(|e| {
             errors.push(e);
@@ -145,8 +169,21 @@ impl AccountClient {
                 server_certificates,
                 // Asked once per interval by the exporter-level job, not per account.
                 organization: None,
+                quarantine,
             },
         })
+    }
+
+    /// A fast check's calls: GetAccountSummary and the quarantine lookup (ListPolicies, and
+    /// more only for a quarantine found). Each failure goes to `errors` and leaves its fact
+    /// `None`; one failing does not stop the other.
+    pub async fn live_facts(&self, errors: &mut ErrorLog) -> LiveFacts {
+        let summary = self.summary().await.map_err(|e| errors.push(e)).ok();
+        let quarantine = self.quarantine().await.map_err(|e| errors.push(e)).ok();
+        LiveFacts {
+            summary,
+            quarantine,
+        }
     }
 
     async fn summary(&self) -> Result<Summary, FetchError> {

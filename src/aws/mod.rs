@@ -34,7 +34,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
 
-pub use account::{AccountClient, CALLS_PER_REFRESH, REFRESH_CALLS};
+pub use account::{AccountClient, CALLS_PER_REFRESH, FAST_CALLS, REFRESH_CALLS};
 pub use discovery::OrgAccount;
 pub use root::{
     AUDIT_TASK_POLICY, CALLS_PER_ROOT_AUDIT, ROOT_AUDIT_CALLS, RootAuditClient, root_audit_advice,
@@ -67,6 +67,12 @@ impl Settings {
         let calls = account::CALLS_PER_REFRESH.max(root::CALLS_PER_ROOT_AUDIT);
         self.report_timeout
             .saturating_add(self.operation_timeout().saturating_mul(calls))
+    }
+
+    /// The hard bound on one fast check: every call it can make at its full retry budget.
+    pub fn fast_check_deadline(&self) -> Duration {
+        self.operation_timeout()
+            .saturating_mul(account::FAST_CALLS.len() as u32)
     }
 
     /// The ARN partition of the region (`aws-cn` in China, `aws-us-gov` in GovCloud).
@@ -213,11 +219,16 @@ mod tests {
         let one_call = Duration::from_secs(210);
         assert_eq!(c.operation_timeout(), one_call);
         // A refresh's calls in sequence, each of which may use its whole budget: the summary,
-        // Generate and Get of the report, the password policy, the virtual MFA devices, the
-        // service credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind a role. Written
-        // out, not read from the code's own list: the deadline is checked against the calls.
+        // the quarantine lookup (ListPolicies, ListEntitiesForPolicy, GetGroup), Generate and
+        // Get of the report, the password policy, the virtual MFA devices, the service
+        // credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind
+        // a role. Written out, not read from the code's own list: the deadline is checked
+        // against the calls.
         let calls = [
             "GetAccountSummary",
+            "ListPolicies",
+            "ListEntitiesForPolicy",
+            "GetGroup",
             "GenerateCredentialReport",
             "GetCredentialReport",
             "GetAccountPasswordPolicy",
@@ -228,7 +239,7 @@ mod tests {
             "AssumeRole",
         ];
         let needed = c.report_timeout + one_call * calls.len() as u32;
-        assert_eq!(needed, Duration::from_secs(2_010));
+        assert_eq!(needed, Duration::from_secs(2_640));
         assert!(c.refresh_deadline() >= needed, "{:?}", c.refresh_deadline());
         // A root audit's refresh: the AssumeRole of a role that could not be assumed, then
         // AssumeRoot and every call the task policy allows (GetAccessKeyLastUsed for each of

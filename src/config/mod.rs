@@ -38,6 +38,15 @@ fn duration<const MAX_SECS: u64>(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `--refresh.fast-interval`: a duration up to a day, or `0` / `off` (no fast checks:
+/// `Duration::ZERO`).
+fn fast_interval(s: &str) -> Result<Duration, String> {
+    match s {
+        "0" | "0s" | "off" => Ok(Duration::ZERO),
+        _ => duration::<DAY>(s).map_err(|e| format!("{e}, or 0 / off")),
+    }
+}
+
 /// A clap error as one line that keeps what helps (the possible values, the missing flag,
 /// "a similar argument exists") and drops the usage block.
 pub fn one_line_flag_error(e: &clap::Error) -> String {
@@ -119,6 +128,9 @@ pub struct Flags {
     /// Time between root audits (sts:AssumeRoot) of a member account, with organizations.root_audit; at most one per refresh [default: 1h].
     #[arg(long = "root-audit.interval", value_parser = duration::<{ 7 * DAY }>)]
     pub root_audit_interval: Option<Duration>,
+    /// Time between fast checks of each AWS account's root access keys and exposed-key quarantine (GetAccountSummary, ListPolicies), apart from its refreshes; 0 or off: none; none either when not below --refresh.interval [default: 1m].
+    #[arg(long = "refresh.fast-interval", value_parser = fast_interval)]
+    pub fast_interval: Option<Duration>,
     /// How long to wait for AWS to generate a credential report.
     #[arg(long = "credential-report.timeout", global = true, default_value = "2m", value_parser = duration::<HOUR>)]
     pub report_timeout: Duration,
@@ -295,6 +307,9 @@ pub struct FileConfig {
     pub organizations: Option<Organizations>,
     #[serde(default)]
     pub refresh_interval: Option<String>,
+    /// `--refresh.fast-interval`'s value (`1m`, `0`, `off`).
+    #[serde(default)]
+    pub refresh_fast_interval: Option<String>,
     #[serde(default)]
     pub concurrency: Option<u32>,
 }
@@ -303,6 +318,7 @@ pub struct FileConfig {
 #[derive(Debug, Clone, Copy, Default)]
 struct FileSettings {
     interval: Option<Duration>,
+    fast_interval: Option<Duration>,
     concurrency: Option<u32>,
     root_audit_interval: Option<Duration>,
 }
@@ -330,6 +346,8 @@ pub struct Config {
     pub refresh_interval: Duration,
     /// Between two root audits (sts:AssumeRoot) of a member, with `organizations.root_audit`.
     pub root_audit_interval: Duration,
+    /// Fast checks' interval: below `refresh_interval`, else `None` (no fast checks).
+    pub fast_interval: Option<Duration>,
     pub concurrency: usize,
     pub report_max_bytes: usize,
     /// What the process does.
@@ -429,6 +447,15 @@ impl Config {
             ),
             None => None,
         };
+        let file_fast = match file
+            .as_ref()
+            .and_then(|c| c.refresh_fast_interval.as_deref())
+        {
+            Some(s) => Some(
+                fast_interval(s).map_err(|e| file_err(format!("refresh_fast_interval: {e}")))?,
+            ),
+            None => None,
+        };
         let mode = match (&f.report_file, file) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Flag {
@@ -505,6 +532,7 @@ impl Config {
                 };
                 let file = FileSettings {
                     interval: file_interval,
+                    fast_interval: file_fast,
                     concurrency: c.concurrency,
                     root_audit_interval,
                 };
@@ -518,6 +546,7 @@ impl Config {
         };
         let file = FileSettings {
             interval: file_interval,
+            fast_interval: file_fast,
             ..FileSettings::default()
         };
         Config::build(f, mode, file)
@@ -534,16 +563,24 @@ impl Config {
             Run::Audit(_) => "warn",
             Run::Daemon | Run::Once => "info",
         };
+        // Flags override the file; the file overrides the default.
+        let refresh_interval = f
+            .refresh_interval
+            .or(file.interval)
+            .unwrap_or(Duration::from_secs(300));
+        let fast_interval = f
+            .fast_interval
+            .or(file.fast_interval)
+            .unwrap_or(Duration::from_secs(60));
         Ok(Config {
             run,
             listen_address: f.listen_address,
             telemetry_path: f.telemetry_path,
             web_config_file: f.web_config_file,
-            // Flags override the file; the file overrides the default.
-            refresh_interval: f
-                .refresh_interval
-                .or(file.interval)
-                .unwrap_or(Duration::from_secs(300)),
+            refresh_interval,
+            // Not below the refresh interval, a refresh reads the same signals as often.
+            fast_interval: (!fast_interval.is_zero() && fast_interval < refresh_interval)
+                .then_some(fast_interval),
             root_audit_interval: f
                 .root_audit_interval
                 .or(file.root_audit_interval)

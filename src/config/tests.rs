@@ -30,6 +30,7 @@ fn defaults_match_the_readme() {
     assert_eq!(c.mode, Mode::DefaultAccount);
     assert_eq!(c.thresholds, Thresholds::default());
     assert_eq!(c.concurrency, 8);
+    assert_eq!(c.fast_interval, Some(Duration::from_secs(60)));
 }
 
 #[test]
@@ -295,6 +296,51 @@ fn password_thresholds_must_be_positive_and_possible() {
     assert!(flags(&["--control.password-min-length=0"]).is_err());
     assert!(flags(&["--control.password-reuse-prevention=25"]).is_err());
     assert!(flags(&["--control.password-min-length=20"]).is_ok());
+}
+
+#[test]
+fn fast_checks_are_off_with_0_or_off_and_when_not_below_the_refresh_interval() {
+    let fast = |args: &[&str]| config(args).unwrap().fast_interval;
+    assert_eq!(
+        fast(&["--refresh.fast-interval=30s"]),
+        Some(Duration::from_secs(30))
+    );
+    for off in ["0", "0s", "off"] {
+        assert_eq!(fast(&["--refresh.fast-interval", off]), None, "{off}");
+    }
+    // A refresh every minute reads the same signals as often: no fast checks.
+    assert_eq!(fast(&["--refresh.interval=1m"]), None);
+    assert_eq!(
+        fast(&["--refresh.interval=30s", "--refresh.fast-interval=1m"]),
+        None
+    );
+    assert_eq!(
+        fast(&["--refresh.interval=2m"]),
+        Some(Duration::from_secs(60))
+    );
+    let e = flags(&["--refresh.fast-interval=soon"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--refresh.fast-interval") && e.contains("or 0 / off"),
+        "{e}"
+    );
+
+    let c = config_text(
+        "accounts:\n  - role_arn: arn:aws:iam::222233334444:role/r\nrefresh_fast_interval: 20s\n",
+    )
+    .unwrap();
+    assert_eq!(c.fast_interval, Some(Duration::from_secs(20)));
+    let c = config_text(
+        "accounts:\n  - role_arn: arn:aws:iam::222233334444:role/r\nrefresh_fast_interval: off\n",
+    )
+    .unwrap();
+    assert_eq!(c.fast_interval, None);
+    let e = config_text(
+        "accounts:\n  - role_arn: arn:aws:iam::222233334444:role/r\nrefresh_fast_interval: often\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("refresh_fast_interval"), "{e}");
 }
 
 #[test]

@@ -124,7 +124,7 @@ fn outcome(
         .collect();
     let view = Arc::new(AccountView {
         labels: vec![("account_id", "123456789012".into())],
-        data,
+        data: data.into(),
         posture,
         per_user: true,
     });

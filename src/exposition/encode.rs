@@ -13,7 +13,8 @@ use super::*;
 #[derive(Debug)]
 pub struct AccountView {
     pub labels: AccountLabels,
-    pub data: AccountData,
+    /// Shared with the account's fast check, which re-derives from it (`crate::fast`).
+    pub data: Arc<AccountData>,
     pub posture: Posture,
     /// Per-user series on (`--metrics.per-user`).
     pub per_user: bool,
@@ -32,6 +33,27 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
     let acct = v.labels.as_slice();
     let root = &v.posture.root;
     let c = &v.posture.counts;
+    // Per user, but few and each one urgent: also without --metrics.per-user.
+    if let Some(q) = &v.data.facts.quarantine {
+        let users = q.users();
+        out.gauges(
+            Fam::UserQuarantined,
+            users.iter().flat_map(|(user, policies)| {
+                policies
+                    .iter()
+                    .map(move |p| ((acct, [("user", *user), ("policy", *p)]), 1))
+            }),
+        )?;
+        out.gauge(Fam::QuarantinedUsers, acct, Some(users.len() as u64))?;
+        out.gauges(
+            Fam::QuarantinePolicyAttachments,
+            q.policies.iter().flat_map(|p| {
+                p.attachments().map(|(entity, n)| {
+                    ((acct, [("policy", p.name.as_str()), ("entity", entity)]), n)
+                })
+            }),
+        )?;
+    }
     out.gauge(
         Fam::RootAccessKeysPresent,
         acct,
@@ -291,6 +313,10 @@ pub struct RefreshStats {
     pub aws_errors: AwsErrors,
     /// Report column -> values that fit no known form, over every report parsed.
     pub unparsed: std::collections::BTreeMap<&'static str, u64>,
+    /// Whether the last fast check succeeded; `None` where the account has none (yet).
+    pub fast_success: Option<bool>,
+    /// Fast checks that found a change and re-rendered the account.
+    pub fast_updates: u64,
 }
 
 impl RefreshStats {
@@ -315,6 +341,11 @@ impl prometheus_client::collector::Collector for RefreshStatsCollector {
             Fam::Refreshes,
             [("success", s.successes), ("failure", s.failures)]
                 .map(|(r, n)| ((acct, [("result", r)]), n)),
+        )?;
+        out.gauge(Fam::FastCheckSuccess, acct, s.fast_success.map(b))?;
+        out.counters(
+            Fam::FastCheckUpdates,
+            s.fast_success.map(|_| (acct, s.fast_updates)),
         )?;
         out.aws_errors(acct, &s.aws_errors)?;
         out.counters(

@@ -58,6 +58,9 @@ macro_rules! families {
 }
 
 families! {
+    UserQuarantined = ("aws_iam_user_quarantined", Gauge, "1 for each IAM user and AWS exposed-key quarantine policy (AWSCompromisedKeyQuarantine, V2, V3, V4 and later versions: the name prefix) that quarantines the user, directly or through a group (ListPolicies, ListEntitiesForPolicy, GetGroup): AWS found one of the user's access keys in public. Also with --metrics.per-user=false. Absent when the lookup failed.");
+    QuarantinedUsers = ("aws_iam_quarantined_users", Gauge, "IAM users with an exposed-key quarantine policy, directly or through a group, each counted once; absent when the lookup failed.");
+    QuarantinePolicyAttachments = ("aws_iam_quarantine_policy_attachments", Gauge, "Users, groups and roles (entity) an exposed-key quarantine policy (policy) is attached to (ListEntitiesForPolicy); only the policies attached in the account.");
     RootAccessKeysPresent = ("aws_iam_root_access_keys_present", Gauge, "1 if the root user has an access key, active or not (GetAccountSummary AccountAccessKeysPresent; the report's root keys when no summary). CIS 1.4, Security Hub IAM.4.");
     RootAccessKeyActive = ("aws_iam_root_access_key_active", Gauge, "1 if root access key 1 or 2 is active (credential report access_key_N_active of <root_account>; a root audit's ListAccessKeys, keys numbered in creation order).");
     RootAccessKeyLastRotated = ("aws_iam_root_access_key_last_rotated_timestamp_seconds", Gauge, "When root access key 1 or 2 was created or last rotated (credential report access_key_N_last_rotated; a root audit's ListAccessKeys CreateDate); only keys that exist, active or not.");
@@ -109,6 +112,8 @@ families! {
     LastRefreshSuccess = ("aws_iam_exporter_last_refresh_success_timestamp_seconds", Gauge, "When a refresh of the account last succeeded.");
     RefreshDuration = ("aws_iam_exporter_refresh_duration_seconds", Gauge, "How long the last refresh of the account took.");
     Refreshes = ("aws_iam_exporter_refreshes", Counter, "Refreshes of the account by result.");
+    FastCheckSuccess = ("aws_iam_exporter_fast_check_success", Gauge, "1 if every call of the account's last fast check (GetAccountSummary and the quarantine lookup, every --refresh.fast-interval) succeeded, 0 if one failed (the last good values stay served); absent where the account has no fast check. Changes only with the outcome: an unchanged check publishes nothing.");
+    FastCheckUpdates = ("aws_iam_exporter_fast_check_updates", Counter, "Fast checks of the account that found a signal changed (the summary or the quarantine) and re-rendered the account between its full refreshes.");
     AwsErrors = ("aws_iam_exporter_aws_errors", Counter, "AWS API errors by operation and AWS error code.");
     ReportValuesUnparsed = ("aws_iam_exporter_report_values_unparsed", Counter, "Credential report values that fit no known form, by column, summed over refreshes. Each is unknown for its row (the facts and controls that need it are absent); the rest of the report is served.");
     Accounts = ("aws_iam_exporter_accounts", Gauge, "Accounts this exporter watches.");

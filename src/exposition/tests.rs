@@ -31,7 +31,7 @@ fn view(per_user: bool) -> Arc<AccountView> {
     let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
     Arc::new(AccountView {
         labels: vec![("account_id", "123456789012".into())],
-        data,
+        data: data.into(),
         posture,
         per_user,
     })
@@ -153,7 +153,7 @@ fn virtual_mfa_is_exported_per_console_user_and_counted_only_when_the_device_lis
         Format::Classic,
     ));
     assert!(!text.contains("virtual_mfa"), "{text}");
-    v.data.facts.virtual_mfa_users = Some(vec!["o\"dd,name".into()]);
+    Arc::make_mut(&mut v.data).facts.virtual_mfa_users = Some(vec!["o\"dd,name".into()]);
     v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
     let text = text_of(assemble(
         std::iter::once(&render_account(Arc::new(v))),
@@ -182,7 +182,7 @@ fn service_credentials_are_counted_by_service_and_status_and_listed_per_credenti
         created: 1_700_000_000,
         expires,
     };
-    v.data.facts.service_credentials = Some(vec![
+    Arc::make_mut(&mut v.data).facts.service_credentials = Some(vec![
         cred(
             "ACCA1",
             "bedrock.amazonaws.com",
@@ -220,7 +220,7 @@ fn every_password_policy_field_and_each_server_certificate_is_a_gauge_absent_whe
         ))
     };
     let mut v = view(true).clone_for_test();
-    v.data.facts.password_policy = PolicyState::Present(PasswordPolicy {
+    Arc::make_mut(&mut v.data).facts.password_policy = PolicyState::Present(PasswordPolicy {
         minimum_length: Some(8),
         max_age_days: Some(0),
         require_uppercase: true,
@@ -228,7 +228,7 @@ fn every_password_policy_field_and_each_server_certificate_is_a_gauge_absent_whe
         hard_expiry: true,
         ..PasswordPolicy::default()
     });
-    v.data.facts.server_certificates = Some(vec![
+    Arc::make_mut(&mut v.data).facts.server_certificates = Some(vec![
         ServerCertificate {
             name: "web".into(),
             arn: "arn:aws:iam::123456789012:server-certificate/cloudfront/web".into(),
@@ -268,12 +268,12 @@ fn every_password_policy_field_and_each_server_certificate_is_a_gauge_absent_whe
     assert!(render(v.clone_for_test()).contains("certificate=\"web\""));
 
     // No policy: present 0, no field. Unknown policy and certificates: nothing at all.
-    v.data.facts.password_policy = PolicyState::Absent;
+    Arc::make_mut(&mut v.data).facts.password_policy = PolicyState::Absent;
     let text = render(v.clone_for_test());
     assert!(text.contains("aws_iam_password_policy_present{account_id=\"123456789012\"} 0\n"));
     assert!(!text.contains("aws_iam_password_policy_require_"), "{text}");
-    v.data.facts.password_policy = PolicyState::Unknown;
-    v.data.facts.server_certificates = None;
+    Arc::make_mut(&mut v.data).facts.password_policy = PolicyState::Unknown;
+    Arc::make_mut(&mut v.data).facts.server_certificates = None;
     v.posture = derive(&v.data, &Thresholds::default(), 1_717_200_000);
     let text = render(v);
     assert!(!text.contains("aws_iam_password_policy_"), "{text}");
@@ -437,7 +437,7 @@ fn big_view(users: usize, account: &str) -> Arc<AccountView> {
     let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
     Arc::new(AccountView {
         labels: vec![("account_id", account.into())],
-        data,
+        data: data.into(),
         posture,
         per_user: true,
     })
@@ -708,7 +708,7 @@ fn every_root_credential_with_a_last_use_has_its_series() {
     let posture = derive(&data, &Thresholds::default(), 1_717_200_000);
     let view = Arc::new(AccountView {
         labels: vec![("account_id", "123456789012".into())],
-        data,
+        data: data.into(),
         posture,
         per_user: false,
     });

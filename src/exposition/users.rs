@@ -262,7 +262,7 @@ mod tests {
         let posture = derive(&data, &Thresholds::default(), 1_750_000_000);
         Arc::new(AccountView {
             labels,
-            data,
+            data: data.into(),
             posture,
             per_user: true,
         })

@@ -24,6 +24,7 @@ mod password;
 mod root;
 
 use super::finding::{Credential, Finding};
+use super::quarantine::exposed_key_quarantine;
 use super::{AccountData, RootPosture, Thresholds, and3, or3};
 use crate::report::{AccessKey, Date, Row};
 use credentials::*;
@@ -380,6 +381,16 @@ controls! {
         fails_when: "`RootCredentialsManagement` is not enabled in the organization (CIS v7.0 2.1.1); exporter-level, see below",
         threshold: "", source: "ListOrganizationsFeatures",
         evaluate: root_credentials_management,
+    }
+    /// Not in a benchmark: AWS found one of the user's access keys in public and attached a
+    /// quarantine policy (`AWSCompromisedKeyQuarantine*`, any version) to the user.
+    ExposedKeyQuarantine {
+        id: "exposed_key_quarantine", cis: "", cis_label_only: false, cis_v5: "", cis_v6: "", cis_v7: "",
+        securityhub: "", fsbp: false, severity: Severity::Critical,
+        title: "No access key found exposed in public by AWS (no quarantine policy attached)",
+        fails_when: "an AWS managed policy whose name starts with `AWSCompromisedKeyQuarantine` (V1-V4 and later versions) is attached to a user, to a group with members, or to a role; failing resources = the quarantined users (each once) and the roles",
+        threshold: "", source: "ListPolicies, ListEntitiesForPolicy, GetGroup",
+        evaluate: exposed_key_quarantine,
     }
 }
 

@@ -24,6 +24,11 @@ pub enum Credential {
     ServerCertificate,
     /// An AWS Organizations feature that is off (centralized root access).
     OrganizationFeature,
+    /// An exposed-key quarantine policy on the user (its name is in [`Finding::credential_id`]):
+    /// AWS found one of the user's access keys in public.
+    QuarantinePolicy,
+    /// An exposed-key quarantine policy on a role ([`Finding::user`] is the role's name).
+    RoleQuarantinePolicy,
 }
 
 impl Credential {
@@ -42,6 +47,8 @@ impl Credential {
             Credential::ServiceCredential => "service_credential",
             Credential::ServerCertificate => "server_certificate",
             Credential::OrganizationFeature => "organization_feature",
+            Credential::QuarantinePolicy => "quarantine_policy",
+            Credential::RoleQuarantinePolicy => "role_quarantine_policy",
         }
     }
 }
@@ -51,7 +58,7 @@ impl Credential {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finding<'a> {
     /// The IAM user; [`ROOT_USER`] for root; `""` for the account (password policy, server
-    /// certificate).
+    /// certificate); the role for [`Credential::RoleQuarantinePolicy`].
     pub user: &'a str,
     pub credential: Credential,
     /// Last use, when the report has a date.
@@ -64,7 +71,7 @@ pub struct Finding<'a> {
     /// counts of failing resources skip it.
     pub continues: bool,
     /// The `ServiceSpecificCredentialId` of a service credential, the name of a server
-    /// certificate.
+    /// certificate, the policy of a quarantine.
     pub credential_id: Option<&'a str>,
     /// When the credential expires (or expired): a server certificate's `Expiration`, a service
     /// credential's `ExpirationDate`. `None` for a service credential means it never expires.

@@ -12,6 +12,7 @@
 
 pub mod controls;
 mod finding;
+pub mod quarantine;
 pub mod root_audit;
 
 pub use controls::{CIS_VERSIONS, CONTROLS, Control, ControlId, Evaluator, Input, Severity};
@@ -107,6 +108,10 @@ pub struct Facts {
     /// refresh: only the exporter-level part sets it (see [`organization_verdict`]). `None`
     /// when unknown (not asked, refused, not an organization).
     pub organization: Option<OrganizationFeatures>,
+    /// The exposed-key quarantine policies attached in the account and who has them
+    /// (ListPolicies, ListEntitiesForPolicy, GetGroup); `None` when unknown (a call refused or
+    /// failed: the quarantine series and `exposed_key_quarantine` are then absent).
+    pub quarantine: Option<quarantine::Quarantine>,
 }
 
 /// The AWS Organizations features of the exporter's organization (ListOrganizationsFeatures).

@@ -3,11 +3,14 @@
 //! scenario IAM server -> aws-iam-exporter -> Prometheus (scrape + the shipped
 //! alerts/aws-iam-exporter.rules.yml) -> Alertmanager -> webhook (this test).
 //!
-//! A root access key appears (the account summary's AccountAccessKeysPresent
-//! goes 0 -> 1, live, as it does in AWS); the test measures how long it takes
-//! until Alertmanager delivers the FIRING `AwsIamRootAccessKeyPresent`
-//! notification, then removes the key and measures the RESOLVED notification.
-//! The latencies are printed and written to `target/e2e-latency.txt`.
+//! The exporter runs as shipped: the full refresh (the credential report) rarely (here once an
+//! hour), the signals that page on the fast check (here every second). A root access key
+//! appears (the account summary's AccountAccessKeysPresent goes 0 -> 1, live, as it does in
+//! AWS); the test measures how long it takes until Alertmanager delivers the FIRING
+//! `AwsIamRootAccessKeyPresent` notification, then removes the key and measures the RESOLVED
+//! notification. Then AWS quarantines a user's exposed key (AWSCompromisedKeyQuarantineV4
+//! attached, as AWS does within a minute of finding it) and the same is measured for
+//! `AwsIamAccessKeyExposed`. The latencies are printed and written to `target/e2e-latency.txt`.
 //!
 //! The same stack then checks the dashboards and rules against reality:
 //! `scripts/check_dashboards.py` with real scrapes of the exporter (every
@@ -30,6 +33,8 @@ use common::*;
 
 const ACCOUNT: &str = DEFAULT_ACCOUNT;
 const ALERT: &str = "AwsIamRootAccessKeyPresent";
+const EXPOSED: &str = "AwsIamAccessKeyExposed";
+const QUARANTINE: &str = "AWSCompromisedKeyQuarantineV4";
 const JOB: &str = "aws-iam-exporter";
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long Prometheus and Alertmanager may take to answer `/-/ready`.
@@ -166,10 +171,18 @@ fn secs(d: Option<Duration>) -> String {
     d.map_or_else(|| "-".into(), |d| format!("{:.3}", d.as_secs_f64()))
 }
 
-/// Polls the exporter (`aws_iam_root_access_keys_present == want_key`), the
-/// Prometheus alert state (`ALERTS`) and the webhook every 100 ms until the
-/// webhook has a notification with `status` for the root-key alert among the
-/// requests after the first `since_req`; records when each stage was first
+/// One alert's transition to follow: the alert, and the exporter's series that changes first
+/// (`metric{labels}` becomes `want`; `None`: the series disappears).
+struct Watch<'a> {
+    alert: &'a str,
+    metric: &'a str,
+    labels: &'a [(&'a str, &'a str)],
+    want: Option<f64>,
+}
+
+/// Polls the exporter (the watched series), the Prometheus alert state (`ALERTS`) and the
+/// webhook every 100 ms until the webhook has a notification with `status` for the watched
+/// alert among the requests after the first `since_req`; records when each stage was first
 /// seen changed (an upper bound, at 100 ms resolution).
 #[allow(clippy::too_many_arguments)]
 fn follow_transition(
@@ -179,11 +192,12 @@ fn follow_transition(
     am: &str,
     webhook: &Webhook,
     since_req: usize,
-    want_key: f64,
+    watch: &Watch<'_>,
     status: &str,
 ) -> Stages {
+    let alert = watch.alert;
     let mut st = Stages::default();
-    let firing_q = format!("ALERTS{{alertname=\"{ALERT}\",alertstate=\"firing\"}}");
+    let firing_q = format!("ALERTS{{alertname=\"{alert}\",alertstate=\"firing\"}}");
     let deadline = t0 + NOTIFY_TIMEOUT;
     let observe = |st: &mut Stages, exporter: &mut Exporter| {
         if let Some(code) = exporter.try_wait() {
@@ -191,12 +205,8 @@ fn follow_transition(
         }
         if st.exporter.is_none() {
             let (code, _, body) = exporter.get("/metrics");
-            let key = metric_value(
-                &body,
-                "aws_iam_root_access_keys_present",
-                &[("account_id", ACCOUNT)],
-            );
-            if code == 200 && key == Some(want_key) {
+            let value = metric_value(&body, watch.metric, watch.labels);
+            if code == 200 && value == watch.want {
                 st.exporter = Some(t0.elapsed());
             }
         }
@@ -213,7 +223,7 @@ fn follow_transition(
             .received()
             .into_iter()
             .skip(since_req)
-            .find(|r| alerts_in(r, status, ALERT).next().is_some())
+            .find(|r| alerts_in(r, status, alert).next().is_some())
         {
             st.webhook = Some(r);
             // A stage that changed between the last look and the notification.
@@ -222,7 +232,7 @@ fn follow_transition(
         }
         if Instant::now() >= deadline {
             panic!(
-                "no {status} {ALERT} notification within {NOTIFY_TIMEOUT:?} \
+                "no {status} {alert} notification within {NOTIFY_TIMEOUT:?} \
                  (exporter changed after {}s, Prometheus alert after {}s)\n{}",
                 secs(st.exporter),
                 secs(st.prometheus),
@@ -272,10 +282,15 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
         expires: None,
     }]);
 
-    // 2. The exporter, refreshing every second.
+    // 2. The exporter: the full refresh once an hour (here: only the first), the fast checks
+    // every second.
     let mut exporter = Exporter::start(
         &s.endpoint(),
-        &["--refresh.interval=1s", "--metrics.per-user=true"],
+        &[
+            "--refresh.interval=1h",
+            "--refresh.fast-interval=1s",
+            "--metrics.per-user=true",
+        ],
     );
     exporter.wait_ready(Duration::from_secs(30));
     let first = exporter.scrape();
@@ -390,6 +405,12 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
     let before = webhook.received().len();
     let t_fire = Instant::now();
     s.set_summary("AccountAccessKeysPresent", 1);
+    let root_key = |want: f64| Watch {
+        alert: ALERT,
+        metric: "aws_iam_root_access_keys_present",
+        labels: &[("account_id", ACCOUNT)],
+        want: Some(want),
+    };
     let fire = follow_transition(
         t_fire,
         &mut exporter,
@@ -397,7 +418,7 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
         &am,
         &webhook,
         before,
-        1.0,
+        &root_key(1.0),
         "firing",
     );
     let req = fire.webhook.as_ref().expect("firing notification");
@@ -449,7 +470,7 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
         &am,
         &webhook,
         before,
-        0.0,
+        &root_key(0.0),
         "resolved",
     );
     let req = resolve.webhook.as_ref().expect("resolved notification");
@@ -464,21 +485,113 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
         secs(resolve.exporter),
         secs(resolve.prometheus)
     );
+    // 6b. AWS quarantines an exposed key of `leaked`, and the quarantine is removed.
+    let quarantined = |want: Option<f64>| Watch {
+        alert: EXPOSED,
+        metric: "aws_iam_user_quarantined",
+        labels: &[
+            ("account_id", ACCOUNT),
+            ("user", "leaked"),
+            ("policy", QUARANTINE),
+        ],
+        want,
+    };
+    let before = webhook.received().len();
+    let t_exposed = Instant::now();
+    s.attach_policy(PolicyAttachment::aws(
+        QUARANTINE,
+        PolicyEntity::user("leaked"),
+    ));
+    let exposed = follow_transition(
+        t_exposed,
+        &mut exporter,
+        &prom,
+        &am,
+        &webhook,
+        before,
+        &quarantined(Some(1.0)),
+        "firing",
+    );
+    let req = exposed.webhook.as_ref().expect("firing notification");
+    let exposed_latency = req.received_at.duration_since(t_exposed);
+    let alert = alerts_in(req, "firing", EXPOSED).next().expect("alert");
+    for (label, want) in [
+        ("account_id", ACCOUNT),
+        ("user", "leaked"),
+        ("policy", QUARANTINE),
+        ("severity", "critical"),
+    ] {
+        assert_eq!(alert["labels"][label], want, "{label}: {}", req.body);
+    }
+    assert!(
+        alert["annotations"]["runbook"].as_str().is_some_and(|r| {
+            r.contains("Detaching it first is the mistake")
+                && r.ends_with(
+                    "docs/runbooks.md#awsiamaccesskeyexposed in the aws-iam-exporter repository.",
+                )
+        }),
+        "runbook annotation: {}",
+        req.body
+    );
+    println!(
+        "e2e: key quarantined -> FIRING {EXPOSED} at the webhook in {:.3}s \
+         (exporter {}s, Prometheus alert firing {}s)",
+        exposed_latency.as_secs_f64(),
+        secs(exposed.exporter),
+        secs(exposed.prometheus)
+    );
+    // A real scrape with the quarantine series, for step 7.
+    let scrape_quarantine = write_file(tmp.path(), "scrape-quarantine.txt", &exporter.scrape());
+    let before = webhook.received().len();
+    let t_lifted = Instant::now();
+    s.detach_policy(&aws_policy_arn(QUARANTINE), &PolicyEntity::user("leaked"));
+    let lifted = follow_transition(
+        t_lifted,
+        &mut exporter,
+        &prom,
+        &am,
+        &webhook,
+        before,
+        &quarantined(None),
+        "resolved",
+    );
+    let lifted_latency = lifted
+        .webhook
+        .as_ref()
+        .expect("resolved notification")
+        .received_at
+        .duration_since(t_lifted);
+    println!(
+        "e2e: quarantine detached -> RESOLVED {EXPOSED} at the webhook in {:.3}s",
+        lifted_latency.as_secs_f64()
+    );
+    assert_eq!(
+        s.calls("GenerateCredentialReport"),
+        1,
+        "every transition came through the fast checks, not a full refresh"
+    );
+
     let latency_file = target_dir().join("e2e-latency.txt");
     let _ = std::fs::create_dir_all(target_dir());
     std::fs::write(
         &latency_file,
         format!(
             "# aws-iam-exporter e2e paging latency (tests/e2e_alerting.rs), seconds\n\
-             # refresh 1s, scrape 1s, evaluation 1s, group_wait 1s, group_interval 1s\n\
+             # full refresh 1h, fast checks 1s, scrape 1s, evaluation 1s, group_wait 1s, group_interval 1s\n\
              firing_webhook {:.3}\nfiring_exporter {}\nfiring_prometheus {}\n\
-             resolved_webhook {:.3}\nresolved_exporter {}\nresolved_prometheus {}\n",
+             resolved_webhook {:.3}\nresolved_exporter {}\nresolved_prometheus {}\n\
+             exposed_webhook {:.3}\nexposed_exporter {}\nexposed_prometheus {}\n\
+             quarantine_lifted_webhook {:.3}\n",
             fire_latency.as_secs_f64(),
             secs(fire.exporter),
             secs(fire.prometheus),
             resolve_latency.as_secs_f64(),
             secs(resolve.exporter),
             secs(resolve.prometheus),
+            exposed_latency.as_secs_f64(),
+            secs(exposed.exporter),
+            secs(exposed.prometheus),
+            lifted_latency.as_secs_f64(),
         ),
     )
     .unwrap_or_else(|e| panic!("write {}: {e}", latency_file.display()));
@@ -486,13 +599,13 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
 
     // 7. Dashboards and rules against real scrapes and the real Prometheus.
     // aws_iam_exporter_aws_errors_total only exists once an AWS call failed:
-    // a second scrape after one failed (non-fatal) ListVirtualMFADevices.
-    s.push_faults("ListVirtualMFADevices", Fault::access_denied(), 1);
+    // a second scrape after one failed ListPolicies (a fast check's).
+    s.push_faults("ListPolicies", Fault::access_denied(), 1);
     exporter.wait_for_metric(
         "aws_iam_exporter_aws_errors_total",
         &[
             ("account_id", ACCOUNT),
-            ("operation", "ListVirtualMFADevices"),
+            ("operation", "ListPolicies"),
             ("code", "AccessDenied"),
         ],
         Duration::from_secs(15),
@@ -521,6 +634,8 @@ fn root_access_key_pages_through_prometheus_and_alertmanager() {
         .arg(&scrape_main)
         .arg("--metrics-file")
         .arg(scrape_errors)
+        .arg("--metrics-file")
+        .arg(scrape_quarantine)
         .arg("--prometheus-url")
         .arg(&prom)
         .args(dashboards)

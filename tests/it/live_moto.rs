@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use common::*;
 
+mod quarantine;
+
 const ACCOUNT: &str = "123456789012";
 const ACCT: (&str, &str) = ("account_id", ACCOUNT);
 
@@ -330,7 +332,8 @@ async fn once_against_moto_prints_the_account_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_minimal_iam_policy_is_enough_and_a_user_without_it_fails_with_a_counted_error() {
-    let Some(moto) = Moto::start() else {
+    // With AWS's managed policies, so that the quarantine lookup makes all its calls.
+    let Some(moto) = quarantine::moto_with_managed_policies() else {
         return;
     };
     let admin = iam_client(&moto.endpoint(), "testing", "testing").await;
@@ -349,6 +352,9 @@ async fn the_minimal_iam_policy_is_enough_and_a_user_without_it_fails_with_a_cou
         .expect("PutUserPolicy");
     let (exporter_key, exporter_secret) = access_key(&admin, "exporter").await;
     let (intruder_key, intruder_secret) = access_key(&admin, "intruder").await;
+    // The intruder's key was found in public: ListPolicies, ListEntitiesForPolicy and
+    // GetGroup all run, under the shipped policy.
+    quarantine::quarantine_group(&admin, "exposed", &["intruder"], quarantine::V2).await;
     moto.set_auth_after(Some(0));
 
     // The unknown `testing` key is refused now: enforcement is on.
@@ -417,6 +423,14 @@ async fn the_minimal_iam_policy_is_enough_and_a_user_without_it_fails_with_a_cou
         "{m}"
     );
     assert_eq!(val(&m, "aws_iam_password_policy_present", &[ACCT]), 0.0);
+    assert_eq!(
+        val(
+            &m,
+            "aws_iam_user_quarantined",
+            &[ACCT, ("user", "intruder"), ("policy", quarantine::V2)]
+        ),
+        1.0
+    );
     assert!(metric_value(&m, "aws_iam_root_hardware_mfa_enabled", &[]).is_some());
     // iam:ListServerCertificates is in the policy: the certificate control was decided.
     assert_eq!(

@@ -16,12 +16,14 @@ use common::scenario::*;
 use common::*;
 
 mod alert_inputs;
+mod fast_checks;
 mod faults;
 mod limits;
 mod no_credentials;
 mod organization_features;
 mod paging;
 mod password_policy;
+mod quarantine;
 mod report_states;
 mod root;
 mod server_certificates;

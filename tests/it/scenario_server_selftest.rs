@@ -16,6 +16,8 @@ use base64::Engine as _;
 use common::scenario::*;
 use common::{assumed_credentials, sdk_loader, static_credentials, testing_credentials};
 
+mod policies;
+
 const ACCOUNT: &str = DEFAULT_ACCOUNT;
 
 async fn sdk_config_with(

@@ -143,3 +143,63 @@ fn the_api_key_and_certificate_alert_tests_are_fed_the_series_the_exporter_emits
         "regenerate the input series of {FILE} from `--once` (this test's scenarios)"
     );
 }
+
+/// The series the exposed-key alert reads (and the quarantine's others), as `--once` emits them.
+fn exposure_alert_inputs(m: &str) -> std::collections::BTreeSet<String> {
+    m.lines()
+        .filter(|l| {
+            l.starts_with("aws_iam_user_quarantined{")
+                || l.starts_with("aws_iam_quarantined_users{")
+                || l.starts_with("aws_iam_quarantine_policy_attachments{")
+                || ((l.starts_with("aws_iam_control_failing{")
+                    || l.starts_with("aws_iam_control_failing_resources{"))
+                    && l.contains("control=\"exposed_key_quarantine\""))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_exposure_alert_tests_are_fed_the_series_the_exporter_emits() {
+    const FILE: &str = "alerts/tests/exposure.test.yml";
+    let cases: [(&str, Vec<PolicyAttachment>); 3] = [
+        (
+            "exporter output: a user quarantined directly (V4), a member of a quarantined group (V5)",
+            vec![
+                PolicyAttachment::aws(
+                    "AWSCompromisedKeyQuarantineV4",
+                    PolicyEntity::user("leaked"),
+                ),
+                PolicyAttachment::aws(
+                    "AWSCompromisedKeyQuarantineV5",
+                    PolicyEntity::group("contractors"),
+                ),
+            ],
+        ),
+        (
+            "exporter output: a quarantine on a role only",
+            vec![PolicyAttachment::aws(
+                "AWSCompromisedKeyQuarantineV2",
+                PolicyEntity::role("ci-deployer"),
+            )],
+        ),
+        ("exporter output: nothing quarantined", vec![]),
+    ];
+    for (name, attachments) in cases {
+        let s = Scenario::start();
+        s.set_group("contractors", &["carol"]);
+        for a in attachments {
+            s.attach_policy(a);
+        }
+        let out = once_ok(&s, &[]);
+        if let Some(promtool) = require_tool("PROMTOOL", &["promtool"]) {
+            assert_promtool_check_metrics_clean(&promtool, &out, name);
+        }
+        let emitted = exposure_alert_inputs(&out);
+        assert_eq!(
+            promtool_test_inputs(FILE, name),
+            emitted,
+            "regenerate the input series of {FILE} ({name}) from `--once` (this test's scenarios)"
+        );
+    }
+}

@@ -23,6 +23,8 @@ fn calls_per_refresh_are_the_same_for_10_and_500_users() {
         ("ListServerCertificates", 1),
         ("ListServiceSpecificCredentials", 1),
         ("ListVirtualMFADevices", 1),
+        // The quarantine lookup: nothing quarantined, one call.
+        ("ListPolicies", 1),
         // Exporter-level, not per account: centralized root access, and the exporter's own
         // account for its control's account_id.
         ("ListOrganizationsFeatures", 1),

@@ -1,5 +1,5 @@
 //! Scale (scenario server): every account refreshes; with AWS_IAM_EXPORTER_SCALE=1, 200 accounts
-//! and a table.
+//! and a table; with a steady window, the IAM calls per second of refreshes and fast checks.
 
 use super::*;
 
@@ -98,6 +98,9 @@ struct ScaleResult {
     /// With `AWS_IAM_EXPORTER_SCALE_STEADY_SECS`: CPU seconds over that window after the first
     /// round, scaled to one refresh interval.
     cpu_per_interval: Option<f64>,
+    /// The same window: IAM calls per second by action (fast checks and full refreshes), and
+    /// the exporter's CPU seconds per minute.
+    steady_calls: Option<(std::collections::BTreeMap<String, f64>, f64)>,
     hwm_kib: u64,
     rss_kib: u64,
     scrape_bytes: usize,
@@ -107,11 +110,24 @@ struct ScaleResult {
     scrape_ms_max: f64,
 }
 
+/// The IAM actions of a refresh and of a fast check, each answered after the latency.
+const ACTIONS: [&str; 8] = [
+    "GetAccountSummary",
+    "GenerateCredentialReport",
+    "GetCredentialReport",
+    "GetAccountPasswordPolicy",
+    "ListVirtualMFADevices",
+    "ListServiceSpecificCredentials",
+    "ListServerCertificates",
+    "ListPolicies",
+];
+
 fn scale_run(
     accounts: usize,
     users: usize,
     latency: Duration,
     interval: &str,
+    fast: Option<&str>,
     concurrency: usize,
 ) -> ScaleResult {
     let s = Scenario::start();
@@ -123,15 +139,7 @@ fn scale_run(
         let a = seed_scenario_account(&s, id, users);
         if !latency.is_zero() {
             // Every IAM call of the account answers after `latency` (AWS is not instant).
-            for action in [
-                "GetAccountSummary",
-                "GenerateCredentialReport",
-                "GetCredentialReport",
-                "GetAccountPasswordPolicy",
-                "ListVirtualMFADevices",
-                "ListServiceSpecificCredentials",
-                "ListServerCertificates",
-            ] {
+            for action in ACTIONS {
                 a.push_faults(action, Fault::hang(latency), 100);
             }
         }
@@ -142,12 +150,9 @@ fn scale_run(
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_file(dir.path(), "scale.yml", &yaml);
 
-    let (mut exp, started) = start_scale_exporter(
-        &s,
-        &cfg,
-        concurrency,
-        &[format!("--refresh.interval={interval}")],
-    );
+    let mut extra = vec![format!("--refresh.interval={interval}")];
+    extra.extend(fast.map(|f| format!("--refresh.fast-interval={f}")));
+    let (mut exp, started) = start_scale_exporter(&s, &cfg, concurrency, &extra);
     let all_fresh = wait_all_refreshed(
         &mut exp,
         &ids,
@@ -160,6 +165,7 @@ fn scale_run(
     // spread over the interval (the first of them half an interval after the first round),
     // with one scrape every 15 s as Prometheus would, scaled to one interval.
     let window = Duration::from_secs(env_usize("AWS_IAM_EXPORTER_SCALE_STEADY_SECS", 0) as u64);
+    let mut steady_calls = None;
     let cpu_per_interval = (!window.is_zero()).then(|| {
         let interval = humantime::parse_duration(interval).expect("a duration");
         let scrape_until = |until: Instant| {
@@ -173,9 +179,18 @@ fn scale_run(
             }
         };
         scrape_until(Instant::now() + interval / 2);
-        let start = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
-        scrape_until(Instant::now() + window);
+        let calls = || ACTIONS.map(|a| s.calls_all_accounts(a));
+        let (start, calls_before) = (proc_cpu_seconds(exp.pid()).unwrap_or(0.0), calls());
+        let t = Instant::now();
+        scrape_until(t + window);
         let used = proc_cpu_seconds(exp.pid()).unwrap_or(0.0) - start;
+        let secs = t.elapsed().as_secs_f64();
+        let per_second = ACTIONS
+            .iter()
+            .zip(calls().iter().zip(calls_before))
+            .map(|(a, (after, before))| (a.to_string(), (after - before) as f64 / secs))
+            .collect();
+        steady_calls = Some((per_second, used * 60.0 / secs));
         used * interval.as_secs_f64() / window.as_secs_f64()
     });
 
@@ -209,6 +224,7 @@ fn scale_run(
         all_fresh,
         cpu_first_round,
         cpu_per_interval,
+        steady_calls,
         hwm_kib: proc_status_kib(pid, "VmHWM").unwrap_or(0),
         rss_kib: proc_status_kib(pid, "VmRSS").unwrap_or(0),
         scrape_bytes: body.len(),
@@ -235,9 +251,22 @@ fn scale_accounts_all_refresh() {
     // spreading of first refreshes over the interval) and the exporter refreshes non-stop.
     let interval =
         std::env::var("AWS_IAM_EXPORTER_SCALE_INTERVAL").unwrap_or_else(|_| "1s".to_string());
+    // Fast checks as the flag says (none by default here: not below a 1s interval).
+    let fast = std::env::var("AWS_IAM_EXPORTER_SCALE_FAST").ok();
+    let concurrencies: Vec<usize> = std::env::var("AWS_IAM_EXPORTER_SCALE_CONCURRENCY")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![8, 16]);
     let mut results = Vec::new();
-    for concurrency in [8, 16] {
-        results.push(scale_run(accounts, users, latency, &interval, concurrency));
+    for concurrency in concurrencies {
+        results.push(scale_run(
+            accounts,
+            users,
+            latency,
+            &interval,
+            fast.as_deref(),
+            concurrency,
+        ));
     }
     let build = if cfg!(debug_assertions) {
         "debug"
@@ -249,8 +278,9 @@ fn scale_accounts_all_refresh() {
     println!();
     println!(
         "scale: {accounts} accounts x {users} users (per-user series on), {} ms per IAM call, \
-         --refresh.interval {interval}, scenario server in the test process ({build} test build), exporter {bin}",
-        latency.as_millis()
+         --refresh.interval {interval}, --refresh.fast-interval {}, scenario server in the test process ({build} test build), exporter {bin}",
+        latency.as_millis(),
+        fast.as_deref().unwrap_or("default")
     );
     println!(
         "| concurrency | all accounts refresh_success=1 | CPU until then (start + one refresh each) | CPU per interval, steady | peak RSS (VmHWM) | RSS after | scrape size | gzip | samples | scrape time median / max |"
@@ -271,6 +301,106 @@ fn scale_accounts_all_refresh() {
             r.scrape_lines,
             r.scrape_ms_median,
             r.scrape_ms_max,
+        );
+    }
+    for r in &results {
+        if let Some((calls, cpu_per_minute)) = &r.steady_calls {
+            let total: f64 = calls.values().sum();
+            let each: Vec<String> = calls
+                .iter()
+                .filter(|(_, n)| **n > 0.0)
+                .map(|(a, n)| format!("{a} {n:.1}/s"))
+                .collect();
+            println!(
+                "steady state, concurrency {}: {total:.1} IAM calls/s ({}), exporter CPU {cpu_per_minute:.2} s per minute",
+                r.concurrency,
+                each.join(", ")
+            );
+        }
+    }
+}
+
+/// VmRSS and VmHWM of a process, in MiB.
+fn rss_hwm_mib(pid: u32) -> (f64, f64) {
+    let mib = |k| proc_status_kib(pid, k).unwrap_or(0) as f64 / 1024.0;
+    (mib("VmRSS"), mib("VmHWM"))
+}
+
+/// What fast checks cost one large account: the memory of the last refresh's data they keep to
+/// re-derive from, and the CPU of one re-render when a signal changes. Two runs of the same
+/// binary against the same account: fast checks off, then every second, each after serving a
+/// scrape; in the second a root key appears and goes. Quick (300 users) under `cargo test`;
+/// with AWS_IAM_EXPORTER_SCALE=1, 50,000 users (AWS_IAM_EXPORTER_SCALE_USERS) and a table row
+/// each.
+#[test]
+fn fast_checks_cost_of_a_large_account() {
+    let full = matches!(
+        std::env::var("AWS_IAM_EXPORTER_SCALE").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    );
+    let users = if full {
+        env_usize("AWS_IAM_EXPORTER_SCALE_USERS", 50_000)
+    } else {
+        300
+    };
+    let s = Scenario::start();
+    s.seed_users(users, days_ago(400), days_ago(30));
+    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
+    let mut rows = Vec::new();
+    for fast in ["off", "1s"] {
+        let mut exp = Exporter::start_with(ExporterOpts {
+            bin: bin.clone(),
+            args: vec![
+                "--refresh.interval=1h".into(),
+                format!("--refresh.fast-interval={fast}"),
+                "--log.level=warn".into(),
+            ],
+            aws_endpoint: Some(s.endpoint()),
+            ..Default::default()
+        });
+        exp.wait_ready(Duration::from_secs(300));
+        assert_eq!(exp.request("/metrics", &[]).status, 200);
+        std::thread::sleep(Duration::from_secs(3));
+        let (rss, _) = rss_hwm_mib(exp.pid());
+        let mut rerender = None;
+        if fast != "off" {
+            // A signal changes: the fast check re-derives and re-renders the whole account.
+            for (key, want) in [(1, 1.0), (0, 0.0)] {
+                let cpu = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
+                let t = Instant::now();
+                s.set_summary("AccountAccessKeysPresent", key);
+                exp.wait_for_metric(
+                    "aws_iam_root_access_keys_present",
+                    &[("account_id", DEFAULT_ACCOUNT)],
+                    Duration::from_secs(60),
+                    |v| v == want,
+                );
+                rerender = Some((
+                    proc_cpu_seconds(exp.pid()).unwrap_or(0.0) - cpu,
+                    t.elapsed(),
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        let (rss_after, hwm) = rss_hwm_mib(exp.pid());
+        rows.push((fast, rss, rss_after, hwm, rerender));
+    }
+    println!();
+    println!(
+        "fast checks, one account of {users} users (exporter {:?}):",
+        bin
+    );
+    println!(
+        "| --refresh.fast-interval | RSS after a scrape | RSS after a re-render | peak (VmHWM) | CPU of a re-render (seconds to /metrics) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (fast, rss, after, hwm, rerender) in rows {
+        println!(
+            "| {fast} | {rss:.1} MiB | {after:.1} MiB | {hwm:.1} MiB | {} |",
+            rerender.map_or_else(
+                || "-".to_owned(),
+                |(cpu, t)| format!("{cpu:.2} s ({:.1} s)", t.as_secs_f64())
+            )
         );
     }
 }

@@ -144,6 +144,26 @@ impl AccountHandle {
     pub fn set_organization_features(&self, f: Option<OrganizationFeatures>) {
         self.with(|a| a.organization_features = f);
     }
+    /// Attaches a managed policy (ListPolicies, ListEntitiesForPolicy see it).
+    pub fn attach_policy(&self, attachment: PolicyAttachment) {
+        self.with(|a| a.policy_attachments.push(attachment));
+    }
+    /// Detaches policy `policy_arn` from `entity` (every usage).
+    pub fn detach_policy(&self, policy_arn: &str, entity: &PolicyEntity) {
+        self.with(|a| {
+            a.policy_attachments
+                .retain(|x| !(x.policy_arn == policy_arn && x.entity == *entity));
+        });
+    }
+    /// Creates (or replaces) group `name` with these members (GetGroup).
+    pub fn set_group(&self, name: &str, members: &[&str]) {
+        self.with(|a| {
+            a.groups.insert(
+                name.to_string(),
+                members.iter().map(|m| m.to_string()).collect(),
+            );
+        });
+    }
     /// The next `n` calls of `action` answer with `fault`.
     pub fn push_faults(&self, action: &str, fault: Fault, n: usize) {
         self.with(|a| {

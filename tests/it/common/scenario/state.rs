@@ -1,7 +1,7 @@
 //! The scenario server's state: every account's report, summary, password policy, MFA
-//! devices, service credentials, server certificates, organization features and root
-//! credentials; the faults and refusals to answer with; the organization; the issued
-//! credentials; and the requests received.
+//! devices, service credentials, server certificates, organization features, root credentials,
+//! attached managed policies and groups; the faults and refusals to answer with; the
+//! organization; the issued credentials; and the requests received.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -297,6 +297,56 @@ pub struct OrganizationFeatures {
     pub enabled: Vec<String>,
 }
 
+/// Who a managed policy is attached to (ListEntitiesForPolicy's three lists).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PolicyEntity {
+    Group(String),
+    User(String),
+    Role(String),
+}
+
+impl PolicyEntity {
+    pub fn user(name: &str) -> PolicyEntity {
+        PolicyEntity::User(name.into())
+    }
+    pub fn group(name: &str) -> PolicyEntity {
+        PolicyEntity::Group(name.into())
+    }
+    pub fn role(name: &str) -> PolicyEntity {
+        PolicyEntity::Role(name.into())
+    }
+}
+
+/// How a managed policy is used: a permissions policy (`AttachUserPolicy`, ...), or a
+/// permissions boundary (`PutUserPermissionsBoundary`); `PolicyUsageFilter` tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyUsage {
+    Permissions,
+    Boundary,
+}
+
+/// A managed policy attached to a user, group or role of the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyAttachment {
+    /// `arn:aws:iam::aws:policy/<path><name>` (AWS managed, `Scope=AWS`) or
+    /// `arn:aws:iam::<account>:policy/<path><name>` (customer managed, `Scope=Local`).
+    pub policy_arn: String,
+    pub entity: PolicyEntity,
+    pub usage: PolicyUsage,
+}
+
+impl PolicyAttachment {
+    /// AWS managed policy `name` (path `/`) attached to `entity` as a permissions policy,
+    /// as AWS attaches its quarantine policies.
+    pub fn aws(name: &str, entity: PolicyEntity) -> PolicyAttachment {
+        PolicyAttachment {
+            policy_arn: aws_policy_arn(name),
+            entity,
+            usage: PolicyUsage::Permissions,
+        }
+    }
+}
+
 /// An AWS Organizations organization, as DescribeOrganization and ListAccounts answer it.
 #[derive(Debug, Clone)]
 pub struct OrganizationState {
@@ -353,6 +403,25 @@ impl OrgMember {
     }
 }
 
+/// `arn:aws:iam::aws:policy/<name>`.
+pub fn aws_policy_arn(name: &str) -> String {
+    format!("arn:aws:iam::aws:policy/{name}")
+}
+
+/// AWS managed policies that exist whether or not they are attached (ListPolicies with
+/// `OnlyAttached=false` lists them; ListEntitiesForPolicy answers them with empty lists).
+/// Any other ARN exists only while attached, which is how a future version (V5) appears.
+pub const KNOWN_AWS_POLICIES: &[&str] = &[
+    "AWSCompromisedKeyQuarantine",
+    "AWSCompromisedKeyQuarantineV2",
+    "AWSCompromisedKeyQuarantineV3",
+    "AWSCompromisedKeyQuarantineV4",
+    "AdministratorAccess",
+    "ReadOnlyAccess",
+    "SecurityAudit",
+    "job-function/ViewOnlyAccess",
+];
+
 /// A request the server received.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
@@ -405,6 +474,13 @@ pub struct AccountState {
     pub server_certificates_page_size: Option<usize>,
     /// ListOrganizationsFeatures; `None` answers AccountNotManagementOrDelegatedAdministrator.
     pub organization_features: Option<OrganizationFeatures>,
+    /// Managed policies attached in the account (ListPolicies, ListEntitiesForPolicy).
+    pub policy_attachments: Vec<PolicyAttachment>,
+    /// Group name -> its members, in order (GetGroup); a group not here answers NoSuchEntity.
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// The largest page of ListPolicies, ListEntitiesForPolicy and GetGroup, like
+    /// `virtual_mfa_page_size`.
+    pub policies_page_size: Option<usize>,
     /// Per action, the faults answering its next calls (FIFO).
     pub faults: HashMap<String, VecDeque<Fault>>,
     /// Actions that always answer 403 AccessDenied.
@@ -449,6 +525,9 @@ impl AccountState {
                 organization_id: "o-a1b2c3d4e5".into(),
                 enabled: vec!["RootCredentialsManagement".into(), "RootSessions".into()],
             }),
+            policy_attachments: Vec::new(),
+            groups: BTreeMap::new(),
+            policies_page_size: None,
             faults: HashMap::new(),
             denied: HashSet::new(),
             deny_assume_role: HashSet::new(),

@@ -25,6 +25,7 @@ mod account;
 mod certificates;
 mod credentials;
 mod organizations;
+mod policies;
 mod report;
 mod root;
 mod sts;
@@ -128,6 +129,13 @@ const ACTIONS: &[(&str, Service, Handler)] = &[
         Service::Iam,
         credentials::list_service_specific_credentials,
     ),
+    ("ListPolicies", Service::Iam, policies::list_policies),
+    (
+        "ListEntitiesForPolicy",
+        Service::Iam,
+        policies::list_entities_for_policy,
+    ),
+    ("GetGroup", Service::Iam, policies::get_group),
     ("GetCallerIdentity", Service::Sts, sts::get_caller_identity),
     ("AssumeRole", Service::Sts, sts::assume_role),
     (
