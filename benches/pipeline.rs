@@ -399,6 +399,8 @@ fn refresh_settings() -> RefreshSettings {
         per_user: true,
         max_report_bytes: 64 << 20,
         deadline: Duration::from_secs(60),
+        refresh_interval: Duration::from_secs(300),
+        root_audit_interval: Duration::from_secs(3600),
         fast: None,
     }
 }

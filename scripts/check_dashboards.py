@@ -346,8 +346,10 @@ def lint_dashboard(file, dash, seen_uids):
         if acc.get("type") != "query" or not acc.get("multi") or not acc.get("includeAll"):
             P('variable "account_id" must be a multi-select query variable with includeAll')
         # Label matchers are allowed: the mixin adds its exporterSelector to every aws_iam_* series.
-        if not re.fullmatch(r"label_values\(\s*aws_iam_users\s*(\{[^{}]*\})?\s*,\s*account_id\s*\)", q.strip()):
-            P(f'variable "account_id" query is {q!r}, expected label_values(aws_iam_users, account_id)')
+        # Every watched account has aws_iam_exporter_refresh_success; a member read by a root
+        # audit (no credential report) has no aws_iam_users.
+        if not re.fullmatch(r"label_values\(\s*aws_iam_exporter_refresh_success\s*(\{[^{}]*\})?\s*,\s*account_id\s*\)", q.strip()):
+            P(f'variable "account_id" query is {q!r}, expected label_values(aws_iam_exporter_refresh_success, account_id)')
     for name, v in tvars.items():
         if v.get("type") == "query" and v.get("datasource") != EXPECTED_DS:
             P(f'variable "{name}" datasource is {v.get("datasource")!r}, expected {EXPECTED_DS}')
@@ -545,6 +547,9 @@ aws_iam_users{account_id="123456789012"} 3
 # HELP aws_iam_root_mfa_enabled root MFA
 # TYPE aws_iam_root_mfa_enabled gauge
 aws_iam_root_mfa_enabled{account_id="123456789012"} 1
+# HELP aws_iam_exporter_refresh_success last refresh succeeded
+# TYPE aws_iam_exporter_refresh_success gauge
+aws_iam_exporter_refresh_success{account_id="123456789012"} 1
 # HELP aws_iam_exporter_aws_errors_total AWS errors
 # TYPE aws_iam_exporter_aws_errors_total counter
 aws_iam_exporter_aws_errors_total{account_id="123456789012",operation="GetCredentialReport",code="Throttling"} 1
@@ -577,7 +582,7 @@ def _dash(uid, panels, variables=None, **extra):
          "templating": {"list": [
              {"name": "datasource", "type": "datasource", "query": "prometheus"},
              {"name": "account_id", "type": "query", "datasource": ds, "multi": True, "includeAll": True,
-              "query": "label_values(aws_iam_users, account_id)"}] + (variables or [])}}
+              "query": "label_values(aws_iam_exporter_refresh_success, account_id)"}] + (variables or [])}}
     d.update(extra)
     return d
 

@@ -6,11 +6,15 @@
 # and RSS, the scrape size (plain and gzip) and scrape time. Everything runs on 127.0.0.1, no AWS.
 #
 # It is the test `scale_accounts_all_refresh` in tests/it/multi_account/scale.rs with
-# AWS_IAM_EXPORTER_SCALE=1 (without it, `cargo test` runs a quick 20-account version).
+# AWS_IAM_EXPORTER_SCALE=1 (without it, `cargo test` runs a quick 20-account version); then
+# `scale_root_audit_of_every_member`: 2,000 members read by a root audit through sts:AssumeRoot
+# (organizations.root_audit, no role), the time for a full round, its AssumeRoot and IAM calls,
+# CPU and RSS (docs/performance.md, "Root audit of 2,000 member accounts").
 # Built with --release (exporter and scenario server), so the numbers are release numbers.
 #
 # Environment (all optional):
 #   AWS_IAM_EXPORTER_SCALE_ACCOUNTS=200    accounts
+#   AWS_IAM_EXPORTER_SCALE_ROOT_MEMBERS=2000  members of the root-audit run
 #   AWS_IAM_EXPORTER_SCALE_USERS=20        IAM users per account (per-user series on)
 #   AWS_IAM_EXPORTER_SCALE_LATENCY_MS=50   delay of every IAM answer (AWS is not instant)
 #   AWS_IAM_EXPORTER_SCALE_INTERVAL=1s     --refresh.interval (1s: all accounts due at once, non-stop refreshing)
@@ -39,6 +43,6 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "revision: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
 
-# --test-threads=1: the two runs (concurrency 8, 16) are sequential inside the test anyway;
-# the filter `scale` selects only scale_accounts_all_refresh.
+# --test-threads=1: the two runs (concurrency 8, 16) are sequential inside each test anyway;
+# the filter `scale` selects scale_accounts_all_refresh and scale_root_audit_of_every_member.
 exec cargo test "${profile[@]}" --test it multi_account::scale -- --nocapture --test-threads=1

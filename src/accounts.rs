@@ -1,10 +1,17 @@
 //! Which accounts the configuration watches, built in one place for the daemon and `--once`:
 //! the default credential chain's account, an offline file, or the accounts of
 //! `--config.file` (roles and Organizations discovery, after sharding).
+//!
+//! With `organizations.root_audit`, a member is read by a root audit through sts:AssumeRoot
+//! (no role in it): alone, or where its role (`role_name`) cannot be assumed. The exporter's
+//! own account keeps its own credentials (its full report), and the management account is
+//! never an AssumeRoot target (AWS refuses it): its role, or, without one, nothing unless the
+//! exporter runs there.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::aws::{Aws, Role};
+use crate::aws::{Aws, OrgAccount, Role};
 use crate::config::{Config, Mode, Run};
 use crate::exposition::render_control_info;
 use crate::fast::{FastCheck, FastSettings};
@@ -27,6 +34,21 @@ pub enum Spec {
         account_id: String,
         name: Option<String>,
         role: Role,
+        aws: Arc<Aws>,
+    },
+    /// A member of the organization read by a root audit (sts:AssumeRoot), through `role`
+    /// first where a role name is configured.
+    RootAudit {
+        account_id: String,
+        name: Option<String>,
+        role: Option<Role>,
+        aws: Arc<Aws>,
+    },
+    /// The exporter's own account, found by discovery with a root audit and no role name: its
+    /// own credentials, its full report.
+    OwnMember {
+        account_id: String,
+        name: Option<String>,
         aws: Arc<Aws>,
     },
 }
@@ -52,6 +74,30 @@ impl PartialEq for Spec {
                     ..
                 },
             ) => (account_id, name, role) == (id2, name2, role2),
+            (
+                Spec::RootAudit {
+                    account_id,
+                    name,
+                    role,
+                    ..
+                },
+                Spec::RootAudit {
+                    account_id: id2,
+                    name: name2,
+                    role: role2,
+                    ..
+                },
+            ) => (account_id, name, role) == (id2, name2, role2),
+            (
+                Spec::OwnMember {
+                    account_id, name, ..
+                },
+                Spec::OwnMember {
+                    account_id: id2,
+                    name: name2,
+                    ..
+                },
+            ) => (account_id, name) == (id2, name2),
             _ => false,
         }
     }
@@ -130,6 +176,8 @@ fn refresh_settings(config: &Config) -> RefreshSettings {
             Mode::Offline(_) => config.aws.report_timeout,
             _ => config.aws.refresh_deadline(),
         },
+        refresh_interval: config.refresh_interval,
+        root_audit_interval: config.root_audit_interval,
         fast: fast.map(|_| {
             Arc::new(FastSettings {
                 thresholds: config.thresholds,
@@ -147,6 +195,11 @@ pub struct ConfigFleet {
     aws: Option<Arc<Aws>>,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
+    /// The exporter's own account id (sts:GetCallerIdentity), asked once when a root audit
+    /// without role name needs it: the process's identity does not change account.
+    own_account: tokio::sync::OnceCell<String>,
+    /// Whether the management account that no root audit can read was logged already.
+    said_management_unread: AtomicBool,
     /// The exporter-level part: the fleet says which accounts it watches (the labels of the
     /// hub's control), the organization job what AWS answered.
     organization: Arc<OrganizationPart>,
@@ -169,6 +222,8 @@ impl ConfigFleet {
             aws,
             state,
             settings,
+            own_account: tokio::sync::OnceCell::new(),
+            said_management_unread: AtomicBool::new(false),
             organization,
         }
     }
@@ -225,7 +280,7 @@ impl ConfigFleet {
         let mut failure = None;
         let listed = match organizations {
             None => None,
-            Some(org) => match aws.organization_accounts().await {
+            Some(org) => match self.listed(aws, org).await {
                 Ok(listed) => Some((org, listed)),
                 Err(e) => {
                     failure = Some(e);
@@ -233,23 +288,49 @@ impl ConfigFleet {
                 }
             },
         };
-        if let Some((org, (members, management))) = listed {
+        if let Some((org, (members, management, own))) = listed {
             for m in members {
+                let is_management = management.as_deref() == Some(&m.id);
                 let excluded = org.exclude_accounts.contains(&m.id)
-                    || (!org.include_management_account && management.as_deref() == Some(&m.id))
+                    || (!org.include_management_account && is_management)
                     || found.iter().any(|(id, _)| *id == m.id);
-                if !excluded {
-                    let r = Role {
-                        arn: format!(
-                            "arn:{}:iam::{}:role/{}",
-                            self.config.aws.partition(),
-                            m.id,
-                            org.role_name
-                        ),
-                        external_id: org.external_id.clone(),
-                    };
-                    found.push((m.id.clone(), role(m.id, m.name, r)));
+                if excluded {
+                    continue;
                 }
+                let r = org.role_name.as_ref().map(|role_name| Role {
+                    arn: format!(
+                        "arn:{}:iam::{}:role/{role_name}",
+                        self.config.aws.partition(),
+                        m.id
+                    ),
+                    external_id: org.external_id.clone(),
+                });
+                let spec = match r {
+                    // The management account is never an AssumeRoot target: its role alone.
+                    Some(r) if !org.root_audit || is_management => role(m.id.clone(), m.name, r),
+                    Some(r) => Spec::RootAudit {
+                        account_id: m.id.clone(),
+                        name: m.name,
+                        role: Some(r),
+                        aws: aws.clone(),
+                    },
+                    None if own.as_deref() == Some(&m.id) => Spec::OwnMember {
+                        account_id: m.id.clone(),
+                        name: m.name,
+                        aws: aws.clone(),
+                    },
+                    None if is_management => {
+                        self.say_management_unread(&m.id);
+                        continue;
+                    }
+                    None => Spec::RootAudit {
+                        account_id: m.id.clone(),
+                        name: m.name,
+                        role: None,
+                        aws: aws.clone(),
+                    },
+                };
+                found.push((m.id, spec));
             }
         }
         found.retain(|(id, _)| {
@@ -258,8 +339,14 @@ impl ConfigFleet {
         let watched = found.iter().filter_map(|(_, spec)| match spec {
             Spec::Role {
                 account_id, name, ..
+            }
+            | Spec::RootAudit {
+                account_id, name, ..
+            }
+            | Spec::OwnMember {
+                account_id, name, ..
             } => Some((account_id.clone(), name.clone())),
-            _ => None,
+            Spec::Own(_) | Spec::Files(_) => None,
         });
         self.organization
             .watch(Watched::Fleet(watched.collect()), failure.is_none());
@@ -291,6 +378,28 @@ impl ConfigFleet {
                 name.clone(),
                 Source::Aws(aws.assume(role)),
             ),
+            Spec::RootAudit {
+                account_id,
+                name,
+                role,
+                aws,
+            } => {
+                let root = aws.root_audit(account_id);
+                let source = match role {
+                    Some(role) => Source::RoleOrRoot(aws.assume(role), root),
+                    None => Source::Root(root),
+                };
+                (Some(account_id.clone()), name.clone(), source)
+            }
+            Spec::OwnMember {
+                account_id,
+                name,
+                aws,
+            } => (
+                Some(account_id.clone()),
+                name.clone(),
+                Source::Aws(aws.own_account()),
+            ),
         };
         let target = Target {
             key: key.to_owned(),
@@ -299,6 +408,39 @@ impl ConfigFleet {
             source,
         };
         Account::new(target, self.state.clone(), self.settings.clone())
+    }
+
+    /// Organizations' accounts and management account id, and the exporter's own account id
+    /// where a root audit without role name needs it: every AWS answer discovery depends on.
+    async fn listed(
+        &self,
+        aws: &Aws,
+        org: &crate::config::Organizations,
+    ) -> Result<(Vec<OrgAccount>, Option<String>, Option<String>), FetchError> {
+        let (members, management) = aws.organization_accounts().await?;
+        // A root audit without role name: the exporter's own account is read with its own
+        // credentials (its full report), not audited.
+        let own = match (&org.role_name, org.root_audit) {
+            (None, true) => Some(self.own_account_id(aws).await?),
+            _ => None,
+        };
+        Ok((members, management, own))
+    }
+
+    /// The exporter's own account id, asked once.
+    async fn own_account_id(&self, aws: &Aws) -> Result<String, FetchError> {
+        self.own_account
+            .get_or_try_init(|| async { aws.own_account().caller_account().await })
+            .await
+            .cloned()
+    }
+
+    /// Says once that the management account is not watched: no root audit can read it, and
+    /// no role name is configured.
+    fn say_management_unread(&self, id: &str) {
+        if !self.said_management_unread.swap(true, Ordering::Relaxed) {
+            tracing::warn!(account = %id, "the management account is not watched: AWS refuses it as an AssumeRoot target and no organizations.role_name is set; run the exporter there, or add a role_name (or an accounts: entry) for it");
+        }
     }
 
     /// The AWS of the exporter-level job, where it runs: AWS configured (never offline) and
@@ -498,7 +640,7 @@ pub struct AccountsRead {
 /// centralized root access, as the daemon's exporter-level job reads it.
 pub async fn fetch_once(config: Arc<Config>) -> AccountsRead {
     let state = Arc::new(State::default());
-    let (outcomes, discovery, organization) = each_once(config, state, |account| async move {
+    let (outcomes, discovery, organization) = each_once(config, state, |mut account| async move {
         account.fetch_once().await
     })
     .await;

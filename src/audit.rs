@@ -146,7 +146,8 @@ pub struct ControlResult<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountAudit<'a> {
     pub input: &'a AccountInput,
-    pub users: u64,
+    /// `None` for a root audit (sts:AssumeRoot): root alone, the users unknown.
+    pub users: Option<u64>,
     /// Every control, in [`CONTROLS`] order.
     pub controls: Vec<ControlResult<'a>>,
 }
@@ -351,10 +352,15 @@ pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String
         if let Some(generated) = input.data.generated {
             let _ = writeln!(out, "report generated {}", rfc3339(generated));
         }
+        let users = match account.users {
+            Some(n) => format!("{n} users"),
+            None => {
+                "root audit through sts:AssumeRoot (no credential report: users unknown)".to_owned()
+            }
+        };
         let _ = writeln!(
             out,
-            "{} users; {} controls fail, {} unknown, {} pass",
-            account.users,
+            "{users}; {} controls fail, {} unknown, {} pass",
             account.count(Status::Fail),
             account.count(Status::Unknown),
             account.count(Status::Pass),
@@ -473,7 +479,8 @@ struct JsonAccount<'a> {
     account_id: &'a str,
     account_name: Option<&'a str>,
     report_generated: Option<String>,
-    users: u64,
+    /// `null` for a root audit (root alone).
+    users: Option<u64>,
     summary: JsonSummary,
     controls: Vec<JsonControl<'a>>,
 }

@@ -48,6 +48,16 @@ pub enum Operation {
     AssumeRole,
     DescribeOrganization,
     ListAccounts,
+    // A member's root through centralized root access (organizations.root_audit): AssumeRoot
+    // with the exporter's credentials, the rest with the root session's (the task policy
+    // IAMAuditRootUserCredentials grants them), each about root itself.
+    AssumeRoot,
+    GetUser,
+    GetLoginProfile,
+    ListAccessKeys,
+    GetAccessKeyLastUsed,
+    ListMfaDevices,
+    ListSigningCertificates,
     /// Offline mode: reading a report or summary file.
     ReadFile,
 }
@@ -71,19 +81,55 @@ impl Operation {
             Operation::AssumeRole => "AssumeRole",
             Operation::DescribeOrganization => "DescribeOrganization",
             Operation::ListAccounts => "ListAccounts",
+            Operation::AssumeRoot => "AssumeRoot",
+            Operation::GetUser => "GetUser",
+            Operation::GetLoginProfile => "GetLoginProfile",
+            Operation::ListAccessKeys => "ListAccessKeys",
+            Operation::GetAccessKeyLastUsed => "GetAccessKeyLastUsed",
+            Operation::ListMfaDevices => "ListMFADevices",
+            Operation::ListSigningCertificates => "ListSigningCertificates",
             Operation::ReadFile => "ReadFile",
         }
     }
 
-    /// The IAM permission the exporter's identity needs for this call.
+    /// The IAM permission this call needs.
     pub fn permission(self) -> String {
         let service = match self {
-            Operation::GetCallerIdentity | Operation::AssumeRole => "sts",
+            Operation::GetCallerIdentity | Operation::AssumeRole | Operation::AssumeRoot => "sts",
             Operation::DescribeOrganization | Operation::ListAccounts => "organizations",
             Operation::ReadFile => return "read access to the file".to_owned(),
             _ => "iam",
         };
         format!("{service}:{}", self.as_str())
+    }
+}
+
+impl Operation {
+    /// Whether a root session makes this call (its permission comes from the task policy, not
+    /// from the exporter's identity).
+    pub fn is_root_task(self) -> bool {
+        matches!(
+            self,
+            Operation::GetUser
+                | Operation::GetLoginProfile
+                | Operation::ListAccessKeys
+                | Operation::GetAccessKeyLastUsed
+                | Operation::ListMfaDevices
+                | Operation::ListSigningCertificates
+        )
+    }
+
+    /// What an `AccessDenied` of this call means: the permission the exporter's identity lacks,
+    /// or, for a root session's call, a deny in the member account (the task policy grants it).
+    pub fn access_hint(self) -> String {
+        if self.is_root_task() {
+            format!(
+                "the root session's task policy grants {}: a service control policy of the member account denies it to root",
+                self.permission()
+            )
+        } else {
+            format!("the exporter's identity needs {}", self.permission())
+        }
     }
 }
 
@@ -119,6 +165,8 @@ pub enum ErrorCode {
     BadReport,
     /// Offline: the summary file is not summary JSON.
     BadSummary,
+    /// sts:AssumeRoot would have gone to STS's global endpoint, which does not serve it.
+    GlobalEndpoint,
 }
 
 impl ErrorCode {
@@ -136,6 +184,7 @@ impl ErrorCode {
             ErrorCode::File => Cow::Borrowed("FileError"),
             ErrorCode::BadReport => Cow::Borrowed("BadReport"),
             ErrorCode::BadSummary => Cow::Borrowed("BadSummary"),
+            ErrorCode::GlobalEndpoint => Cow::Borrowed("GlobalEndpoint"),
         }
     }
 
@@ -185,6 +234,16 @@ mod tests {
         assert_eq!(
             Operation::ListVirtualMfaDevices.permission(),
             "iam:ListVirtualMFADevices"
+        );
+        assert_eq!(Operation::AssumeRoot.permission(), "sts:AssumeRoot");
+        assert_eq!(
+            Operation::AssumeRoot.access_hint(),
+            "the exporter's identity needs sts:AssumeRoot"
+        );
+        assert!(
+            Operation::ListAccessKeys
+                .access_hint()
+                .starts_with("the root session's task policy grants iam:ListAccessKeys")
         );
     }
 

@@ -11,7 +11,8 @@
 //!   negotiation, TLS, auth).
 //! - Between them: `fetch` (what a source returns), [`refresh`] (one account's pipeline),
 //!   `fast` (an account's fast check: the signals that page, every minute), `schedule` (when,
-//!   AWS-free), [`accounts`] (which, from the [`config`]: where a run is
+//!   AWS-free), `cadence` (when a member's root audit is due, within its refreshes), [`accounts`]
+//!   (which, from the [`config`]: where a run is
 //!   assembled), [`snapshot`] (what scrapes read); `organization`: the one exporter-level
 //!   refresh (centralized root access, once per interval, not per account).
 //! - Leaves, importing nothing of the crate: [`version`], [`shard`], [`clock`], `text` (input
@@ -40,6 +41,7 @@ pub mod aws;
 pub mod shard;
 
 mod arn;
+mod cadence;
 mod fast;
 mod fetch;
 mod organization;

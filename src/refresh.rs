@@ -4,18 +4,25 @@
 //!
 //! A failed refresh keeps the account's last good data (its self-metrics say it failed and how
 //! old the last success is).
+//!
+//! A member read by a root audit (sts:AssumeRoot, `organizations.root_audit`) is audited only
+//! when its [`Cadence`] says so: the daemon's refreshes in between do nothing, and its slot keeps
+//! the last audit. Its failures are logged once per change of outcome, as one line that says
+//! what to check.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::aws::AccountClient;
+use crate::aws::{AccountClient, RootAuditClient};
+use crate::cadence::Cadence;
 use crate::clock::now_secs;
 use crate::exposition::{AccountLabels, RefreshStats, account_labels as labels, left_absent};
 use crate::fast::{FastCheck, FastSettings, Live};
-use crate::fetch::{ErrorLog, FetchError, Fetched};
+use crate::fetch::{ErrorLog, FetchError, Fetched, Operation};
 use crate::offline::FileSource;
-use crate::posture::{AccountData, Summary, Thresholds};
+use crate::organization::OutcomeLog;
+use crate::posture::{AccountData, Summary, Thresholds, root_audit};
 use crate::report::{ParseError, parse};
 use crate::schedule::Refresh;
 use crate::snapshot::State;
@@ -29,6 +36,8 @@ pub enum RefreshError {
     Parse(#[from] ParseError),
     #[error("the credential report is of account {report} but the role is in account {expected}")]
     AccountMismatch { report: String, expected: String },
+    #[error("the root session of account {expected} reads the root of account {read}")]
+    RootAccountMismatch { read: String, expected: String },
     #[error("refresh took longer than {} and was abandoned", humantime::format_duration(*.0))]
     Timeout(Duration),
     /// Reading the files, parsing or rendering (on the blocking pool) panicked or was
@@ -54,18 +63,46 @@ async fn blocking<T: Send + 'static>(
 pub enum Source {
     Aws(AccountClient),
     Files(FileSource),
+    /// A member's root through sts:AssumeRoot, no role in it (`organizations.root_audit`).
+    Root(RootAuditClient),
+    /// The role where it can be assumed, else the member's root through sts:AssumeRoot
+    /// (`organizations` with both `role_name` and `root_audit`).
+    RoleOrRoot(AccountClient, RootAuditClient),
 }
 
 impl Source {
-    async fn fetch(&self, errors: &mut ErrorLog) -> Result<Fetched, RefreshError> {
+    /// The client of an account's fast check: an AWS account's, or the role of a role-or-root
+    /// member (whose failing AssumeRole the check then counts). None for files, and for a root
+    /// audit alone: an AssumeRoot every minute would be a CloudTrail event a minute per member.
+    fn fast_client(&self) -> Option<&AccountClient> {
         match self {
-            Source::Aws(client) => Ok(client.fetch(errors).await?),
-            Source::Files(files) => {
-                let files = files.clone();
-                Ok(blocking("file reader", move || files.fetch()).await??)
-            }
+            Source::Aws(client) | Source::RoleOrRoot(client, _) => Some(client),
+            Source::Files(_) | Source::Root(_) => None,
         }
     }
+
+    /// The root audit of a source that reads one.
+    fn root_audit(&self) -> Option<&RootAuditClient> {
+        match self {
+            Source::Root(root) | Source::RoleOrRoot(_, root) => Some(root),
+            Source::Aws(_) | Source::Files(_) => None,
+        }
+    }
+}
+
+/// Where a credential report comes from.
+#[derive(Clone, Copy)]
+enum ReportFrom<'a> {
+    Aws(&'a AccountClient),
+    Files(&'a FileSource),
+}
+
+/// How a refresh read its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Report,
+    /// The root audit (sts:AssumeRoot).
+    Root,
 }
 
 /// One account to watch.
@@ -88,6 +125,10 @@ pub struct RefreshSettings {
     pub max_report_bytes: usize,
     /// Hard bound on one whole refresh, beyond the per-call timeouts.
     pub deadline: Duration,
+    /// Between refreshes (`--refresh.interval`): a failed root audit is retried after it first.
+    pub refresh_interval: Duration,
+    /// Between two root audits of a member (`--root-audit.interval`).
+    pub root_audit_interval: Duration,
     /// The fast checks of AWS accounts (the daemon, unless `--refresh.fast-interval=0`);
     /// `None`: none.
     pub fast: Option<Arc<FastSettings>>,
@@ -115,6 +156,14 @@ pub struct Account {
     missing_columns: Option<Vec<&'static str>>,
     state: Arc<State>,
     settings: Arc<RefreshSettings>,
+    /// When the root audit is due, for a source that reads one.
+    cadence: Option<Cadence>,
+    /// How the last refresh read the account.
+    read: Read,
+    /// The last outcome of the root audit, and of the role before it: each logged loudly only
+    /// when it changes (the same refusal every hour says nothing new).
+    root_log: OutcomeLog,
+    role_log: OutcomeLog,
 }
 
 impl Refresh for Account {
@@ -122,16 +171,22 @@ impl Refresh for Account {
 
     async fn refresh(&mut self) {
         // Counted inside; the schedule only needs it done.
-        if let Err(e) = self.refresh_once().await {
-            tracing::error!(account = %self.target.key, error = %e, "refresh failed; the last good data, if any, stays served");
+        let result = self.refresh_with(true).await;
+        match (result, self.read) {
+            (Ok(()), Read::Root) => {
+                self.root_log.changed("ok");
+            }
+            (Ok(()), Read::Report) => {}
+            (Err(e), Read::Root) => self.log_root_failure(&e),
+            (Err(e), Read::Report) => {
+                tracing::error!(account = %self.target.key, error = %e, "refresh failed; the last good data, if any, stays served");
+            }
         }
     }
 
     fn fast_check(&self) -> Option<FastCheck> {
-        let (Source::Aws(client), Some(settings)) = (&self.target.source, &self.settings.fast)
-        else {
-            return None;
-        };
+        let client = self.target.source.fast_client()?;
+        let settings = self.settings.fast.as_ref()?;
         Some(FastCheck {
             key: self.target.key.clone(),
             client: client.clone(),
@@ -150,28 +205,61 @@ impl Account {
             labels: labels(target.account_id.as_deref(), target.name.as_deref()),
             ..RefreshStats::default()
         };
+        // The audit's slot in the hour: the same stable fraction as the refresh slot's.
+        let cadence = target.source.root_audit().map(|_| {
+            let interval = settings.root_audit_interval;
+            Cadence::new(
+                interval,
+                settings.refresh_interval,
+                tokio::time::Instant::now(),
+                crate::schedule::spread(&target.key, interval),
+            )
+        });
         // Only a fast check re-derives from the last data: keep it only for one.
-        let keep = settings.fast.is_some() && matches!(target.source, Source::Aws(_));
+        let keep = settings.fast.is_some() && target.source.fast_client().is_some();
         Account {
             target,
             live: Arc::new(Live::new(stats, keep)),
             missing_columns: None,
             state,
             settings,
+            cadence,
+            read: Read::Report,
+            root_log: OutcomeLog::default(),
+            role_log: OutcomeLog::default(),
         }
     }
 
     /// Refreshes once and writes the result into the account's slot. Returns the error,
     /// counted but not logged (the daemon logs it; `--once` prints it).
     pub async fn refresh_once(&mut self) -> Result<(), RefreshError> {
+        self.refresh_with(false).await
+    }
+
+    /// [`Account::refresh_once`]; `gated`: a root audit only when its cadence says it is due
+    /// (the daemon), else nothing is read and the slot keeps the last audit.
+    async fn refresh_with(&mut self, gated: bool) -> Result<(), RefreshError> {
         let started = Instant::now();
         let mut errors = ErrorLog::new();
-        let work = self.fetch_and_render(&mut errors, started);
-        let result = within(self.settings.deadline, work).await;
+        let read = self.read(gated, &mut errors).await;
+        let result = match read {
+            None => {
+                // Not due: nothing read, and nothing to publish, unless a role that could not
+                // be assumed was counted (a role-or-root source gets here only then).
+                if matches!(self.target.source, Source::RoleOrRoot(..)) {
+                    self.live.show_stats(&self.state, &self.target.key);
+                }
+                return Ok(());
+            }
+            Some(Ok(parsed)) => self.render(parsed, started).await,
+            Some(Err(e)) => Err(e),
+        };
 
         log_failed_calls(&self.target.key, &errors);
         let result = result.map(|(labels, unparsed, missing)| {
-            if self.missing_columns.as_ref() != Some(&missing.columns) {
+            if let Some(missing) = missing
+                && self.missing_columns.as_ref() != Some(&missing.columns)
+            {
                 log_missing_columns(&self.target.key, &missing, self.missing_columns.is_some());
                 self.missing_columns = Some(missing.columns);
             }
@@ -207,19 +295,40 @@ impl Account {
         outcome
     }
 
-    /// Fetches, parses, derives and renders, and writes the account's slot; returns the
-    /// account's labels, the report values that fit no known form and the columns it lacks.
-    async fn fetch_and_render(
-        &self,
-        errors: &mut ErrorLog,
-        started: Instant,
-    ) -> Result<(AccountLabels, BTreeMap<&'static str, u64>, MissingColumns), RefreshError> {
+    /// `audit`: fetches and parses once, under the same deadline as a refresh, and returns the
+    /// account's data without rendering it or touching the state. AWS calls that failed without
+    /// failing the fetch are logged, as a refresh logs them.
+    pub async fn fetch_once(&mut self) -> Result<AccountInput, RefreshError> {
+        let mut errors = ErrorLog::new();
+        let result = self.read(false, &mut errors).await;
+        log_failed_calls(&self.target.key, &errors);
+        let Parsed {
+            account_id,
+            data,
+            missing,
+            ..
+        } = result.unwrap_or_else(|| unreachable!("an ungated read always reads"))?;
+        if let Some(missing) = &missing {
+            log_missing_columns(&self.target.key, missing, false);
+        }
+        Ok(AccountInput {
+            key: self.target.key.clone(),
+            account_id,
+            name: self.target.name.clone(),
+            data,
+        })
+    }
+
+    /// Derives and renders what one read gave, off the async workers, and writes the
+    /// account's slot (unless a newer render, a fast check's, is shown); returns the account's
+    /// labels, the report values that fit no known form and the columns the report lacks.
+    async fn render(&self, parsed: Parsed, started: Instant) -> Result<Rendered, RefreshError> {
         let Parsed {
             account_id,
             data,
             unparsed,
             missing,
-        } = fetch_and_parse(&self.target, &self.settings, errors).await?;
+        } = parsed;
         let labels = labels(Some(&account_id), self.target.name.as_deref());
         // The live facts were fetched after `started`: a fast check's fetched later win.
         let render = self.live.full(data, labels.clone(), started);
@@ -230,27 +339,80 @@ impl Account {
         Ok((labels, unparsed, missing))
     }
 
-    /// `audit`: fetches and parses once, under the same deadline as a refresh, and returns the
-    /// account's data without rendering it or touching the state. AWS calls that failed without
-    /// failing the fetch are logged, as a refresh logs them.
-    pub async fn fetch_once(&self) -> Result<AccountInput, RefreshError> {
-        let mut errors = ErrorLog::new();
-        let work = fetch_and_parse(&self.target, &self.settings, &mut errors);
-        let result = within(self.settings.deadline, work).await;
-        log_failed_calls(&self.target.key, &errors);
-        let Parsed {
-            account_id,
-            data,
-            missing,
-            ..
-        } = result?;
-        log_missing_columns(&self.target.key, &missing, false);
-        Ok(AccountInput {
-            key: self.target.key.clone(),
-            account_id,
-            name: self.target.name.clone(),
-            data,
-        })
+    /// Reads the account once, under the refresh's deadline: its report, or its root through
+    /// AssumeRoot (a root-audit source; a role-or-root source whose role cannot be assumed:
+    /// that failure is counted and logged once per change, not failing the refresh). `None`:
+    /// `gated` and the root audit is not due, nothing read.
+    async fn read(
+        &mut self,
+        gated: bool,
+        errors: &mut ErrorLog,
+    ) -> Option<Result<Parsed, RefreshError>> {
+        let deadline = self.settings.deadline;
+        let target = &self.target;
+        self.read = Read::Report;
+        let from = match &target.source {
+            Source::Aws(client) => Some(ReportFrom::Aws(client)),
+            Source::Files(files) => Some(ReportFrom::Files(files)),
+            Source::Root(_) => None,
+            Source::RoleOrRoot(role, _) => {
+                let work = fetch_report(target, ReportFrom::Aws(role), &self.settings, errors);
+                match within(deadline, work).await {
+                    Err(RefreshError::Fetch(e)) if e.operation == Operation::AssumeRole => {
+                        self.live.stats(|s| s.aws_errors.count(&e));
+                        if self.role_log.changed(&e.to_string()) {
+                            tracing::warn!(account = %target.key, operation = %e.operation, code = %e.code.label(), message = %e.message, "the role cannot be assumed; reading the account's root through sts:AssumeRoot instead (root only: the user controls are absent) until it can");
+                        }
+                        None
+                    }
+                    read => {
+                        self.role_log.changed("ok");
+                        return Some(read);
+                    }
+                }
+            }
+        };
+        if let Some(from) = from {
+            return Some(
+                within(deadline, fetch_report(target, from, &self.settings, errors)).await,
+            );
+        }
+        let root = target.source.root_audit()?;
+        let started = tokio::time::Instant::now();
+        if gated && self.cadence.as_ref().is_some_and(|c| !c.due(started)) {
+            return None;
+        }
+        self.read = Read::Root;
+        let read = within(deadline, fetch_root(target, root, errors)).await;
+        if let Some(c) = &mut self.cadence {
+            c.record(started, read.is_ok());
+        }
+        Some(read)
+    }
+
+    /// A failed root audit, as one line, loudly once per change of outcome: which member, what
+    /// AWS answered, what to check.
+    fn log_root_failure(&mut self, e: &RefreshError) {
+        let (operation, code, message, check) = match e {
+            RefreshError::Fetch(f) => (
+                f.operation.as_str(),
+                f.code.label().into_owned(),
+                f.message.clone(),
+                crate::aws::root_audit_advice(f),
+            ),
+            other => ("", String::new(), other.to_string(), ""),
+        };
+        let key = &self.target.key;
+        let name = self.target.name.as_deref().unwrap_or("");
+        let failures = self.cadence.as_ref().map_or(0, Cadence::failures);
+        if self
+            .root_log
+            .changed(&format!("{operation} {code} {message}"))
+        {
+            tracing::error!(account = %key, account_name = %name, operation = %operation, code = %code, error = %message, check = %check, "root audit failed; this account keeps its last good series, the other accounts go on; retried with backoff up to the root audit interval");
+        } else {
+            tracing::debug!(account = %key, operation = %operation, code = %code, failures, "root audit still failing");
+        }
     }
 }
 
@@ -305,6 +467,14 @@ fn label_value<'a>(labels: &'a AccountLabels, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// What a refresh rendered: the account's labels, the report values that fit no known form,
+/// and the columns the report lacks (`None` where no report was read, a root audit).
+type Rendered = (
+    AccountLabels,
+    BTreeMap<&'static str, u64>,
+    Option<MissingColumns>,
+);
+
 /// What one fetch gave, parsed, before any posture: the input of [`derive`] for the daemon and
 /// `audit` alike.
 struct Parsed {
@@ -313,15 +483,24 @@ struct Parsed {
     data: AccountData,
     /// The report values that fit no known form, per column.
     unparsed: BTreeMap<&'static str, u64>,
-    missing: MissingColumns,
+    /// `None` where no report was read (a root audit).
+    missing: Option<MissingColumns>,
 }
 
-async fn fetch_and_parse(
+/// Fetches and parses a credential report with the facts beside it.
+async fn fetch_report(
     target: &Target,
+    from: ReportFrom<'_>,
     settings: &RefreshSettings,
     errors: &mut ErrorLog,
 ) -> Result<Parsed, RefreshError> {
-    let Fetched { report, facts } = target.source.fetch(errors).await?;
+    let Fetched { report, facts } = match from {
+        ReportFrom::Aws(client) => client.fetch(errors).await?,
+        ReportFrom::Files(files) => {
+            let files = files.clone();
+            blocking("file reader", move || files.fetch()).await??
+        }
+    };
     if report.csv.len() > settings.max_report_bytes {
         return Err(ParseError::TooLarge {
             size: report.csv.len(),
@@ -350,9 +529,9 @@ async fn fetch_and_parse(
         }
         (Some(r), _) => r.clone(),
         (None, Some(expected)) => expected.clone(),
-        (None, None) => match &target.source {
-            Source::Aws(client) => client.caller_account().await?,
-            Source::Files(_) => "unknown".to_owned(),
+        (None, None) => match from {
+            ReportFrom::Aws(client) => client.caller_account().await?,
+            ReportFrom::Files(_) => "unknown".to_owned(),
         },
     };
     let data = AccountData {
@@ -364,7 +543,35 @@ async fn fetch_and_parse(
         account_id,
         data,
         unparsed,
-        missing,
+        missing: Some(missing),
+    })
+}
+
+/// Reads a member's root through sts:AssumeRoot: root alone, no report.
+async fn fetch_root(
+    target: &Target,
+    root: &RootAuditClient,
+    errors: &mut ErrorLog,
+) -> Result<Parsed, RefreshError> {
+    let audit = root.audit(errors).await?;
+    let data = root_audit::account_data(&audit);
+    // GetUser's ARN names whose root the session reads.
+    let account_id = match (&data.report.account_id, &target.account_id) {
+        (Some(read), Some(expected)) if read != expected => {
+            return Err(RefreshError::RootAccountMismatch {
+                read: read.clone(),
+                expected: expected.clone(),
+            });
+        }
+        (Some(read), _) => read.clone(),
+        (None, Some(expected)) => expected.clone(),
+        (None, None) => audit.account_id.clone(),
+    };
+    Ok(Parsed {
+        account_id,
+        data,
+        unparsed: Default::default(),
+        missing: None,
     })
 }
 
@@ -396,6 +603,8 @@ mod tests {
             per_user: true,
             max_report_bytes: 1 << 20,
             deadline: Duration::from_secs(5),
+            refresh_interval: Duration::from_secs(300),
+            root_audit_interval: Duration::from_secs(3600),
             fast: None,
         })
     }
@@ -410,7 +619,7 @@ mod tests {
         let target = file_target(dir.path(), GOOD);
         let path = match &target.source {
             Source::Files(f) => f.files.report.clone(),
-            Source::Aws(_) => unreachable!("file target"),
+            _ => unreachable!("file target"),
         };
         let state = Arc::new(State::default());
         let mut account = Account::new(target, state.clone(), settings());

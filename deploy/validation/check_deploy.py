@@ -704,6 +704,10 @@ def check_prometheus_config(promtool: str | None) -> None:
 # ---------------------------------------------------------------------------
 # IAM
 # ---------------------------------------------------------------------------
+# The only task policy the exporter asks sts:AssumeRoot for (src/aws: the root audit).
+ROOT_AUDIT_TASK_POLICY = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+
+
 def policy_actions(doc: dict) -> set[str]:
     out = set()
     for st in doc["Statement"]:
@@ -717,7 +721,7 @@ def check_iam() -> None:
     from parliament import analyze_policy_string
 
     docs = {}
-    for name in ("iam-policy", "iam-policy-organizations", "role-trust-policy", "irsa-trust-policy"):
+    for name in ("iam-policy", "iam-policy-organizations", "iam-policy-root-audit", "role-trust-policy", "irsa-trust-policy"):
         p = ROOT / "deploy" / f"{name}.json"
         try:
             docs[name] = json.loads(p.read_text())
@@ -786,6 +790,25 @@ def check_iam() -> None:
         )
         if "role-trust-policy" in docs:
             check_assume_role_agreement(cfg, assume, docs["role-trust-policy"])
+    if "iam-policy-root-audit" in docs:
+        # Root audit without member roles (organizations.root_audit): discovery, the
+        # organization's features, and sts:AssumeRoot for the read-only audit task alone.
+        doc = docs["iam-policy-root-audit"]
+        C.check(
+            policy_actions(doc)
+            == {"organizations:DescribeOrganization", "organizations:ListAccounts", "sts:AssumeRoot",
+                "iam:ListOrganizationsFeatures"},
+            "deploy/iam-policy-root-audit.json: organizations:DescribeOrganization + ListAccounts, "
+            "sts:AssumeRoot, iam:ListOrganizationsFeatures only",
+        )
+        root = [st for st in doc["Statement"] if st.get("Action") in ("sts:AssumeRoot", ["sts:AssumeRoot"])]
+        C.check(
+            len(root) == 1
+            and root[0].get("Resource") == "arn:aws:iam::*:root"
+            and root[0].get("Condition") == {"StringEquals": {"sts:TaskPolicyArn": ROOT_AUDIT_TASK_POLICY}},
+            "deploy/iam-policy-root-audit.json: sts:AssumeRoot on member roots, limited by sts:TaskPolicyArn "
+            "to IAMAuditRootUserCredentials alone",
+        )
     if "role-trust-policy" in docs:
         st = docs["role-trust-policy"]["Statement"][0]
         C.check(

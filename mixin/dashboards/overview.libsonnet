@@ -130,6 +130,72 @@ function(config) g.dashboard(
         noValue='never used / no data',
       ),
     ]),
+    g.row(26, 'Member account roots', [
+      g.table(
+        27,
+        'Root credentials by account',
+        "Which accounts' root users still have a password, an access key or MFA: one row per account, from the same series for every account (the credential report, or a root audit through sts:AssumeRoot for the members of an organization without a role). Key: aws_iam_root_access_keys_present (active or not). Password: aws_iam_root_password_present. MFA: none, virtual, or hardware (a hardware TOTP token or a FIDO security key: aws_iam_root_mfa_enabled + aws_iam_root_hardware_mfa_enabled). Credential-less: aws_iam_root_credentials_present 0, no password, key or signing certificate (centralized root access removed them); such a root needs no MFA. Sorted with root passwords first.",
+        w=24,
+        h=10,
+        queries=[
+          g.q('max by (account_id, account_name) (aws_iam_root_password_present{account_id=~"$account_id"})'),
+          g.q('max by (account_id, account_name) (aws_iam_root_access_keys_present{account_id=~"$account_id"})'),
+          g.q('min by (account_id, account_name) (aws_iam_root_mfa_enabled{account_id=~"$account_id"}) + min by (account_id, account_name) (aws_iam_root_hardware_mfa_enabled{account_id=~"$account_id"})'),
+          g.q('max by (account_id, account_name) (aws_iam_root_credentials_present{account_id=~"$account_id"})'),
+        ],
+        transformations=[
+          { id: 'merge', options: {} },
+          {
+            id: 'organize',
+            options: {
+              excludeByName: { Time: true },
+              renameByName: {
+                account_id: 'Account',
+                account_name: 'Name',
+                'Value #A': 'Root password',
+                'Value #B': 'Root access key',
+                'Value #C': 'Root MFA',
+                'Value #D': 'Root credentials',
+              },
+              indexByName: {
+                account_id: 0,
+                account_name: 1,
+                'Value #A': 2,
+                'Value #B': 3,
+                'Value #C': 4,
+                'Value #D': 5,
+              },
+            },
+          },
+        ],
+        overrides=[
+          {
+            matcher: { id: 'byName', options: name },
+            properties: [
+              { id: 'mappings', value: g.valueText([[0, 'no', 'green'], [1, 'PRESENT', 'red']]) },
+              { id: 'custom.cellOptions', value: { type: 'color-text' } },
+            ],
+          }
+          for name in ['Root password', 'Root access key']
+        ] + [
+          {
+            matcher: { id: 'byName', options: 'Root MFA' },
+            properties: [
+              { id: 'mappings', value: g.valueText([[0, 'none', 'red'], [1, 'virtual', 'orange'], [2, 'hardware', 'green']]) },
+              { id: 'custom.cellOptions', value: { type: 'color-text' } },
+            ],
+          },
+          {
+            matcher: { id: 'byName', options: 'Root credentials' },
+            properties: [
+              { id: 'mappings', value: g.valueText([[0, 'credential-less', 'green'], [1, 'present', 'orange']]) },
+              { id: 'custom.cellOptions', value: { type: 'color-text' } },
+            ],
+          },
+        ],
+        sortBy=[{ displayName: 'Root password', desc: true }],
+      ),
+    ]),
     g.row(7, 'CIS controls', [
       g.table(
         8,

@@ -219,8 +219,9 @@ local panel(type, id, title, description, w, h, queries, kind) = {
     skipUrlSync: false,
   } + (if all then { allValue: '.+' } else {}) + optional({ description: description }),
 
-  // The `account_id` variable every dashboard has.
-  accountVariable:: self.labelVariable('account_id', 'AWS account', 'label_values(aws_iam_users, account_id)'),
+  // The `account_id` variable every dashboard has: every watched account, also those without a
+  // credential report (a member read by a root audit has no aws_iam_users).
+  accountVariable:: self.labelVariable('account_id', 'AWS account', 'label_values(aws_iam_exporter_refresh_success, account_id)'),
 
   // A dashboard of `rows` (from row()), its panels placed, with config's selector added to every
   // aws_iam_* series of its queries and variables.

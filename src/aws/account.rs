@@ -78,6 +78,7 @@ macro_rules! send_in {
             .send()
     };
 }
+pub(super) use send_in;
 
 // After `send_in!`, which it uses.
 mod quarantine;
@@ -189,15 +190,7 @@ impl AccountClient {
         let out = send_in!(self, self.clients.iam.get_account_summary())
             .await
             .map_err(|e| from_sdk(Operation::GetAccountSummary, &e))?;
-        let mut entries: Vec<(String, i64)> = out
-            .summary_map()
-            .into_iter()
-            .flatten()
-            // `as_str` keeps keys the SDK does not know yet (`Unknown` variants) by name.
-            .map(|(k, v)| (k.as_str().to_owned(), i64::from(*v)))
-            .collect();
-        entries.sort();
-        Ok(Summary(entries))
+        Ok(summary_of(&out))
     }
 
     /// Generates (if AWS says it is due) and downloads the credential report, polling with
@@ -434,4 +427,19 @@ impl AccountClient {
             .map(str::to_owned)
             .ok_or_else(|| FetchError::new(OP, ErrorCode::Response, "the response has no Account"))
     }
+}
+
+/// A GetAccountSummary answer's `SummaryMap`, sorted by key.
+pub(super) fn summary_of(
+    out: &aws_sdk_iam::operation::get_account_summary::GetAccountSummaryOutput,
+) -> Summary {
+    let mut entries: Vec<(String, i64)> = out
+        .summary_map()
+        .into_iter()
+        .flatten()
+        // `as_str` keeps keys the SDK does not know yet (`Unknown` variants) by name.
+        .map(|(k, v)| (k.as_str().to_owned(), i64::from(*v)))
+        .collect();
+    entries.sort();
+    Summary(entries)
 }

@@ -46,6 +46,16 @@ impl Assumed {
             cache: IdentityCache::lazy().max_partitions(1).build(),
         }
     }
+
+    /// A session's credentials, already obtained (a root audit's sts:AssumeRoot): nothing to
+    /// cache or refresh, and made once per audit, so no cache (a lazy one would keep a
+    /// partition per audit).
+    pub(super) fn session(credentials: Credentials) -> Assumed {
+        Assumed {
+            credentials: SharedCredentialsProvider::new(credentials),
+            cache: IdentityCache::no_cache(),
+        }
+    }
 }
 
 /// The configuration override of one account's calls: its [`Assumed`] role, or `None` for the

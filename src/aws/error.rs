@@ -67,10 +67,7 @@ where
         _ => (ErrorCode::Dispatch, cause(err)),
     };
     let message = if code.is_access_denied() {
-        format!(
-            "{message} (the exporter's identity needs {})",
-            operation.permission()
-        )
+        format!("{message} ({})", operation.access_hint())
     } else {
         message
     };

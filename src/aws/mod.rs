@@ -17,12 +17,15 @@
 //! - `error.rs`: SDK errors -> [`FetchError`], by type.
 //! - `pages.rs`: the one loop over the pages of a list (IAM `Marker`, Organizations
 //!   `NextToken`), with the guard against a page that would be asked for again.
+//! - `root.rs`: a member account's root through sts:AssumeRoot (centralized root access), no
+//!   role in the member.
 
 mod account;
 mod assume;
 mod discovery;
 mod error;
 mod pages;
+mod root;
 
 use std::time::Duration;
 
@@ -33,6 +36,9 @@ use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
 
 pub use account::{AccountClient, CALLS_PER_REFRESH, FAST_CALLS, REFRESH_CALLS};
 pub use discovery::OrgAccount;
+pub use root::{
+    AUDIT_TASK_POLICY, CALLS_PER_ROOT_AUDIT, ROOT_AUDIT_CALLS, RootAuditClient, root_audit_advice,
+};
 
 use crate::fetch::{ErrorCode, FetchError, Operation, OrganizationFeatures};
 
@@ -55,13 +61,12 @@ impl Settings {
     }
 
     /// The hard bound on one whole refresh, from the real budgets: the report-generation wait
-    /// plus every call at its full retry budget. A healthy refresh that retries is never
-    /// abandoned; a stuck one is.
+    /// plus every call at its full retry budget, for the longer of a refresh's calls and a root
+    /// audit's. A healthy refresh that retries is never abandoned; a stuck one is.
     pub fn refresh_deadline(&self) -> Duration {
-        self.report_timeout.saturating_add(
-            self.operation_timeout()
-                .saturating_mul(account::CALLS_PER_REFRESH),
-        )
+        let calls = account::CALLS_PER_REFRESH.max(root::CALLS_PER_ROOT_AUDIT);
+        self.report_timeout
+            .saturating_add(self.operation_timeout().saturating_mul(calls))
     }
 
     /// The hard bound on one fast check: every call it can make at its full retry budget.
@@ -138,6 +143,12 @@ impl Aws {
         AccountClient::new(self.clients.clone(), Some(assumed), self.report_timeout)
     }
 
+    /// A member account's root, read through sts:AssumeRoot with the exporter's credentials
+    /// (no role in the member).
+    pub fn root_audit(&self, account_id: &str) -> RootAuditClient {
+        RootAuditClient::new(self.clients.clone(), account_id)
+    }
+
     /// Every ACTIVE account of the organization, and the management account's id.
     pub async fn organization_accounts(
         &self,
@@ -208,9 +219,11 @@ mod tests {
         let one_call = Duration::from_secs(210);
         assert_eq!(c.operation_timeout(), one_call);
         // A refresh's calls in sequence, each of which may use its whole budget: the summary,
-        // the quarantine lookup (ListPolicies, ListEntitiesForPolicy, GetGroup), Generate and Get of the report, the password policy, the virtual MFA devices, the
-        // service credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind a role. Written
-        // out, not read from the code's own list: the deadline is checked against the calls.
+        // the quarantine lookup (ListPolicies, ListEntitiesForPolicy, GetGroup), Generate and
+        // Get of the report, the password policy, the virtual MFA devices, the service
+        // credentials, the server certificates, sts:GetCallerIdentity and the AssumeRole behind
+        // a role. Written out, not read from the code's own list: the deadline is checked
+        // against the calls.
         let calls = [
             "GetAccountSummary",
             "ListPolicies",
@@ -228,9 +241,31 @@ mod tests {
         let needed = c.report_timeout + one_call * calls.len() as u32;
         assert_eq!(needed, Duration::from_secs(2_640));
         assert!(c.refresh_deadline() >= needed, "{:?}", c.refresh_deadline());
+        // A root audit's refresh: the AssumeRole of a role that could not be assumed, then
+        // AssumeRoot and every call the task policy allows (GetAccessKeyLastUsed for each of
+        // root's two keys), written out likewise.
+        let root_audit_calls = [
+            "AssumeRole",
+            "AssumeRoot",
+            "GetAccountSummary",
+            "GetUser",
+            "GetLoginProfile",
+            "ListAccessKeys",
+            "GetAccessKeyLastUsed",
+            "GetAccessKeyLastUsed",
+            "ListMFADevices",
+            "ListSigningCertificates",
+        ];
+        let needed_root = one_call * root_audit_calls.len() as u32;
+        assert_eq!(needed_root, Duration::from_secs(2_100));
+        assert!(
+            c.refresh_deadline() >= needed_root,
+            "{:?}",
+            c.refresh_deadline()
+        );
         // And not unbounded: a stuck refresh is abandoned within one more call's budget.
         assert!(
-            c.refresh_deadline() < needed + one_call,
+            c.refresh_deadline() < needed.max(needed_root) + one_call,
             "{:?}",
             c.refresh_deadline()
         );

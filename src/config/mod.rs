@@ -125,6 +125,9 @@ pub struct Flags {
     /// Time between refreshes of an account [default: 5m].
     #[arg(long = "refresh.interval", value_parser = duration::<{ 7 * DAY }>)]
     pub refresh_interval: Option<Duration>,
+    /// Time between root audits (sts:AssumeRoot) of a member account, with organizations.root_audit; at most one per refresh [default: 1h].
+    #[arg(long = "root-audit.interval", value_parser = duration::<{ 7 * DAY }>)]
+    pub root_audit_interval: Option<Duration>,
     /// Time between fast checks of each AWS account's root access keys and exposed-key quarantine (GetAccountSummary, ListPolicies), apart from its refreshes; 0 or off: none; none either when not below --refresh.interval [default: 1m].
     #[arg(long = "refresh.fast-interval", value_parser = fast_interval)]
     pub fast_interval: Option<Duration>,
@@ -268,11 +271,20 @@ pub struct RoleAccount {
     pub name: Option<String>,
 }
 
-/// AWS Organizations discovery: every ACTIVE account, entered through one role name.
+/// AWS Organizations discovery: every ACTIVE account, entered through one role name, or its
+/// root read through sts:AssumeRoot (`root_audit`), or both (the role where it can be assumed).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Organizations {
-    pub role_name: String,
+    #[serde(default)]
+    pub role_name: Option<String>,
+    /// Each member's root through centralized root access (sts:AssumeRoot with the task
+    /// policy IAMAuditRootUserCredentials): no role in the members.
+    #[serde(default)]
+    pub root_audit: bool,
+    /// Time between root audits of a member (`--root-audit.interval` overrides it).
+    #[serde(default)]
+    pub root_audit_interval: Option<String>,
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default = "yes")]
@@ -302,6 +314,15 @@ pub struct FileConfig {
     pub concurrency: Option<u32>,
 }
 
+/// The settings of the config file that flags override.
+#[derive(Debug, Clone, Copy, Default)]
+struct FileSettings {
+    interval: Option<Duration>,
+    fast_interval: Option<Duration>,
+    concurrency: Option<u32>,
+    root_audit_interval: Option<Duration>,
+}
+
 /// Where the data of a refresh comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -323,6 +344,8 @@ pub struct Config {
     pub telemetry_path: String,
     pub web_config_file: Option<PathBuf>,
     pub refresh_interval: Duration,
+    /// Between two root audits (sts:AssumeRoot) of a member, with `organizations.root_audit`.
+    pub root_audit_interval: Duration,
     /// Fast checks' interval: below `refresh_interval`, else `None` (no fast checks).
     pub fast_interval: Option<Duration>,
     pub concurrency: usize,
@@ -373,13 +396,6 @@ pub enum ConfigError {
         #[source]
         source: serde_yaml_ng::Error,
     },
-}
-
-/// The intervals the config file sets, if any.
-#[derive(Debug, Clone, Copy)]
-struct Intervals {
-    full: Option<Duration>,
-    fast: Option<Duration>,
 }
 
 impl Config {
@@ -440,10 +456,6 @@ impl Config {
             ),
             None => None,
         };
-        let intervals = Intervals {
-            full: file_interval,
-            fast: file_fast,
-        };
         let mode = match (&f.report_file, file) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Flag {
@@ -479,11 +491,24 @@ impl Config {
                     }
                 }
                 if let Some(o) = &c.organizations {
-                    if !is_role_name(&o.role_name) {
-                        return Err(file_err(format!(
-                            "organizations.role_name: `{}` is not a role name",
-                            cut(&o.role_name, 100)
-                        )));
+                    match &o.role_name {
+                        None if !o.root_audit => {
+                            return Err(file_err(
+                                "organizations: set `role_name` (a role in every account), `root_audit: true` (each member's root through sts:AssumeRoot, no role), or both".into(),
+                            ));
+                        }
+                        Some(name) if !is_role_name(name) => {
+                            return Err(file_err(format!(
+                                "organizations.role_name: `{}` is not a role name",
+                                cut(name, 100)
+                            )));
+                        }
+                        _ => {}
+                    }
+                    if o.root_audit_interval.is_some() && !o.root_audit {
+                        return Err(file_err(
+                            "organizations.root_audit_interval: needs `root_audit: true`".into(),
+                        ));
                     }
                     if let Some(bad) = o.exclude_accounts.iter().find(|a| !is_account_id(a)) {
                         return Err(file_err(format!(
@@ -495,24 +520,39 @@ impl Config {
                 if c.concurrency == Some(0) {
                     return Err(file_err("concurrency: must be at least 1".into()));
                 }
-                let concurrency = c.concurrency;
+                let root_audit_interval = match c
+                    .organizations
+                    .as_ref()
+                    .and_then(|o| o.root_audit_interval.as_deref())
+                {
+                    Some(s) => Some(duration::<{ 7 * DAY }>(s).map_err(|e| {
+                        file_err(format!("organizations.root_audit_interval: {e}"))
+                    })?),
+                    None => None,
+                };
+                let file = FileSettings {
+                    interval: file_interval,
+                    fast_interval: file_fast,
+                    concurrency: c.concurrency,
+                    root_audit_interval,
+                };
                 let mode = Mode::MultiAccount {
                     accounts: c.accounts,
                     organizations: c.organizations,
                 };
-                return Config::build(f, mode, intervals, concurrency);
+                return Config::build(f, mode, file);
             }
             (None, None) => Mode::DefaultAccount,
         };
-        Config::build(f, mode, intervals, None)
+        let file = FileSettings {
+            interval: file_interval,
+            fast_interval: file_fast,
+            ..FileSettings::default()
+        };
+        Config::build(f, mode, file)
     }
 
-    fn build(
-        f: Flags,
-        mode: Mode,
-        file: Intervals,
-        file_concurrency: Option<u32>,
-    ) -> Result<Config, ConfigError> {
+    fn build(f: Flags, mode: Mode, file: FileSettings) -> Result<Config, ConfigError> {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let run = match (f.command, f.once) {
             (Some(Command::Audit(settings)), _) => Run::Audit(settings),
@@ -526,11 +566,11 @@ impl Config {
         // Flags override the file; the file overrides the default.
         let refresh_interval = f
             .refresh_interval
-            .or(file.full)
+            .or(file.interval)
             .unwrap_or(Duration::from_secs(300));
         let fast_interval = f
             .fast_interval
-            .or(file.fast)
+            .or(file.fast_interval)
             .unwrap_or(Duration::from_secs(60));
         Ok(Config {
             run,
@@ -541,7 +581,11 @@ impl Config {
             // Not below the refresh interval, a refresh reads the same signals as often.
             fast_interval: (!fast_interval.is_zero() && fast_interval < refresh_interval)
                 .then_some(fast_interval),
-            concurrency: f.concurrency.or(file_concurrency).unwrap_or(8) as usize,
+            root_audit_interval: f
+                .root_audit_interval
+                .or(file.root_audit_interval)
+                .unwrap_or(Duration::from_secs(3600)),
+            concurrency: f.concurrency.or(file.concurrency).unwrap_or(8) as usize,
             report_max_bytes: f.report_max_bytes,
             per_user: f.per_user,
             // A person reading an audit wants the table, not the progress of the refresh.

@@ -522,3 +522,56 @@ fn a_config_file_error_keeps_its_cause() {
     );
     assert!(e.to_string().contains("concurrency"), "{e}");
 }
+
+#[test]
+fn organizations_take_a_role_name_a_root_audit_or_both_and_the_audit_interval() {
+    // A root audit alone: no role name; every root audit an hour apart by default.
+    let c = config_text("organizations:\n  root_audit: true\n").unwrap();
+    let Mode::MultiAccount {
+        organizations: Some(o),
+        ..
+    } = &c.mode
+    else {
+        panic!("{:?}", c.mode)
+    };
+    assert!(o.root_audit && o.role_name.is_none());
+    assert_eq!(c.root_audit_interval, Duration::from_secs(3600));
+    // Both, with the interval in the file; the flag overrides it.
+    let text = "organizations:\n  role_name: aws-iam-exporter\n  root_audit: true\n  root_audit_interval: 2h\n";
+    assert_eq!(
+        config_text(text).unwrap().root_audit_interval,
+        Duration::from_secs(7200)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yml");
+    std::fs::write(&path, text).unwrap();
+    let c = config(&[
+        "--config.file",
+        path.to_str().unwrap(),
+        "--root-audit.interval",
+        "30m",
+    ])
+    .unwrap();
+    assert_eq!(c.root_audit_interval, Duration::from_secs(1800));
+    // Neither: nothing says how to read the members.
+    let e = config_text("organizations:\n  include_management_account: false\n").unwrap_err();
+    assert!(
+        e.contains("set `role_name`") && e.contains("root_audit: true"),
+        "{e}"
+    );
+    let e = config_text("organizations:\n  role_name: r\n  root_audit_interval: 1h\n").unwrap_err();
+    assert!(
+        e.contains("root_audit_interval: needs `root_audit: true`"),
+        "{e}"
+    );
+    let e =
+        config_text("organizations:\n  root_audit: true\n  root_audit_interval: 0s\n").unwrap_err();
+    assert!(e.contains("organizations.root_audit_interval"), "{e}");
+    let e = flags(&["--root-audit.interval", "9d"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("root-audit.interval") && e.contains("at most"),
+        "{e}"
+    );
+}

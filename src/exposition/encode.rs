@@ -65,6 +65,15 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
             [("1", keys[0]), ("2", keys[1])].map(|(k, a)| ((acct, [("key", k)]), b(a)))
         }),
     )?;
+    out.gauges(
+        Fam::RootAccessKeyLastRotated,
+        [
+            ("1", root.access_key_last_rotated[0]),
+            ("2", root.access_key_last_rotated[1]),
+        ]
+        .into_iter()
+        .filter_map(|(k, at)| Some(((acct, [("key", k)]), at?))),
+    )?;
     out.gauge(Fam::RootMfaEnabled, acct, root.mfa_enabled.map(b))?;
     out.gauge(
         Fam::RootHardwareMfaEnabled,
@@ -91,7 +100,7 @@ pub(super) fn encode_account(v: &AccountView, out: &mut Out<'_>) -> std::fmt::Re
     )?;
 
     for (f, n) in [
-        (Fam::Users, Some(c.users)),
+        (Fam::Users, c.users),
         (
             Fam::UsersWithMultipleActiveKeys,
             c.with_multiple_active_keys,

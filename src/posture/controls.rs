@@ -145,7 +145,7 @@ controls! {
         securityhub: "IAM.4", fsbp: true, severity: Severity::Critical,
         title: "No root user access key exists",
         fails_when: "root has an access key: summary `AccountAccessKeysPresent` > 0 (an inactive key counts, as for AWS Config), or a root key active in the report",
-        threshold: "", source: "summary, report",
+        threshold: "", source: "summary, report (root audit: ListAccessKeys)",
         evaluate: root_access_key,
     }
     /// CIS 1.5: root has MFA.
@@ -162,8 +162,8 @@ controls! {
         id: "root_hardware_mfa", cis: "1.6", cis_label_only: false, cis_v5: "1.5", cis_v6: "2.5", cis_v7: "2.6",
         securityhub: "IAM.6", fsbp: true, severity: Severity::Critical,
         title: "Hardware MFA is enabled for the root user",
-        fails_when: "root has no MFA, or a virtual MFA device is assigned to root (serial `:mfa/root-account-mfa-device` or user ARN `:root`)",
-        threshold: "", source: "summary, ListVirtualMFADevices",
+        fails_when: "root has no MFA, or a virtual MFA device is assigned to root (serial `:mfa/root-account-mfa-device` or user ARN `:root`; in a root audit, any device whose serial is an `:mfa/` ARN; a FIDO security key `:u2f/` or a hardware token is hardware)",
+        threshold: "", source: "summary, ListVirtualMFADevices (root audit: ListMFADevices)",
         evaluate: root_hardware_mfa,
     }
     /// CIS 1.7: no root credential used within `--control.root-recent-use`.
@@ -172,7 +172,7 @@ controls! {
         securityhub: "", fsbp: false, severity: Severity::High,
         title: "The root user is not used for daily tasks",
         fails_when: "the most recent use of any root credential is within the window (7 days by default; CloudSploit rootAccountInUse)",
-        threshold: "--control.root-recent-use", source: "report",
+        threshold: "--control.root-recent-use", source: "report (root audit: GetUser, GetAccessKeyLastUsed)",
         evaluate: root_recent_use,
     }
     /// CIS 1.8: the password policy's minimum length (14 by default).
@@ -256,7 +256,7 @@ controls! {
         securityhub: "", fsbp: false, severity: Severity::High,
         title: "The root user has no active signing certificate",
         fails_when: "root has an active signing certificate (report; summary `AccountSigningCertificatesPresent` when there is no root row; CloudSploit rootSigningCertificate)",
-        threshold: "", source: "report, summary",
+        threshold: "", source: "report, summary (root audit: ListSigningCertificates)",
         evaluate: root_signing_certificate,
     }
     /// Not in a benchmark: a console password never used is a credential nobody needs.
@@ -415,6 +415,10 @@ fn per_user<'a>(
     mut check: impl FnMut(&'a str, &'a Row, &mut dyn FnMut(Finding<'a>)) -> Option<bool>,
 ) -> Option<()> {
     let report = &i.data.report;
+    // Root alone (a root audit): the users are unknown, and an empty list would pass.
+    if report.root_only {
+        return None;
+    }
     let (mut failing, mut unknown) = (false, false);
     for u in &report.users {
         let mut first = true;

@@ -13,6 +13,7 @@
 pub mod controls;
 mod finding;
 pub mod quarantine;
+pub mod root_audit;
 
 pub use controls::{CIS_VERSIONS, CONTROLS, Control, ControlId, Evaluator, Input, Severity};
 pub use finding::{Credential, Finding};
@@ -285,6 +286,9 @@ pub struct RootPosture {
     pub access_keys_present: Option<bool>,
     /// Report `access_key_N_active`; `None` without a root row.
     pub access_key_active: Option<[bool; 2]>,
+    /// Report `access_key_N_last_rotated`: when each root key was created or last rotated, for
+    /// the slots that hold a key.
+    pub access_key_last_rotated: [Option<i64>; 2],
     /// Summary `AccountMFAEnabled`, else the report's `mfa_active`.
     pub mfa_enabled: Option<bool>,
     /// MFA on and no virtual device assigned to root.
@@ -308,10 +312,11 @@ impl RootPosture {
 }
 
 /// Counts over the IAM users of the report (root excluded). A count is `None` when any user's
-/// input is unknown (its column is missing, or the value could not be read).
+/// input is unknown (its column is missing, or the value could not be read), and every count,
+/// the users' too, when the users are (a root audit reads root alone).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UserCounts {
-    pub users: u64,
+    pub users: Option<u64>,
     pub with_multiple_active_keys: Option<u64>,
     pub console_users: Option<u64>,
     pub console_users_without_mfa: Option<u64>,
@@ -453,6 +458,9 @@ pub fn findings<'a>(
 
 fn count_users(data: &AccountData) -> UserCounts {
     let report = &data.report;
+    if report.root_only {
+        return UserCounts::default();
+    }
     let users = &report.users;
     let virtual_mfa = virtual_mfa_users(data);
     let mut tally = UserTallies::default();
@@ -480,7 +488,7 @@ fn count_users(data: &AccountData) -> UserCounts {
             .add(controls::console_never_signed_in(u));
     }
     UserCounts {
-        users: users.len() as u64,
+        users: Some(users.len() as u64),
         with_multiple_active_keys: tally.with_multiple_active_keys.count(),
         console_users: tally.console_users.count(),
         console_users_without_mfa: tally.console_users_without_mfa.count(),
@@ -572,6 +580,12 @@ fn derive_root(data: &AccountData) -> RootPosture {
         access_keys_present: summary("AccountAccessKeysPresent")
             .or(access_key_active.map(|k| k.contains(&true))),
         access_key_active,
+        access_key_last_rotated: row
+            .map(|r| {
+                r.access_keys
+                    .map(|k| k.last_rotated.and_then(Date::timestamp))
+            })
+            .unwrap_or_default(),
         mfa_enabled,
         hardware_mfa_enabled,
         password_present: summary("AccountPasswordPresent"),

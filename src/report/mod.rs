@@ -21,6 +21,7 @@ use crate::text::cut;
 mod columns;
 mod dates;
 mod document;
+mod root_only;
 
 pub use columns::OPTIONAL_COLUMNS;
 use columns::{COLUMNS, Col, Layout};
@@ -149,6 +150,9 @@ pub struct CredentialReport {
     /// its row, the rest of the report is served. Counted by
     /// [`crate::exposition::RefreshStats::count_unparsed`].
     pub unparsed: BTreeMap<&'static str, u64>,
+    /// Root alone, read without a report ([`CredentialReport::root_only`]): the IAM users are
+    /// unknown, not none.
+    pub root_only: bool,
     /// The columns of [`OPTIONAL_COLUMNS`] the header lacks, in that order: their facts are
     /// unknown for every row (the caller says which, once).
     pub missing_columns: Vec<&'static str>,

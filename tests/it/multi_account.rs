@@ -25,6 +25,7 @@ mod hub_labels;
 mod organization_features;
 mod rediscovery;
 mod roles;
+mod root_audit;
 mod scale;
 mod sharding;
 

@@ -885,3 +885,5 @@ async fn moto_auth_enforcement_recipe() {
     moto.set_auth_after(None);
     iam.get_account_summary().send().await.unwrap();
 }
+
+mod root_audit;

@@ -29,6 +29,66 @@ fn proc_cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
+/// The exporter of a scale run (`AWS_IAM_EXPORTER_SCALE_BIN`, else this build) on `cfg`, one
+/// attempt per call, warnings only, listening; and when it was started.
+fn start_scale_exporter(
+    s: &Scenario,
+    cfg: &Path,
+    concurrency: usize,
+    extra: &[String],
+) -> (Exporter, Instant) {
+    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
+    let mut args = vec![
+        format!("--config.file={}", cfg.display()),
+        format!("--refresh.concurrency={concurrency}"),
+        "--aws.max-attempts=1".into(),
+        "--log.level=warn".into(),
+    ];
+    args.extend_from_slice(extra);
+    let started = Instant::now();
+    let mut exp = Exporter::start_with(ExporterOpts {
+        bin,
+        args,
+        aws_endpoint: Some(s.endpoint()),
+        ..Default::default()
+    });
+    exp.wait_listening(Duration::from_secs(30));
+    (exp, started)
+}
+
+/// Scrapes until every account of `ids` has `aws_iam_exporter_refresh_success` 1; the time
+/// since `started` then. Panics after `limit`, with the exporter's log.
+fn wait_all_refreshed(
+    exp: &mut Exporter,
+    ids: &[String],
+    started: Instant,
+    limit: Duration,
+) -> Duration {
+    loop {
+        exp.assert_running("every account refreshed");
+        if let Ok(r) = http_request(
+            "GET",
+            &format!("{}/metrics", exp.base_url()),
+            &[],
+            None,
+            Duration::from_secs(30),
+        ) && r.status == 200
+        {
+            let ok = refresh_success(&r.text());
+            if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
+                return started.elapsed();
+            }
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not all {} accounts refreshed within {limit:?}\n{}",
+            ids.len(),
+            exp.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 struct ScaleResult {
     concurrency: usize,
     all_fresh: Duration,
@@ -90,50 +150,16 @@ fn scale_run(
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_file(dir.path(), "scale.yml", &yaml);
 
-    let bin = std::env::var_os("AWS_IAM_EXPORTER_SCALE_BIN").map(PathBuf::from);
-    let started = Instant::now();
-    let mut args = vec![
-        format!("--config.file={}", cfg.display()),
-        format!("--refresh.interval={interval}"),
-        format!("--refresh.concurrency={concurrency}"),
-        "--aws.max-attempts=1".into(),
-        "--log.level=warn".into(),
-    ];
-    args.extend(fast.map(|f| format!("--refresh.fast-interval={f}")));
-    let mut exp = Exporter::start_with(ExporterOpts {
-        bin,
-        args,
-        aws_endpoint: Some(s.endpoint()),
-        ..Default::default()
-    });
-    exp.wait_listening(Duration::from_secs(30));
-    let limit = Duration::from_secs(60 + accounts as u64);
-    let deadline = started + limit;
-    let (all_fresh, cpu_first_round) = loop {
-        exp.assert_running("all accounts fresh");
-        if let Ok(r) = http_request(
-            "GET",
-            &format!("{}/metrics", exp.base_url()),
-            &[],
-            None,
-            Duration::from_secs(30),
-        ) && r.status == 200
-        {
-            let ok = refresh_success(&r.text());
-            if ids.iter().all(|id| ok.get(id) == Some(&1.0)) {
-                break (
-                    started.elapsed(),
-                    proc_cpu_seconds(exp.pid()).unwrap_or(0.0),
-                );
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not all {accounts} accounts refreshed within {limit:?}\n{}",
-            exp.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let mut extra = vec![format!("--refresh.interval={interval}")];
+    extra.extend(fast.map(|f| format!("--refresh.fast-interval={f}")));
+    let (mut exp, started) = start_scale_exporter(&s, &cfg, concurrency, &extra);
+    let all_fresh = wait_all_refreshed(
+        &mut exp,
+        &ids,
+        started,
+        Duration::from_secs(60 + accounts as u64),
+    );
+    let cpu_first_round = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
 
     // Optionally, the steady state: CPU over a window once later refreshes come at their slots
     // spread over the interval (the first of them half an interval after the first round),
@@ -375,6 +401,126 @@ fn fast_checks_cost_of_a_large_account() {
                 || "-".to_owned(),
                 |(cpu, t)| format!("{cpu:.2} s ({:.1} s)", t.as_secs_f64())
             )
+        );
+    }
+}
+
+/// One run of the root-audit scale test: `members` members read by a root audit only
+/// (organizations.root_audit), every IAM and STS answer after `latency`.
+struct RootAuditScale {
+    concurrency: usize,
+    /// Start until every member has refresh_success 1 (one AssumeRoot each).
+    round: Duration,
+    /// AssumeRoot and IAM calls of that round, all accounts.
+    assume_root: u64,
+    calls: u64,
+    cpu_round: f64,
+    hwm_kib: u64,
+    rss_kib: u64,
+}
+
+fn root_audit_scale_run(members: usize, latency: Duration, concurrency: usize) -> RootAuditScale {
+    let s = Scenario::start();
+    let ids: Vec<String> = (0..members)
+        .map(|i| format!("{:012}", 600_000_000_000u64 + i as u64 * 7_919))
+        .collect();
+    let names: Vec<String> = (0..members).map(|i| format!("member-{i}")).collect();
+    let org: Vec<(&str, &str)> = ids
+        .iter()
+        .zip(&names)
+        .map(|(id, n)| (id.as_str(), n.as_str()))
+        .collect();
+    s.set_organization(Some(OrganizationState::new(DEFAULT_ACCOUNT).members(&org)));
+    for (i, id) in ids.iter().enumerate() {
+        // Every tenth root still has an access key (and so one more call).
+        let root = match i % 10 {
+            0 => RootState::default().with_key(RootAccessKey::active(
+                "AKIASCALEROOTKEY0001",
+                100,
+                Some(30),
+            )),
+            _ => RootState::default(),
+        };
+        s.account(id).set_root(root);
+    }
+    if !latency.is_zero() {
+        s.set_latency(Some(latency));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_file(
+        dir.path(),
+        "org.yml",
+        "organizations:\n  root_audit: true\n",
+    );
+    let (mut exp, started) = start_scale_exporter(&s, &cfg, concurrency, &[]);
+    let round = wait_all_refreshed(
+        &mut exp,
+        &ids,
+        started,
+        Duration::from_secs(120 + members as u64),
+    );
+    let cpu_round = proc_cpu_seconds(exp.pid()).unwrap_or(0.0);
+    let assume_root: u64 = ids.iter().map(|id| s.account(id).calls("AssumeRoot")).sum();
+    let calls: u64 = ids.iter().map(|id| s.account(id).total_calls()).sum();
+    assert_eq!(assume_root, members as u64, "one AssumeRoot per member");
+    assert!(s.root_session_calls().is_empty());
+    assert_eq!(s.calls_all_accounts("AssumeRole"), 0);
+    let text = exp.request("/metrics", &[]).text();
+    assert_eq!(accounts_gauge(&text), Some(members as f64 + 1.0));
+    let pid = exp.pid();
+    RootAuditScale {
+        concurrency,
+        round,
+        assume_root,
+        calls,
+        cpu_round,
+        hwm_kib: proc_status_kib(pid, "VmHWM").unwrap_or(0),
+        rss_kib: proc_status_kib(pid, "VmRSS").unwrap_or(0),
+    }
+}
+
+#[test]
+fn scale_root_audit_of_every_member() {
+    let full = matches!(
+        std::env::var("AWS_IAM_EXPORTER_SCALE").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    );
+    let members = env_usize(
+        "AWS_IAM_EXPORTER_SCALE_ROOT_MEMBERS",
+        if full { 2000 } else { 20 },
+    );
+    let latency = Duration::from_millis(env_usize("AWS_IAM_EXPORTER_SCALE_LATENCY_MS", 50) as u64);
+    let results: Vec<RootAuditScale> = [8, 16]
+        .into_iter()
+        .map(|c| root_audit_scale_run(members, latency, c))
+        .collect();
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!();
+    println!(
+        "root audit scale: {members} members (organizations.root_audit, no role; every tenth root with a key), {} ms per IAM/STS answer, default --root-audit.interval 1h, scenario server in the test process ({build} test build)",
+        latency.as_millis()
+    );
+    println!(
+        "| concurrency | full round (every member audited) | AssumeRoot | IAM + STS calls | calls/s in the round | CPU of start + round | peak RSS (VmHWM) | RSS after | AssumeRoot per hour, steady | calls/s, steady |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in &results {
+        println!(
+            "| {} | {:.1} s | {} | {} | {:.0} | {:.2} s | {:.1} MiB | {:.1} MiB | {} | {:.2} |",
+            r.concurrency,
+            r.round.as_secs_f64(),
+            r.assume_root,
+            r.calls,
+            r.calls as f64 / r.round.as_secs_f64(),
+            r.cpu_round,
+            r.hwm_kib as f64 / 1024.0,
+            r.rss_kib as f64 / 1024.0,
+            r.assume_root,
+            r.calls as f64 / 3600.0,
         );
     }
 }

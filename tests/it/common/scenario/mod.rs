@@ -23,6 +23,18 @@
 //! [`AccountHandle::deny_assume_role`] on the *target* account); the returned
 //! credentials then act on that account.
 //!
+//! Centralized root access: `sts:AssumeRoot` with the task policy
+//! `IAMAuditRootUserCredentials` into a member account (of the organization set with
+//! [`Scenario::set_organization`], else any account created with [`Scenario::account`]) issues
+//! root-session credentials bound to that member; calls signed with them read the member's
+//! root ([`AccountHandle::set_root`]), and any call outside the task policy is refused and
+//! recorded ([`Scenario::root_session_calls`]). Refusals: [`AccountHandle::refuse_assume_root`]
+//! on the caller's account (every target) or on a member (that target). AssumeRoot is counted
+//! on its target: `s.account(member).calls("AssumeRoot")`.
+//!
+//! Organizations (discovery): `DescribeOrganization` and `ListAccounts` in their own JSON
+//! protocol, from [`Scenario::set_organization`].
+//!
 //! Files:
 //! - `clock.rs`, `report.rs`: times as AWS writes them, and the credential report builder;
 //! - `state.rs`: every account's data, faults, issued credentials, recorded requests;
@@ -30,6 +42,7 @@
 //! - `actions/`: one function per IAM/STS action and the table that routes to them (see
 //!   there how to add one); `actions/organizations.rs`: Organizations' DescribeOrganization and
 //!   ListAccounts, in its JSON protocol ([`Scenario::set_organization`]);
+//! - `root.rs`: a member root's credentials, the audit task policy, the AssumeRoot refusals;
 //! - `providers.rs`: the endpoints of the SDK's credential providers (IMDS, ECS, SSO), for
 //!   the credential provider tests.
 
@@ -37,6 +50,7 @@ mod actions;
 mod clock;
 mod providers;
 mod report;
+mod root;
 mod state;
 mod wire;
 
@@ -51,6 +65,7 @@ use time::OffsetDateTime;
 pub use clock::*;
 pub use providers::IMDS_TOKEN;
 pub use report::*;
+pub use root::*;
 pub use state::*;
 
 use super::process::poll_until;
@@ -173,6 +188,24 @@ impl AccountHandle {
             a.denied.remove(action);
         });
     }
+    /// The root user's credentials, as a root session (sts:AssumeRoot) reads them; the
+    /// summary's four root keys (`AccountAccessKeysPresent`, `AccountMFAEnabled`,
+    /// `AccountPasswordPresent`, `AccountSigningCertificatesPresent`) follow, as in AWS.
+    pub fn set_root(&self, root: RootState) {
+        self.with(|a| {
+            for (k, v) in root.summary_keys() {
+                a.summary.insert(k.to_string(), v);
+            }
+            a.root = root;
+        });
+    }
+    /// sts:AssumeRoot answers 403 AccessDenied for `refusal`: every call made by this account
+    /// (the exporter's: feature off, not the management account or delegated administrator,
+    /// an SCP on the caller), or every call into this account (an SCP on this target);
+    /// `None` allows again.
+    pub fn refuse_assume_root(&self, refusal: Option<RootRefusal>) {
+        self.with(|a| a.assume_root_refusal = refusal);
+    }
     /// AssumeRole into `role_arn` (a role of this account) answers AccessDenied.
     pub fn deny_assume_role(&self, role_arn: &str) {
         self.with(|a| {
@@ -275,6 +308,16 @@ impl Scenario {
     pub fn with_organization<R>(&self, f: impl FnOnce(&mut OrganizationState) -> R) -> R {
         let mut st = self.state.lock().unwrap();
         f(st.organization.as_mut().expect("set_organization first"))
+    }
+
+    /// Calls made with root-session credentials that the task policy does not allow.
+    pub fn root_session_calls(&self) -> Vec<RootSessionCall> {
+        self.state.lock().unwrap().root_session_calls.clone()
+    }
+
+    /// Every IAM and STS answer (without an injected fault) comes `latency` later.
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        self.state.lock().unwrap().latency = latency;
     }
 
     /// Every request received so far.

@@ -1,7 +1,7 @@
 //! The scenario server's state: every account's report, summary, password policy, MFA
-//! devices, service credentials, server certificates, organization features, attached managed
-//! policies and groups; the faults and refusals to answer with; the issued credentials; and the
-//! requests received.
+//! devices, service credentials, server certificates, organization features, root credentials,
+//! attached managed policies and groups; the faults and refusals to answer with; the
+//! organization; the issued credentials; and the requests received.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::clock::{days_ago, now, secs_ago};
 use super::report::{ReportBuilder, RootRow};
+use super::root::{RootRefusal, RootSessionCall, RootState};
 
 /// An injected answer for one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -374,6 +375,13 @@ impl OrganizationState {
         self.accounts.push(OrgMember::active(id, name));
         self
     }
+
+    /// Adds ACTIVE member accounts `(id, name)`, in this order.
+    pub fn members(self, members: &[(&str, &str)]) -> OrganizationState {
+        members
+            .iter()
+            .fold(self, |org, (id, name)| org.member(id, name))
+    }
 }
 
 /// A member account of an [`OrganizationState`].
@@ -479,7 +487,13 @@ pub struct AccountState {
     pub denied: HashSet<String>,
     /// Role ARNs (in this account) that AssumeRole may not enter.
     pub deny_assume_role: HashSet<String>,
-    /// Calls per action (every request, also failed ones).
+    /// The root user's credentials, as an AssumeRoot session reads them.
+    pub root: RootState,
+    /// sts:AssumeRoot refused: for every call this account makes (feature off, not the
+    /// management account or delegated administrator, an SCP on the caller), and for every
+    /// call into this account (an SCP denying this target).
+    pub assume_root_refusal: Option<RootRefusal>,
+    /// Calls per action (every request, also failed ones). AssumeRoot is counted on its target.
     pub calls: HashMap<String, u64>,
 }
 
@@ -517,6 +531,8 @@ impl AccountState {
             faults: HashMap::new(),
             denied: HashSet::new(),
             deny_assume_role: HashSet::new(),
+            root: RootState::default(),
+            assume_root_refusal: None,
             calls: HashMap::new(),
         }
     }
@@ -577,6 +593,20 @@ pub struct IssuedCredentials {
 }
 
 impl IssuedCredentials {
+    /// Whether these are a root session's credentials (sts:AssumeRoot).
+    pub fn is_root_session(&self) -> bool {
+        self.issued_by == "AssumeRoot"
+    }
+
+    /// Who calls with them: the member's root for a root session, else the assumed role.
+    pub fn principal_arn(&self) -> String {
+        if self.is_root_session() {
+            format!("arn:aws:iam::{}:root", self.account_id)
+        } else {
+            self.assumed_role_arn()
+        }
+    }
+
     /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`: who calls with them.
     pub fn assumed_role_arn(&self) -> String {
         format!(
@@ -599,7 +629,7 @@ pub struct IssuedKey {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: String,
-    /// An hour from now.
+    /// An hour from now (AssumeRoot: its `DurationSeconds`).
     pub expiration: OffsetDateTime,
 }
 
@@ -615,6 +645,11 @@ pub struct ScenarioState {
     pub organization: Option<OrganizationState>,
     /// Keep at most this many requests in `requests` (oldest dropped).
     pub max_recorded: usize,
+    /// Calls made with root-session credentials that the task policy does not allow.
+    pub root_session_calls: Vec<RootSessionCall>,
+    /// Every IAM and STS answer (without an injected fault) comes after this delay, as AWS's
+    /// do: for scale tests.
+    pub latency: Option<Duration>,
     next_key: u64,
 }
 
@@ -632,6 +667,8 @@ impl ScenarioState {
             requests: Vec::new(),
             organization: None,
             max_recorded: 100_000,
+            root_session_calls: Vec::new(),
+            latency: None,
             next_key: 1,
         }
     }
@@ -648,13 +685,22 @@ impl ScenarioState {
     /// `ASIASCENARIO<n>` access key id, remembered so that calls signed with it act on its
     /// account.
     pub fn issue(&mut self, credentials: IssuedCredentials) -> IssuedKey {
+        self.issue_for(credentials, time::Duration::hours(1))
+    }
+
+    /// [`ScenarioState::issue`], valid for `lifetime`.
+    pub fn issue_for(
+        &mut self,
+        credentials: IssuedCredentials,
+        lifetime: time::Duration,
+    ) -> IssuedKey {
         let n = self.next_key;
         self.next_key += 1;
         let key = IssuedKey {
             access_key_id: format!("ASIASCENARIO{n:08}"),
             secret_access_key: format!("scenario-secret-{n}"),
             session_token: format!("scenario-token-{n}"),
-            expiration: now() + time::Duration::hours(1),
+            expiration: now() + lifetime,
         };
         self.issued.insert(key.access_key_id.clone(), credentials);
         key

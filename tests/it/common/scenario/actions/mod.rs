@@ -27,6 +27,7 @@ mod credentials;
 mod organizations;
 mod policies;
 mod report;
+mod root;
 mod sts;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::super::serve::Resp;
+use super::root::RootSessionCall;
 use super::state::{AccountState, Fault, IssuedCredentials, RecordedRequest, ScenarioState};
 use super::wire::{IAM_XMLNS, STS_VERSION, STS_XMLNS, error_response, fault_response};
 pub(super) use organizations::{TARGET_PREFIX as ORGANIZATIONS_TARGET, plan_json_response};
@@ -62,8 +64,12 @@ impl Service {
 
 /// One call to answer.
 pub(super) struct Call<'a> {
-    /// The account it acts on: the issued credentials' account, else the default account.
+    /// The account it acts on: the issued credentials' account, else the default account; for
+    /// sts:AssumeRoot, its target (when the server knows it).
     pub account_id: &'a str,
+    /// The account of the credentials it was signed with (the default account for any key the
+    /// server did not issue).
+    pub signer_account: &'a str,
     pub action: &'a str,
     /// The form parameters (query string and body).
     pub params: &'a BTreeMap<String, String>,
@@ -137,6 +143,22 @@ const ACTIONS: &[(&str, Service, Handler)] = &[
         Service::Sts,
         sts::assume_role_with_web_identity,
     ),
+    // Centralized root access: AssumeRoot and the root-task calls of IAMAuditRootUserCredentials.
+    ("AssumeRoot", Service::Sts, root::assume_root),
+    ("GetUser", Service::Iam, root::get_user),
+    ("GetLoginProfile", Service::Iam, root::get_login_profile),
+    ("ListAccessKeys", Service::Iam, root::list_access_keys),
+    (
+        "GetAccessKeyLastUsed",
+        Service::Iam,
+        root::get_access_key_last_used,
+    ),
+    ("ListMFADevices", Service::Iam, root::list_mfa_devices),
+    (
+        "ListSigningCertificates",
+        Service::Iam,
+        root::list_signing_certificates,
+    ),
 ];
 
 fn lookup(action: &str) -> Option<(Service, Handler)> {
@@ -152,9 +174,10 @@ pub(super) enum Plan {
     HangThen(Duration, Box<dyn FnOnce() -> Resp + Send>),
 }
 
-/// Records an IAM/STS request and plans its answer: the call counted on its account, then a
-/// refusal ([`AccountHandle::deny`](super::AccountHandle::deny)), the next injected fault, or
-/// the action's answer.
+/// Records an IAM/STS request and plans its answer: the call counted on its account (an
+/// AssumeRoot on its target), then a call a root session's task policy does not allow
+/// (recorded, refused), a refusal ([`AccountHandle::deny`](super::AccountHandle::deny)), the
+/// next injected fault, or the action's answer (after the server's latency, if set).
 pub(super) fn plan_response(
     state: &Arc<Mutex<ScenarioState>>,
     params: BTreeMap<String, String>,
@@ -172,10 +195,27 @@ pub(super) fn plan_response(
 
     let mut st = state.lock().unwrap();
     let issued = akid.as_ref().and_then(|k| st.issued.get(k).cloned());
-    let account_id = issued
+    let signer_account = issued
         .as_ref()
         .map(|i| i.account_id.clone())
         .unwrap_or_else(|| st.default_account.clone());
+    // AssumeRoot acts on its target: counted there, and faults and refusals set there apply.
+    let target = (action == "AssumeRoot")
+        .then(|| {
+            params
+                .get("TargetPrincipal")
+                .and_then(|p| root::target_account(p))
+        })
+        .flatten()
+        .filter(|t| {
+            st.accounts.contains_key(*t)
+                || st
+                    .organization
+                    .as_ref()
+                    .is_some_and(|o| o.accounts.iter().any(|a| a.id == *t))
+        })
+        .map(str::to_owned);
+    let account_id = target.unwrap_or_else(|| signer_account.clone());
 
     st.record(RecordedRequest {
         action: action.clone(),
@@ -198,10 +238,40 @@ pub(super) fn plan_response(
     let acct = st.account_mut(&account_id);
     *acct.calls.entry(action.clone()).or_insert(0) += 1;
 
+    // A root session may make the task policy's calls only: anything else is a bug of the
+    // caller, recorded for the test. GetCallerIdentity needs no permission, so AWS answers it.
+    if let Some(i) = issued.as_ref().filter(|i| i.is_root_session())
+        && !root::allowed_for_root_session(&action, &params)
+    {
+        st.root_session_calls.push(RootSessionCall {
+            account_id: i.account_id.clone(),
+            action: action.clone(),
+            user_name: params.get("UserName").cloned(),
+        });
+        if action != "GetCallerIdentity" {
+            let svc = service_of_call.prefix();
+            return Plan::Respond(error_response(
+                xmlns,
+                403,
+                "Sender",
+                "AccessDenied",
+                &format!(
+                    "User: {} is not authorized to perform: {svc}:{action} on resource: {} because no session policy allows the {svc}:{action} action",
+                    i.principal_arn(),
+                    params.get("UserName").map_or_else(
+                        || "*".to_owned(),
+                        |u| format!("arn:aws:iam::{}:user/{u}", i.account_id)
+                    ),
+                ),
+            ));
+        }
+    }
+    let acct = st.account_mut(&account_id);
+
     if acct.denied.contains(&action) {
         let who = issued
             .as_ref()
-            .map_or_else(|| acct.caller_arn.clone(), |i| i.assumed_role_arn());
+            .map_or_else(|| acct.caller_arn.clone(), |i| i.principal_arn());
         let svc = service_of_call.prefix();
         return Plan::Respond(error_response(
             xmlns,
@@ -213,9 +283,11 @@ pub(super) fn plan_response(
     }
 
     let fault = acct.faults.get_mut(&action).and_then(|q| q.pop_front());
+    let latency = st.latency;
     let answer = move |st: &mut ScenarioState| {
         let call = Call {
             account_id: &account_id,
+            signer_account: &signer_account,
             action: &action,
             params: &params,
             issued: issued.as_ref(),
@@ -243,6 +315,13 @@ pub(super) fn plan_response(
             drop(st);
             Plan::HangThen(d, Box::new(move || answer(&mut state.lock().unwrap())))
         }
-        None => Plan::Respond(answer(&mut st)),
+        None => match latency {
+            Some(d) => {
+                let state = state.clone();
+                drop(st);
+                Plan::HangThen(d, Box::new(move || answer(&mut state.lock().unwrap())))
+            }
+            None => Plan::Respond(answer(&mut st)),
+        },
     }
 }

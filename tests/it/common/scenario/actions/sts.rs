@@ -7,11 +7,13 @@ use super::super::state::{IssuedCredentials, IssuedKey, ScenarioState};
 use super::super::wire::{STS_XMLNS, error_response, ok_xml, xml_escape};
 use super::Call;
 
-/// sts:GetCallerIdentity: the account's own caller, or the assumed role's session.
+/// sts:GetCallerIdentity: the account's own caller, the assumed role's session, or a root
+/// session's root (whose `UserId` is the account id).
 pub(super) fn get_caller_identity(st: &mut ScenarioState, call: &Call) -> Resp {
     let account_id = call.account_id;
     let a = call.account(st);
     let (arn, user_id) = match call.issued {
+        Some(i) if i.is_root_session() => (i.principal_arn(), account_id.to_owned()),
         Some(i) => (
             i.assumed_role_arn(),
             format!("AROAEXAMPLEROLEID:{}", i.session_name),
