@@ -415,15 +415,7 @@ async fn the_minimal_iam_policy_is_enough_and_a_user_without_it_fails_with_a_cou
         );
         bad.scrape()
     });
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_exporter_refresh_success",
-            &[("account_id", "unknown")]
-        ),
-        0.0
-    );
-    assert_eq!(bad.get("/readyz").0, 503);
+    bad.assert_no_refresh_succeeded(&m);
     // The account's errors: the exporter-level ListOrganizationsFeatures (no account_id) is
     // refused too, apart from the account's refresh.
     let errs: Vec<_> = metric_samples(&m, "aws_iam_exporter_aws_errors_total")
