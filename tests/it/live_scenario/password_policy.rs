@@ -15,14 +15,6 @@ const POLICY_FIELDS: [&str; 7] = [
     "aws_iam_password_policy_expire_passwords",
 ];
 
-fn failing_resources(text: &str, id: &str) -> Option<f64> {
-    metric_value(
-        text,
-        "aws_iam_control_failing_resources",
-        &[("control", id)],
-    )
-}
-
 #[test]
 fn every_password_policy_field_is_a_metric_and_missing_classes_fail_their_controls() {
     let s = Scenario::start();
