@@ -121,10 +121,13 @@ pub fn val(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .unwrap_or_else(|| panic!("no sample {name}{labels:?} in:\n{text}"))
 }
 
+/// One expected sample: its name, (at least) these labels, its value.
+pub type Expected<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
 /// Asserts each `(name, labels, want)`: the sample exists and has the value `want`; a
 /// failure names the sample. For a run of expected values read from one exposition.
 #[track_caller]
-pub fn assert_samples(text: &str, want: &[(&str, &[(&str, &str)], f64)]) {
+pub fn assert_samples(text: &str, want: &[Expected]) {
     for (name, labels, value) in want {
         assert_eq!(val(text, name, labels), *value, "{name}{labels:?}");
     }
