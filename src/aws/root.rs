@@ -8,7 +8,7 @@
 //!
 //! AssumeRoot is served by STS's regional endpoints only: the SDK resolves
 //! `sts.<--aws.region>.amazonaws.com` (also in us-east-1: the Rust SDK has no global-endpoint
-//! setting), `AWS_ENDPOINT_URL(_STS)` is used as given, and [`RegionalStsOnly`] refuses to send
+//! setting), `AWS_ENDPOINT_URL(_STS)` is used as given, and [`regional_sts_only`] refuses to send
 //! AssumeRoot to `sts.amazonaws.com` (the region `aws-global`, or an endpoint naming it).
 
 use std::time::SystemTime;
@@ -19,6 +19,7 @@ use aws_sdk_sts::types::PolicyDescriptorType;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -177,7 +178,10 @@ impl RootAuditClient {
             .task_policy_arn(PolicyDescriptorType::builder().arn(AUDIT_TASK_POLICY).build())
             .duration_seconds(SESSION_SECONDS)
             .customize()
-            .interceptor(RegionalStsOnly)
+            .interceptor(BeforeTransmit {
+                name: "RegionalStsOnly",
+                check: regional_sts_only,
+            })
             .send()
             .await
             .map_err(|e| match global_endpoint(&e) {
@@ -296,12 +300,48 @@ fn active(status: Option<&StatusType>) -> Option<bool> {
     }
 }
 
+/// An interceptor that reads each request just before it is sent and may stop it: `check`
+/// answers an error to refuse it; `name` names the interceptor in the SDK's errors.
+struct BeforeTransmit<F> {
+    name: &'static str,
+    check: F,
+}
+
+impl<F> std::fmt::Debug for BeforeTransmit<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BeforeTransmit({})", self.name)
+    }
+}
+
+impl<F> Intercept for BeforeTransmit<F>
+where
+    F: Fn(&HttpRequest) -> Result<(), BoxError> + Send + Sync,
+{
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        (self.check)(context.request())
+    }
+}
+
 /// Refuses to send a request to STS's global endpoint, which does not serve AssumeRoot: AWS
 /// would refuse it, and a clear error here says why.
-#[derive(Debug)]
-struct RegionalStsOnly;
+fn regional_sts_only(request: &HttpRequest) -> Result<(), BoxError> {
+    let uri = request.uri();
+    match is_global(uri) {
+        true => Err(Box::new(GlobalEndpoint(uri.to_owned()))),
+        false => Ok(()),
+    }
+}
 
-/// The error of [`RegionalStsOnly`]: the endpoint it would have gone to.
+/// The error of [`regional_sts_only`]: the endpoint it would have gone to.
 #[derive(Debug)]
 struct GlobalEndpoint(String);
 
@@ -313,25 +353,6 @@ impl std::fmt::Display for GlobalEndpoint {
 
 impl std::error::Error for GlobalEndpoint {}
 
-impl Intercept for RegionalStsOnly {
-    fn name(&self) -> &'static str {
-        "RegionalStsOnly"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let uri = context.request().uri();
-        match is_global(uri) {
-            true => Err(Box::new(GlobalEndpoint(uri.to_owned()))),
-            false => Ok(()),
-        }
-    }
-}
-
 /// Whether `uri`'s host is STS's global endpoint.
 fn is_global(uri: &str) -> bool {
     let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
@@ -339,7 +360,7 @@ fn is_global(uri: &str) -> bool {
     host.eq_ignore_ascii_case("sts.amazonaws.com")
 }
 
-/// The endpoint [`RegionalStsOnly`] refused, anywhere in the error's causes.
+/// The endpoint [`regional_sts_only`] refused, anywhere in the error's causes.
 fn global_endpoint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     std::iter::successors(Some(err), |e| e.source())
         .find_map(|e| e.downcast_ref::<GlobalEndpoint>())

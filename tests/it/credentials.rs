@@ -74,6 +74,21 @@ fn once_with(s: &Scenario, home: &Home, env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run aws-iam-exporter --once")
 }
 
+/// The environment that turns instance metadata on, with `s` as its endpoint (IMDSv2).
+fn imds_env(s: &Scenario) -> Vec<(String, String)> {
+    vec![
+        ("AWS_EC2_METADATA_DISABLED".into(), "false".into()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT".into(), s.endpoint()),
+    ]
+}
+
+/// [`once_with`] whose only credentials come from instance metadata at `s` ([`imds_env`]).
+fn once_with_imds(s: &Scenario, home: &Home) -> Output {
+    let env = imds_env(s);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    once_with(s, home, &env)
+}
+
 /// Asserts that `--once` succeeded, with its log if not.
 fn assert_success(o: &Output) {
     assert!(
@@ -359,14 +374,7 @@ fn eks_pod_identity_with_its_token_file_signs_the_calls() {
 fn instance_metadata_imdsv2_role_credentials_sign_the_calls() {
     let s = Scenario::start();
     let home = Home::new();
-    let o = once_with(
-        &s,
-        &home,
-        &[
-            ("AWS_EC2_METADATA_DISABLED", "false"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &s.endpoint()),
-        ],
-    );
+    let o = once_with_imds(&s, &home);
     assert_success(&o);
     let tokens = requests_to(&s, "ImdsGetToken");
     assert!(!tokens.is_empty(), "no IMDSv2 session token was asked for");

@@ -123,79 +123,51 @@ async fn users_keys_and_mfa_created_in_moto_are_exported_and_changes_show_on_lat
     let mut e = Exporter::start(&moto.endpoint(), &["--refresh.interval=1s"]);
     blocking(|| e.wait_ready(Duration::from_secs(20)));
     let m = blocking(|| e.scrape());
-    assert_eq!(val(&m, "aws_iam_users", &[ACCT]), 4.0);
-    assert_eq!(
-        val(&m, "aws_iam_users_with_multiple_active_keys", &[ACCT]),
-        1.0
+    assert_samples(
+        &m,
+        &[
+            ("aws_iam_users", &[ACCT], 4.0),
+            ("aws_iam_users_with_multiple_active_keys", &[ACCT], 1.0),
+            (
+                "aws_iam_user_active_access_keys",
+                &[ACCT, ("user", "bob")],
+                2.0,
+            ),
+            (
+                "aws_iam_user_active_access_keys",
+                &[ACCT, ("user", "dave")],
+                1.0,
+            ),
+            (
+                "aws_iam_user_active_access_keys",
+                &[ACCT, ("user", "alice")],
+                0.0,
+            ),
+            ("aws_iam_console_users", &[ACCT], 2.0),
+            ("aws_iam_console_users_without_mfa", &[ACCT], 1.0),
+            ("aws_iam_user_mfa_active", &[("user", "alice")], 1.0),
+            ("aws_iam_user_mfa_active", &[("user", "carol")], 0.0),
+            ("aws_iam_active_access_keys", &[ACCT], 3.0),
+            ("aws_iam_active_access_keys_never_used", &[ACCT], 2.0),
+            (
+                "aws_iam_access_key_never_used",
+                &[("user", "bob"), ("key", "1")],
+                0.0,
+            ),
+            (
+                "aws_iam_access_key_never_used",
+                &[("user", "bob"), ("key", "2")],
+                1.0,
+            ),
+            ("aws_iam_account_summary", &[ACCT, ("key", "Users")], 4.0),
+            (
+                "aws_iam_account_summary",
+                &[ACCT, ("key", "MFADevicesInUse")],
+                1.0,
+            ),
+            ("aws_iam_exporter_refresh_success", &[ACCT], 1.0),
+        ],
     );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_user_active_access_keys",
-            &[ACCT, ("user", "bob")]
-        ),
-        2.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_user_active_access_keys",
-            &[ACCT, ("user", "dave")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_user_active_access_keys",
-            &[ACCT, ("user", "alice")]
-        ),
-        0.0
-    );
-    assert_eq!(val(&m, "aws_iam_console_users", &[ACCT]), 2.0);
-    assert_eq!(val(&m, "aws_iam_console_users_without_mfa", &[ACCT]), 1.0);
-    assert_eq!(
-        val(&m, "aws_iam_user_mfa_active", &[("user", "alice")]),
-        1.0
-    );
-    assert_eq!(
-        val(&m, "aws_iam_user_mfa_active", &[("user", "carol")]),
-        0.0
-    );
-    assert_eq!(val(&m, "aws_iam_active_access_keys", &[ACCT]), 3.0);
-    assert_eq!(
-        val(&m, "aws_iam_active_access_keys_never_used", &[ACCT]),
-        2.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_access_key_never_used",
-            &[("user", "bob"), ("key", "1")]
-        ),
-        0.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_access_key_never_used",
-            &[("user", "bob"), ("key", "2")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        val(&m, "aws_iam_account_summary", &[ACCT, ("key", "Users")]),
-        4.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_account_summary",
-            &[ACCT, ("key", "MFADevicesInUse")]
-        ),
-        1.0
-    );
-    assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[ACCT]), 1.0);
     // Every per-account series carries moto's account id (from the report ARNs).
     assert!(
         metric_samples(&m, "aws_iam_users").iter().all(|s| s
@@ -240,29 +212,22 @@ async fn users_keys_and_mfa_created_in_moto_are_exported_and_changes_show_on_lat
         )
     });
     let m = blocking(|| e.scrape());
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_minimum_length", &[ACCT]),
-        14.0
-    );
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_reuse_prevention", &[ACCT]),
-        24.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_control_failing",
-            &[("control", "password_policy_length")]
-        ),
-        0.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_control_failing",
-            &[("control", "password_policy_reuse")]
-        ),
-        0.0
+    assert_samples(
+        &m,
+        &[
+            ("aws_iam_password_policy_minimum_length", &[ACCT], 14.0),
+            ("aws_iam_password_policy_reuse_prevention", &[ACCT], 24.0),
+            (
+                "aws_iam_control_failing",
+                &[("control", "password_policy_length")],
+                0.0,
+            ),
+            (
+                "aws_iam_control_failing",
+                &[("control", "password_policy_reuse")],
+                0.0,
+            ),
+        ],
     );
 
     admin
@@ -315,10 +280,7 @@ async fn once_against_moto_prints_the_account_and_exits_0() {
     assert_eq!(val(&m, "aws_iam_exporter_refresh_success", &[ACCT]), 1.0);
     // moto has no root row: root series from the summary only.
     assert_eq!(val(&m, "aws_iam_root_access_keys_present", &[ACCT]), 0.0);
-    assert_eq!(
-        metric_value(&m, "aws_iam_root_access_key_active", &[]),
-        None
-    );
+    assert_absent(&m, "aws_iam_root_access_key_active");
     // moto's GeneratedTime is the constant 2015-02-02T20:02:02Z.
     assert_eq!(
         val(
@@ -453,15 +415,7 @@ async fn the_minimal_iam_policy_is_enough_and_a_user_without_it_fails_with_a_cou
         );
         bad.scrape()
     });
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_exporter_refresh_success",
-            &[("account_id", "unknown")]
-        ),
-        0.0
-    );
-    assert_eq!(bad.get("/readyz").0, 503);
+    bad.assert_no_refresh_succeeded(&m);
     // The account's errors: the exporter-level ListOrganizationsFeatures (no account_id) is
     // refused too, apart from the account's refresh.
     let errs: Vec<_> = metric_samples(&m, "aws_iam_exporter_aws_errors_total")
@@ -503,15 +457,16 @@ async fn password_classes_users_without_mfa_and_an_expired_certificate_in_moto_f
         .send()
         .await
         .expect("CreateUser");
-    admin
-        .update_account_password_policy()
-        .minimum_password_length(14)
-        .password_reuse_prevention(24)
-        .require_uppercase_characters(true)
-        .require_lowercase_characters(true)
-        .send()
-        .await
-        .expect("UpdateAccountPasswordPolicy");
+    // Length, reuse, upper and lower case: no symbols, numbers or expiry yet.
+    let policy = || {
+        admin
+            .update_account_password_policy()
+            .minimum_password_length(14)
+            .password_reuse_prevention(24)
+            .require_uppercase_characters(true)
+            .require_lowercase_characters(true)
+    };
+    policy().send().await.expect("UpdateAccountPasswordPolicy");
     admin
         .upload_server_certificate()
         .server_certificate_name("legacy-web")
@@ -526,27 +481,20 @@ async fn password_classes_users_without_mfa_and_an_expired_certificate_in_moto_f
     let control = |id: &str| val(&m, "aws_iam_control_failing", &[("control", id)]);
     let failing = |id: &str| val(&m, "aws_iam_control_failing_resources", &[("control", id)]);
 
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_password_policy_require_uppercase_characters",
-            &[ACCT]
-        ),
-        1.0
+    assert_samples(
+        &m,
+        &[
+            (
+                "aws_iam_password_policy_require_uppercase_characters",
+                &[ACCT],
+                1.0,
+            ),
+            ("aws_iam_password_policy_require_symbols", &[ACCT], 0.0),
+            // moto answers MaxPasswordAge 0 for a policy without expiry: passwords do not expire.
+            ("aws_iam_password_policy_expire_passwords", &[ACCT], 0.0),
+        ],
     );
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_require_symbols", &[ACCT]),
-        0.0
-    );
-    // moto answers MaxPasswordAge 0 for a policy without expiry: passwords do not expire.
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_expire_passwords", &[ACCT]),
-        0.0
-    );
-    assert_eq!(
-        metric_value(&m, "aws_iam_password_policy_max_age_seconds", &[]),
-        None
-    );
+    assert_absent(&m, "aws_iam_password_policy_max_age_seconds");
     assert_eq!(control("password_policy_uppercase"), 0.0);
     assert_eq!(control("password_policy_lowercase"), 0.0);
     assert_eq!(control("password_policy_symbols"), 1.0);
@@ -574,12 +522,7 @@ async fn password_classes_users_without_mfa_and_an_expired_certificate_in_moto_f
     assert!(aws_errors_beyond_moto_gaps(&m).is_empty(), "{m}");
 
     // Every class and an expiry: the policy controls pass on the next refresh's answer.
-    admin
-        .update_account_password_policy()
-        .minimum_password_length(14)
-        .password_reuse_prevention(24)
-        .require_uppercase_characters(true)
-        .require_lowercase_characters(true)
+    policy()
         .require_symbols(true)
         .require_numbers(true)
         .max_password_age(90)
@@ -587,14 +530,7 @@ async fn password_classes_users_without_mfa_and_an_expired_certificate_in_moto_f
         .await
         .expect("UpdateAccountPasswordPolicy");
     let m = once_ok(&moto);
-    for id in [
-        "password_policy_uppercase",
-        "password_policy_lowercase",
-        "password_policy_symbols",
-        "password_policy_numbers",
-        "password_policy_expiry",
-        "password_policy_strong",
-    ] {
+    for id in PASSWORD_POLICY_CONTROLS {
         assert_eq!(
             val(&m, "aws_iam_control_failing", &[("control", id)]),
             0.0,

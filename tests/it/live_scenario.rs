@@ -59,6 +59,14 @@ fn control(text: &str, id: &str) -> Option<f64> {
     metric_value(text, "aws_iam_control_failing", &[("control", id)])
 }
 
+fn failing_resources(text: &str, id: &str) -> Option<f64> {
+    metric_value(
+        text,
+        "aws_iam_control_failing_resources",
+        &[("control", id)],
+    )
+}
+
 fn errors_total(text: &str, operation: &str, code: &str) -> Option<f64> {
     metric_value(
         text,
@@ -78,6 +86,37 @@ fn daemon(s: &Scenario, extra: &[&str]) -> Exporter {
     let mut e = Exporter::start(&s.endpoint(), &args);
     e.wait_listening(Duration::from_secs(10));
     e
+}
+
+/// A [`daemon`] with `extra` against a new scenario server whose report has `users` plain
+/// users ([`report_with_users`]); returns once it is ready and exports them.
+fn daemon_with_users(users: usize, extra: &[&str]) -> (Scenario, Exporter) {
+    let s = Scenario::start();
+    s.set_report(report_with_users(RootRow::default(), users));
+    let mut e = daemon(&s, extra);
+    e.wait_ready(Duration::from_secs(10));
+    e.wait_for_metric("aws_iam_users", &[ACCT], Duration::from_secs(5), |v| {
+        v == users as f64
+    });
+    (s, e)
+}
+
+/// Waits until a refresh of `e` has failed (`refresh_success` 0) and asserts that the last
+/// good data is still served (`users` users); returns that scrape.
+fn wait_failed_keeping_users(e: &mut Exporter, users: usize) -> String {
+    e.wait_for_metric(
+        "aws_iam_exporter_refresh_success",
+        &[ACCT],
+        Duration::from_secs(10),
+        |v| v == 0.0,
+    );
+    let m = e.scrape();
+    assert_eq!(
+        val(&m, "aws_iam_users", &[ACCT]),
+        users as f64,
+        "last good data"
+    );
+    m
 }
 
 fn failures(e: &mut Exporter) -> f64 {

@@ -14,7 +14,9 @@ use aws_sdk_iam::types::{AssignmentStatusType, ReportStateType, SummaryKeyType};
 use base64::Engine as _;
 
 use common::scenario::*;
-use common::{assumed_credentials, sdk_loader, static_credentials, testing_credentials};
+use common::{
+    assumed_credentials, every_item, sdk_loader, static_credentials, testing_credentials,
+};
 
 mod policies;
 
@@ -311,15 +313,10 @@ async fn virtual_mfa_devices_filter_and_paging() {
     // Paging: 1 per page, the paginator follows the markers.
     s.with(|a| a.virtual_mfa_page_size = Some(1));
     let before = s.calls("ListVirtualMFADevices");
-    let all: Vec<_> = iam
-        .list_virtual_mfa_devices()
-        .assignment_status(AssignmentStatusType::Any)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap();
+    let all: Vec<_> = every_item!(
+        iam.list_virtual_mfa_devices()
+            .assignment_status(AssignmentStatusType::Any)
+    );
     assert_eq!(all.len(), 4);
     assert_eq!(s.calls("ListVirtualMFADevices") - before, 4);
     let unassigned = iam
@@ -378,14 +375,7 @@ async fn server_certificates_filter_by_path_and_page() {
     // Paging: 1 per page, the paginator follows the markers.
     s.with(|a| a.server_certificates_page_size = Some(1));
     let before = s.calls("ListServerCertificates");
-    let all: Vec<_> = iam
-        .list_server_certificates()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap();
+    let all: Vec<_> = every_item!(iam.list_server_certificates());
     assert_eq!(all.len(), 3);
     assert_eq!(s.calls("ListServerCertificates") - before, 3);
 }

@@ -7,28 +7,6 @@ use aws_config::{BehaviorVersion, Region};
 
 use super::*;
 
-/// Records each request's URI and body, then stops it before it is sent.
-#[derive(Debug, Clone, Default)]
-struct Capture(Arc<Mutex<Vec<(String, String)>>>);
-
-impl Intercept for Capture {
-    fn name(&self) -> &'static str {
-        "Capture"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let r = context.request();
-        let body = String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned();
-        self.0.lock().unwrap().push((r.uri().to_owned(), body));
-        Err("captured, not sent".into())
-    }
-}
-
 /// A root audit of member 222233334444 as `Aws::connect` builds its clients for `region`
 /// (and `endpoint`, as AWS_ENDPOINT_URL sets it), with static credentials; and what it sent.
 async fn assume_root_in(
@@ -48,9 +26,19 @@ async fn assume_root_in(
         loader = loader.endpoint_url(e);
     }
     let conf = loader.load().await;
-    let capture = Capture::default();
+    // Records each request's URI and body, then stops it before it is sent.
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = sent.clone();
+    let capture = BeforeTransmit {
+        name: "Capture",
+        check: move |r: &HttpRequest| {
+            let body = String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned();
+            log.lock().unwrap().push((r.uri().to_owned(), body));
+            Err("captured, not sent".into())
+        },
+    };
     let sts = aws_sdk_sts::config::Builder::from(&conf)
-        .interceptor(capture.clone())
+        .interceptor(capture)
         .build();
     let clients = Clients {
         iam: aws_sdk_iam::Client::new(&conf),
@@ -60,7 +48,7 @@ async fn assume_root_in(
         .assume_root()
         .await
         .map(|_| ());
-    let sent = capture.0.lock().unwrap().clone();
+    let sent = sent.lock().unwrap().clone();
     (result, sent)
 }
 

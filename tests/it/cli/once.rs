@@ -19,21 +19,20 @@ fn a_full_report_gives_exact_root_user_and_key_values() {
     );
     assert_eq!(val(&m, "aws_iam_root_mfa_enabled", &[A]), 1.0);
     assert_eq!(metric_value(&m, "aws_iam_root_password_present", &[]), None);
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_root_last_used_timestamp_seconds",
-            &[A, ("credential", "password")]
-        ),
-        1683356889.0 // 2023-05-06T07:08:09Z
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_root_last_used_timestamp_seconds",
-            &[A, ("credential", "access_key_1")]
-        ),
-        1669888800.0 // 2022-12-01T10:00:00Z
+    assert_samples(
+        &m,
+        &[
+            (
+                "aws_iam_root_last_used_timestamp_seconds",
+                &[A, ("credential", "password")],
+                1683356889.0, // 2023-05-06T07:08:09Z
+            ),
+            (
+                "aws_iam_root_last_used_timestamp_seconds",
+                &[A, ("credential", "access_key_1")],
+                1669888800.0, // 2022-12-01T10:00:00Z
+            ),
+        ],
     );
     assert_eq!(
         metric_value(
@@ -74,25 +73,18 @@ fn a_full_report_gives_exact_root_user_and_key_values() {
         metric_samples(&m, "aws_iam_user_active_access_keys").len(),
         6
     );
-    assert_eq!(
-        val(&m, "aws_iam_user_password_enabled", &[("user", "carol")]),
-        1.0
-    );
-    assert_eq!(
-        val(&m, "aws_iam_user_mfa_active", &[("user", "alice")]),
-        1.0
-    );
-    assert_eq!(
-        val(&m, "aws_iam_user_mfa_active", &[("user", "carol")]),
-        0.0
-    );
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_user_created_timestamp_seconds",
-            &[("user", "ops,bob")]
-        ),
-        1588655105.0
+    assert_samples(
+        &m,
+        &[
+            ("aws_iam_user_password_enabled", &[("user", "carol")], 1.0),
+            ("aws_iam_user_mfa_active", &[("user", "alice")], 1.0),
+            ("aws_iam_user_mfa_active", &[("user", "carol")], 0.0),
+            (
+                "aws_iam_user_created_timestamp_seconds",
+                &[("user", "ops,bob")],
+                1588655105.0,
+            ),
+        ],
     );
     // Only a dated password use is a sample (carol: no_information, frank: not_supported).
     let pw = metric_samples(&m, "aws_iam_user_password_last_used_timestamp_seconds");

@@ -7,7 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::exposition::metric_value;
+use super::exposition::{metric_value, val};
 use super::http::{HttpResponse, http_request};
 use super::process::{free_port, poll_until, read_lossy, signal_pid, tail, wait_timeout};
 
@@ -194,6 +194,25 @@ impl Exporter {
             self.exited = self.child.try_wait().ok().flatten();
         }
         self.exited
+    }
+
+    /// Asserts that no refresh has succeeded: `scrape` (this exporter's) has
+    /// `aws_iam_exporter_refresh_success{account_id="unknown"} 0` and /readyz answers 503.
+    #[track_caller]
+    pub fn assert_no_refresh_succeeded(&self, scrape: &str) {
+        assert_eq!(
+            val(
+                scrape,
+                "aws_iam_exporter_refresh_success",
+                &[("account_id", "unknown")]
+            ),
+            0.0
+        );
+        assert_eq!(
+            self.get("/readyz").0,
+            503,
+            "/readyz before a refresh succeeded"
+        );
     }
 
     /// Panics with the exporter's logs if it has exited (`what`: what the test was doing).

@@ -1,7 +1,18 @@
-//! The text exposition format read back: samples, values by name and labels, and the AWS
-//! error counters less moto's known gaps.
+//! The text exposition format read back: samples, values by name and labels (one or a table
+//! of them asserted), and the AWS error counters less moto's known gaps.
 
 use std::collections::BTreeMap;
+
+/// The controls that read the password policy, besides CIS 1.8/1.9 (length and reuse): the
+/// character classes, expiry and the strong policy of Security Hub (IAM.7, IAM.11-14, IAM.17).
+pub const PASSWORD_POLICY_CONTROLS: [&str; 6] = [
+    "password_policy_uppercase",
+    "password_policy_lowercase",
+    "password_policy_symbols",
+    "password_policy_numbers",
+    "password_policy_expiry",
+    "password_policy_strong",
+];
 
 /// One sample of the classic text (or OpenMetrics) exposition format.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +119,28 @@ pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Op
 pub fn val(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     metric_value(text, name, labels)
         .unwrap_or_else(|| panic!("no sample {name}{labels:?} in:\n{text}"))
+}
+
+/// One expected sample: its name, (at least) these labels, its value.
+pub type Expected<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
+/// Asserts each `(name, labels, want)`: the sample exists and has the value `want`; a
+/// failure names the sample. For a run of expected values read from one exposition.
+#[track_caller]
+pub fn assert_samples(text: &str, want: &[Expected]) {
+    for (name, labels, value) in want {
+        assert_eq!(val(text, name, labels), *value, "{name}{labels:?}");
+    }
+}
+
+/// Asserts that `name` has no sample at all (unknown is absent, never guessed).
+#[track_caller]
+pub fn assert_absent(text: &str, name: &str) {
+    assert_eq!(
+        metric_value(text, name, &[]),
+        None,
+        "{name} should be absent"
+    );
 }
 
 /// The AWS errors counted, less the calls moto 5.2.5 does not implement (it answers them with

@@ -1,5 +1,6 @@
 //! The AWS SDK on the test's side (seeding moto, talking to the scenario server directly):
-//! configurations pointed at a local endpoint with explicit credentials.
+//! configurations pointed at a local endpoint with explicit credentials, and every item of a
+//! paginated call.
 
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -42,3 +43,19 @@ pub fn sdk_loader(endpoint: &str, credentials: Credentials) -> ConfigLoader {
 pub async fn sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
     sdk_loader(endpoint, credentials).load().await
 }
+
+/// Every item a paginated SDK call lists, over every page (the paginator follows the markers);
+/// panics on an error. `$request` is the fluent builder, e.g. `iam.list_server_certificates()`.
+/// A macro: each call's paginator is its own type, with no trait in common.
+macro_rules! every_item {
+    ($request:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap()
+    };
+}
+pub(crate) use every_item;

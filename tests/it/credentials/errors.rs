@@ -44,14 +44,7 @@ fn with_instance_metadata_answering_403_once_says_so_in_one_short_line_with_what
     s.deny("ImdsGetToken");
     s.deny("ImdsGetRoleCredentials");
     let home = Home::new();
-    let o = once_with(
-        &s,
-        &home,
-        &[
-            ("AWS_EC2_METADATA_DISABLED", "false"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &s.endpoint()),
-        ],
-    );
+    let o = once_with_imds(&s, &home);
     let line = one_error_line(&o);
     assert!(s.calls("ImdsGetToken") >= 1, "IMDS was not asked");
     assert_readable(&line);
@@ -83,11 +76,10 @@ fn the_daemon_logs_a_credentials_failure_as_one_short_logfmt_line_with_what_to_d
     let mut e = Exporter::start_with(ExporterOpts {
         args: vec!["--refresh.interval=1s".into()],
         aws_endpoint: Some(s.endpoint()),
-        env: vec![
-            ("HOME".into(), home_path.display().to_string()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "false".into()),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT".into(), s.endpoint()),
-        ],
+        env: [("HOME".into(), home_path.display().to_string())]
+            .into_iter()
+            .chain(imds_env(&s))
+            .collect(),
         env_remove: vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()],
         ..Default::default()
     });

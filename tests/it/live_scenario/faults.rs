@@ -33,39 +33,18 @@ fn throttling_beyond_max_attempts_fails_the_refresh_and_counts_throttling() {
         |v| v == 1.0,
     );
     let m = e.scrape();
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_exporter_refresh_success",
-            &[("account_id", "unknown")]
-        ),
-        0.0
-    );
+    e.assert_no_refresh_succeeded(&m);
     assert_eq!(s.calls("GetAccountSummary"), 3);
-    assert_eq!(e.get("/readyz").0, 503);
 }
 
 #[test]
 fn persistent_server_errors_keep_the_last_good_data_and_recovery_is_automatic() {
-    let s = Scenario::start();
-    s.set_report(report_with_users(RootRow::default(), 3));
-    let mut e = daemon(&s, &["--aws.max-attempts=1"]);
-    e.wait_ready(Duration::from_secs(10));
-    e.wait_for_metric("aws_iam_users", &[ACCT], Duration::from_secs(5), |v| {
-        v == 3.0
-    });
+    let (s, mut e) = daemon_with_users(3, &["--aws.max-attempts=1"]);
 
     s.push_faults("GetAccountSummary", Fault::service_failure(), 100_000);
     // A change AWS would show, which the exporter cannot see while failing.
     s.set_report(report_with_users(RootRow::default(), 7));
-    e.wait_for_metric(
-        "aws_iam_exporter_refresh_success",
-        &[ACCT],
-        Duration::from_secs(10),
-        |v| v == 0.0,
-    );
-    let m = e.scrape();
-    assert_eq!(val(&m, "aws_iam_users", &[ACCT]), 3.0, "last good data");
+    let m = wait_failed_keeping_users(&mut e, 3);
     assert!(
         errors_total(&m, "GetAccountSummary", "ServiceFailure").is_some_and(|v| v >= 1.0),
         "{m}"
@@ -117,15 +96,7 @@ fn access_denied_on_get_credential_report_names_the_operation_the_code_and_the_p
         |v| v >= 1.0,
     );
     let m = e.scrape();
-    assert_eq!(
-        val(
-            &m,
-            "aws_iam_exporter_refresh_success",
-            &[("account_id", "unknown")]
-        ),
-        0.0
-    );
-    assert_eq!(e.get("/readyz").0, 503);
+    e.assert_no_refresh_succeeded(&m);
     let log = e.stderr();
     let line = log
         .lines()

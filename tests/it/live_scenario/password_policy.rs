@@ -4,16 +4,6 @@
 
 use super::*;
 
-/// The controls that read the password policy, besides CIS 1.8/1.9.
-const POLICY_CONTROLS: [&str; 6] = [
-    "password_policy_uppercase",
-    "password_policy_lowercase",
-    "password_policy_symbols",
-    "password_policy_numbers",
-    "password_policy_expiry",
-    "password_policy_strong",
-];
-
 /// The policy's field gauges (one per API field).
 const POLICY_FIELDS: [&str; 7] = [
     "aws_iam_password_policy_require_uppercase_characters",
@@ -24,14 +14,6 @@ const POLICY_FIELDS: [&str; 7] = [
     "aws_iam_password_policy_hard_expiry",
     "aws_iam_password_policy_expire_passwords",
 ];
-
-fn failing_resources(text: &str, id: &str) -> Option<f64> {
-    metric_value(
-        text,
-        "aws_iam_control_failing_resources",
-        &[("control", id)],
-    )
-}
 
 #[test]
 fn every_password_policy_field_is_a_metric_and_missing_classes_fail_their_controls() {
@@ -75,7 +57,7 @@ fn every_password_policy_field_is_a_metric_and_missing_classes_fail_their_contro
     assert_eq!(control(&m, "password_policy_expiry"), Some(1.0));
     // IAM.7's defaults want every class: symbols and numbers are missing.
     assert_eq!(control(&m, "password_policy_strong"), Some(1.0));
-    for id in POLICY_CONTROLS {
+    for id in PASSWORD_POLICY_CONTROLS {
         let failing = control(&m, id).unwrap();
         // One resource: the account's policy.
         assert_eq!(failing_resources(&m, id), Some(failing), "{id}");
@@ -158,7 +140,7 @@ fn a_compliant_policy_passes_and_aws_minimal_policy_fails_every_policy_control()
     let s = Scenario::start();
     s.set_password_policy(Some(PasswordPolicy::default()));
     let m = once_ok(&s, &[]);
-    for id in POLICY_CONTROLS {
+    for id in PASSWORD_POLICY_CONTROLS {
         assert_eq!(control(&m, id), Some(0.0), "{id}");
         assert_eq!(failing_resources(&m, id), Some(0.0), "{id}");
     }
@@ -166,7 +148,7 @@ fn a_compliant_policy_passes_and_aws_minimal_policy_fails_every_policy_control()
     // Length 8, nothing else: no class, passwords never expire.
     s.set_password_policy(Some(PasswordPolicy::weak()));
     let m = once_ok(&s, &[]);
-    for id in POLICY_CONTROLS {
+    for id in PASSWORD_POLICY_CONTROLS {
         assert_eq!(control(&m, id), Some(1.0), "{id}");
     }
     for name in POLICY_FIELDS {
@@ -194,10 +176,7 @@ fn passwords_that_never_expire_fail_the_expiry_control_whatever_the_threshold() 
         val(&m, "aws_iam_password_policy_expire_passwords", &[ACCT]),
         0.0
     );
-    assert_eq!(
-        metric_value(&m, "aws_iam_password_policy_max_age_seconds", &[]),
-        None
-    );
+    assert_absent(&m, "aws_iam_password_policy_max_age_seconds");
     // A strong-policy max age fails it too; without one, IAM.7 ignores the age.
     let m = once_ok(&s, &["--control.strong-password.max-age=90d"]);
     assert_eq!(control(&m, "password_policy_strong"), Some(1.0));
@@ -211,7 +190,7 @@ fn no_policy_fails_every_policy_control_and_a_refused_call_leaves_them_absent() 
     s.set_password_policy(None);
     let m = once_ok(&s, &[]);
     assert_eq!(val(&m, "aws_iam_password_policy_present", &[ACCT]), 0.0);
-    for id in POLICY_CONTROLS {
+    for id in PASSWORD_POLICY_CONTROLS {
         assert_eq!(control(&m, id), Some(1.0), "{id}: no policy fails");
         assert_eq!(failing_resources(&m, id), Some(1.0), "{id}");
     }
@@ -226,7 +205,7 @@ fn no_policy_fails_every_policy_control_and_a_refused_call_leaves_them_absent() 
     s.set_password_policy(Some(PasswordPolicy::default()));
     s.deny("GetAccountPasswordPolicy");
     let m = once_ok(&s, &[]);
-    for id in POLICY_CONTROLS {
+    for id in PASSWORD_POLICY_CONTROLS {
         assert_eq!(control(&m, id), None, "{id}: unknown is absent");
     }
     for name in POLICY_FIELDS {

@@ -27,14 +27,6 @@ fn attachments(text: &str, policy: &str, entity: &str) -> Option<f64> {
     )
 }
 
-fn failing_resources(text: &str, id: &str) -> Option<f64> {
-    metric_value(
-        text,
-        "aws_iam_control_failing_resources",
-        &[("control", id)],
-    )
-}
-
 #[test]
 fn v4_on_a_user_and_an_imaginary_v5_on_a_group_are_found_by_their_name_prefix() {
     let s = Scenario::start();

@@ -137,10 +137,7 @@ fn no_password_policy_is_an_answer_that_fails_the_policy_controls_not_an_error()
     s.set_password_policy(None);
     let m = once_ok(&s, &[]);
     assert_eq!(val(&m, "aws_iam_password_policy_present", &[ACCT]), 0.0);
-    assert_eq!(
-        metric_value(&m, "aws_iam_password_policy_minimum_length", &[]),
-        None
-    );
+    assert_absent(&m, "aws_iam_password_policy_minimum_length");
     assert_eq!(control(&m, "password_policy_length"), Some(1.0));
     assert_eq!(control(&m, "password_policy_reuse"), Some(1.0));
     assert!(
@@ -151,36 +148,32 @@ fn no_password_policy_is_an_answer_that_fails_the_policy_controls_not_an_error()
 
     s.set_password_policy(Some(PasswordPolicy::default()));
     let m = once_ok(&s, &[]);
-    assert_eq!(val(&m, "aws_iam_password_policy_present", &[ACCT]), 1.0);
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_minimum_length", &[ACCT]),
-        14.0
-    );
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_reuse_prevention", &[ACCT]),
-        24.0
-    );
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_max_age_seconds", &[ACCT]),
-        90.0 * 86_400.0
+    assert_samples(
+        &m,
+        &[
+            ("aws_iam_password_policy_present", &[ACCT], 1.0),
+            ("aws_iam_password_policy_minimum_length", &[ACCT], 14.0),
+            ("aws_iam_password_policy_reuse_prevention", &[ACCT], 24.0),
+            (
+                "aws_iam_password_policy_max_age_seconds",
+                &[ACCT],
+                90.0 * 86_400.0,
+            ),
+        ],
     );
     assert_eq!(control(&m, "password_policy_length"), Some(0.0));
     assert_eq!(control(&m, "password_policy_reuse"), Some(0.0));
 
     s.set_password_policy(Some(PasswordPolicy::weak()));
     let m = once_ok(&s, &[]);
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_minimum_length", &[ACCT]),
-        8.0
+    assert_samples(
+        &m,
+        &[
+            ("aws_iam_password_policy_minimum_length", &[ACCT], 8.0),
+            ("aws_iam_password_policy_reuse_prevention", &[ACCT], 0.0),
+        ],
     );
-    assert_eq!(
-        val(&m, "aws_iam_password_policy_reuse_prevention", &[ACCT]),
-        0.0
-    );
-    assert_eq!(
-        metric_value(&m, "aws_iam_password_policy_max_age_seconds", &[]),
-        None
-    );
+    assert_absent(&m, "aws_iam_password_policy_max_age_seconds");
     assert_eq!(control(&m, "password_policy_length"), Some(1.0));
     assert_eq!(control(&m, "password_policy_reuse"), Some(1.0));
 }

@@ -17,24 +17,20 @@ fn organizations_discovery_watches_members_but_not_excluded_ones() {
     let (a, b, c) = (&accts[0].1, &accts[1].1, &accts[2].1);
     let dir = tempfile::tempdir().unwrap();
 
-    // With the management account.
-    let with_mgmt = write_file(
-        dir.path(),
-        "org.yml",
-        &format!(
-            "organizations:\n  role_name: OrganizationAccountAccessRole\n  \
-             include_management_account: true\n  exclude_accounts: [\"{b}\"]\n"
-        ),
-    );
-    // Without it.
-    let without_mgmt = write_file(
-        dir.path(),
-        "org-no-mgmt.yml",
-        &format!(
-            "organizations:\n  role_name: OrganizationAccountAccessRole\n  \
-             include_management_account: false\n  exclude_accounts: [\"{b}\"]\n"
-        ),
-    );
+    // Discovery excluding team-b, with or without the management account.
+    let config = |name: &str, include_management_account: bool| {
+        write_file(
+            dir.path(),
+            name,
+            &format!(
+                "organizations:\n  role_name: OrganizationAccountAccessRole\n  \
+                 include_management_account: {include_management_account}\n  \
+                 exclude_accounts: [\"{b}\"]\n"
+            ),
+        )
+    };
+    let with_mgmt = config("org.yml", true);
+    let without_mgmt = config("org-no-mgmt.yml", false);
     let mut exp1 = start_exporter(&ep, &with_mgmt, &[]);
     let mut exp2 = start_exporter(&ep, &without_mgmt, &[]);
 

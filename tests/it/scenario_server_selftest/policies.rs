@@ -13,12 +13,7 @@ use PolicyEntity as E;
 async fn policy_names(
     req: aws_sdk_iam::operation::list_policies::builders::ListPoliciesFluentBuilder,
 ) -> Vec<String> {
-    req.into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
+    every_item!(req)
         .iter()
         .map(|p| p.policy_name().unwrap_or_default().to_string())
         .collect()
@@ -32,6 +27,22 @@ fn user_names(
         .iter()
         .filter_map(|u| u.user_name())
         .collect()
+}
+
+/// One ListEntitiesForPolicy call for `arn`, with its optional usage and entity filters.
+async fn entities_for_policy(
+    iam: &aws_sdk_iam::Client,
+    arn: &str,
+    usage: Option<PolicyUsageType>,
+    entity: Option<EntityType>,
+) -> aws_sdk_iam::operation::list_entities_for_policy::ListEntitiesForPolicyOutput {
+    iam.list_entities_for_policy()
+        .policy_arn(arn)
+        .set_policy_usage_filter(usage)
+        .set_entity_filter(entity)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The names of the AWS managed policies attached with `usage`, over every page.
@@ -169,13 +180,7 @@ async fn list_entities_for_policy_names_groups_users_and_roles_over_pages() {
     });
     let (iam, _) = clients(&s.endpoint(), 1).await;
 
-    let out = iam
-        .list_entities_for_policy()
-        .policy_arn(&arn)
-        .policy_usage_filter(PolicyUsageType::PermissionsPolicy)
-        .send()
-        .await
-        .unwrap();
+    let out = entities_for_policy(&iam, &arn, Some(PolicyUsageType::PermissionsPolicy), None).await;
     assert!(!out.is_truncated());
     let users = user_names(&out);
     assert_eq!(users, vec!["alice", "bob"]);
@@ -188,20 +193,9 @@ async fn list_entities_for_policy_names_groups_users_and_roles_over_pages() {
     );
     assert_eq!(out.policy_roles()[0].role_name(), Some("ci"));
 
-    let any_usage = iam
-        .list_entities_for_policy()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let any_usage = entities_for_policy(&iam, &arn, None, None).await;
     assert_eq!(any_usage.policy_users().len(), 3, "the boundary user too");
-    let roles_only = iam
-        .list_entities_for_policy()
-        .policy_arn(&arn)
-        .entity_filter(EntityType::Role)
-        .send()
-        .await
-        .unwrap();
+    let roles_only = entities_for_policy(&iam, &arn, None, Some(EntityType::Role)).await;
     assert!(roles_only.policy_users().is_empty() && roles_only.policy_groups().is_empty());
     assert_eq!(roles_only.policy_roles().len(), 1);
 
@@ -225,23 +219,18 @@ async fn list_entities_for_policy_names_groups_users_and_roles_over_pages() {
     assert_eq!(count, 4);
 
     s.detach_policy(&arn, &E::user("bob"));
-    let after = iam
-        .list_entities_for_policy()
-        .policy_arn(&arn)
-        .entity_filter(EntityType::User)
-        .send()
-        .await
-        .unwrap();
+    let after = entities_for_policy(&iam, &arn, None, Some(EntityType::User)).await;
     let users = user_names(&after);
     assert_eq!(users, vec!["alice", "bounded"]);
 
     // A known AWS policy attached nowhere: empty lists. An unknown one: NoSuchEntity.
-    let unattached = iam
-        .list_entities_for_policy()
-        .policy_arn(aws_policy_arn("AWSCompromisedKeyQuarantineV3"))
-        .send()
-        .await
-        .unwrap();
+    let unattached = entities_for_policy(
+        &iam,
+        &aws_policy_arn("AWSCompromisedKeyQuarantineV3"),
+        None,
+        None,
+    )
+    .await;
     assert!(unattached.policy_users().is_empty() && unattached.policy_groups().is_empty());
     let err = iam
         .list_entities_for_policy()
@@ -269,15 +258,7 @@ async fn get_group_lists_its_members_over_pages_and_a_missing_group_is_no_such_e
         "arn:aws:iam::123456789012:user/carol"
     );
 
-    let members: Vec<String> = iam
-        .get_group()
-        .group_name("devs")
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
+    let members: Vec<String> = every_item!(iam.get_group().group_name("devs"))
         .iter()
         .map(|u| u.user_name().to_string())
         .collect();
@@ -330,12 +311,7 @@ async fn moto_with_managed_policies_answers_the_quarantine_lookup() {
 
     let names = attached_aws_policies(&iam, PolicyUsageType::PermissionsPolicy).await;
     assert_eq!(names, vec![V2, "ReadOnlyAccess"]);
-    let out = iam
-        .list_entities_for_policy()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let out = entities_for_policy(&iam, &arn, None, None).await;
     let users = user_names(&out);
     assert_eq!(users, vec!["leaked"]);
     assert_eq!(out.policy_groups()[0].group_name(), Some("devs"));
@@ -354,12 +330,7 @@ async fn moto_with_managed_policies_answers_the_quarantine_lookup() {
     assert_eq!(code(&err), "NoSuchEntity");
     let boundaries = attached_aws_policies(&iam, PolicyUsageType::PermissionsBoundary).await;
     assert_eq!(boundaries, vec![V2, "ReadOnlyAccess"]);
-    let as_boundary = iam
-        .list_entities_for_policy()
-        .policy_arn(&arn)
-        .policy_usage_filter(PolicyUsageType::PermissionsBoundary)
-        .send()
-        .await
-        .unwrap();
+    let as_boundary =
+        entities_for_policy(&iam, &arn, Some(PolicyUsageType::PermissionsBoundary), None).await;
     assert_eq!(as_boundary.policy_users().len(), 1);
 }
