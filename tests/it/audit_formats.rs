@@ -70,9 +70,12 @@ fn three_accounts(s: &Scenario) {
         let a = s.account(id);
         let report = ReportBuilder::new(id)
             .root(RootRow {
-                key1_active: id == "111111111111",
-                key1_last_rotated: Some(days_ago(800)),
-                key1_last_used: Some(days_ago(3)),
+                credentials: CredentialColumns {
+                    key1_active: id == "111111111111",
+                    key1_last_rotated: Some(days_ago(800)),
+                    key1_last_used: Some(days_ago(3)),
+                    ..Default::default()
+                },
                 mfa_active: id != "111111111111",
                 ..RootRow::default()
             })

@@ -152,7 +152,10 @@ async fn credential_report_content_roundtrip() {
     let t_used = days_ago(2);
     let csv = ReportBuilder::new(ACCOUNT)
         .root(RootRow {
-            key1_active: true,
+            credentials: CredentialColumns {
+                key1_active: true,
+                ..Default::default()
+            },
             mfa_active: true,
             ..Default::default()
         })

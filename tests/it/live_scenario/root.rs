@@ -9,8 +9,7 @@ fn an_active_root_access_key_is_reported_and_fails_the_root_access_key_control()
     s.set_report(
         ReportBuilder::new(DEFAULT_ACCOUNT)
             .root(RootRow {
-                key1_active: true,
-                key1_last_rotated: Some(days_ago(400)),
+                credentials: CredentialColumns::default().key1(days_ago(400), None),
                 mfa_active: true,
                 ..Default::default()
             })

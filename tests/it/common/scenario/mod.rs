@@ -8,7 +8,7 @@
 //!
 //! ```ignore
 //! let s = Scenario::start();
-//! s.set_report(ReportBuilder::new(ACCOUNT).root(RootRow { key1_active: true, ..Default::default() })
+//! s.set_report(ReportBuilder::new(ACCOUNT).root(RootRow { credentials: CredentialColumns { key1_active: true, ..Default::default() }, ..Default::default() })
 //!     .user(UserRow::new("alice").password(Some(days_ago(3))).mfa(true)).csv());
 //! s.push_faults("GetCredentialReport", Fault::throttling(), 2);
 //! let exporter = Exporter::start(&s.endpoint(), &["--refresh.interval=1s"]);

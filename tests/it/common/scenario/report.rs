@@ -71,6 +71,13 @@ pub struct RootRow {
     pub created: Option<OffsetDateTime>,
     pub password_last_used: Option<OffsetDateTime>,
     pub mfa_active: bool,
+    pub credentials: CredentialColumns,
+}
+
+/// The ten access-key and certificate columns of a row (`access_key_1_active` to
+/// `cert_2_last_rotated`), the same for root and the users.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialColumns {
     pub key1_active: bool,
     pub key1_last_rotated: Option<OffsetDateTime>,
     pub key1_last_used: Option<OffsetDateTime>,
@@ -85,6 +92,29 @@ pub struct RootRow {
     pub cert1_last_rotated: Option<OffsetDateTime>,
     pub cert2_active: bool,
     pub cert2_last_rotated: Option<OffsetDateTime>,
+}
+
+impl CredentialColumns {
+    /// Active key 1 rotated at `rotated`, last used at `used` (None = never).
+    pub fn key1(mut self, rotated: OffsetDateTime, used: Option<OffsetDateTime>) -> Self {
+        self.key1_active = true;
+        self.key1_last_rotated = Some(rotated);
+        self.key1_last_used = used;
+        self
+    }
+    /// Active key 2 rotated at `rotated`, last used at `used` (None = never).
+    pub fn key2(mut self, rotated: OffsetDateTime, used: Option<OffsetDateTime>) -> Self {
+        self.key2_active = true;
+        self.key2_last_rotated = Some(rotated);
+        self.key2_last_used = used;
+        self
+    }
+    /// Inactive key 1 (exists, rotated at `rotated`).
+    pub fn key1_inactive(mut self, rotated: OffsetDateTime) -> Self {
+        self.key1_active = false;
+        self.key1_last_rotated = Some(rotated);
+        self
+    }
 }
 
 /// An IAM user's row. Rendering as for [`RootRow`], plus:
@@ -103,20 +133,7 @@ pub struct UserRow {
     pub password_last_changed: Option<OffsetDateTime>,
     pub password_next_rotation: Option<OffsetDateTime>,
     pub mfa_active: bool,
-    pub key1_active: bool,
-    pub key1_last_rotated: Option<OffsetDateTime>,
-    pub key1_last_used: Option<OffsetDateTime>,
-    pub key1_last_used_region: Option<String>,
-    pub key1_last_used_service: Option<String>,
-    pub key2_active: bool,
-    pub key2_last_rotated: Option<OffsetDateTime>,
-    pub key2_last_used: Option<OffsetDateTime>,
-    pub key2_last_used_region: Option<String>,
-    pub key2_last_used_service: Option<String>,
-    pub cert1_active: bool,
-    pub cert1_last_rotated: Option<OffsetDateTime>,
-    pub cert2_active: bool,
-    pub cert2_last_rotated: Option<OffsetDateTime>,
+    pub credentials: CredentialColumns,
 }
 
 impl UserRow {
@@ -143,22 +160,17 @@ impl UserRow {
     }
     /// Active key 1 rotated at `rotated`, last used at `used` (None = never).
     pub fn key1(mut self, rotated: OffsetDateTime, used: Option<OffsetDateTime>) -> Self {
-        self.key1_active = true;
-        self.key1_last_rotated = Some(rotated);
-        self.key1_last_used = used;
+        self.credentials = self.credentials.key1(rotated, used);
         self
     }
     /// Active key 2 rotated at `rotated`, last used at `used` (None = never).
     pub fn key2(mut self, rotated: OffsetDateTime, used: Option<OffsetDateTime>) -> Self {
-        self.key2_active = true;
-        self.key2_last_rotated = Some(rotated);
-        self.key2_last_used = used;
+        self.credentials = self.credentials.key2(rotated, used);
         self
     }
     /// Inactive key 1 (exists, rotated at `rotated`).
     pub fn key1_inactive(mut self, rotated: OffsetDateTime) -> Self {
-        self.key1_active = false;
-        self.key1_last_rotated = Some(rotated);
+        self.credentials = self.credentials.key1_inactive(rotated);
         self
     }
 }
@@ -241,32 +253,30 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// The ten key and certificate columns of a [`RootRow`] or a [`UserRow`] (the same fields in
-/// both): `access_key_1_active` to `cert_2_last_rotated`.
-macro_rules! credential_columns {
-    ($f:expr, $created:expr, $row:expr) => {{
-        let (f, created, row) = ($f, $created, $row);
+impl Fmt {
+    /// The ten key and certificate columns, `access_key_1_active` to `cert_2_last_rotated`.
+    fn credentials(&self, created: OffsetDateTime, c: &CredentialColumns) -> Vec<String> {
         let mut v = Vec::with_capacity(10);
-        v.extend(f.key(
+        v.extend(self.key(
             created,
-            row.key1_active,
-            row.key1_last_rotated,
-            row.key1_last_used,
-            &row.key1_last_used_region,
-            &row.key1_last_used_service,
+            c.key1_active,
+            c.key1_last_rotated,
+            c.key1_last_used,
+            &c.key1_last_used_region,
+            &c.key1_last_used_service,
         ));
-        v.extend(f.key(
+        v.extend(self.key(
             created,
-            row.key2_active,
-            row.key2_last_rotated,
-            row.key2_last_used,
-            &row.key2_last_used_region,
-            &row.key2_last_used_service,
+            c.key2_active,
+            c.key2_last_rotated,
+            c.key2_last_used,
+            &c.key2_last_used_region,
+            &c.key2_last_used_service,
         ));
-        v.extend(f.cert(created, row.cert1_active, row.cert1_last_rotated));
-        v.extend(f.cert(created, row.cert2_active, row.cert2_last_rotated));
+        v.extend(self.cert(created, c.cert1_active, c.cert1_last_rotated));
+        v.extend(self.cert(created, c.cert2_active, c.cert2_last_rotated));
         v
-    }};
+    }
 }
 
 /// Builds realistic credential report CSVs.
@@ -352,7 +362,7 @@ impl ReportBuilder {
             "not_supported".into(),
             f.b(r.mfa_active),
         ];
-        v.extend(credential_columns!(f, created, r));
+        v.extend(f.credentials(created, &r.credentials));
         v
     }
 
@@ -387,7 +397,7 @@ impl ReportBuilder {
             next_rotation,
             f.b(u.mfa_active),
         ];
-        v.extend(credential_columns!(f, created, u));
+        v.extend(f.credentials(created, &u.credentials));
         v
     }
 
