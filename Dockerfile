@@ -36,11 +36,12 @@ COPY . .
 
 # BuildKit cache mounts keep the crates.io downloads and the target directory
 # between builds (the dependency-caching layer); the binary is copied out of
-# the cached target directory within the same step.
+# the cached target directory within the same step. Profile `dist` (Cargo.toml):
+# the release profile with fat LTO, 14 MB instead of 17 (symbols kept).
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked \
-    && install -D -m 0755 target/release/aws-iam-exporter /out/aws-iam-exporter
+    cargo build --profile dist --locked \
+    && install -D -m 0755 target/dist/aws-iam-exporter /out/aws-iam-exporter
 
 # ---------------------------------------------------------------------------
 # Runtime: distroless with glibc and libgcc (aws-lc-rs needs them), no shell.

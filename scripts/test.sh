@@ -164,8 +164,12 @@ fi
 # The Dockerfile's own build commands (release build), run outside Docker (started above).
 bg_stage "dockerfile build commands"
 # Concurrent scrapes while refreshes run every second, 5,000 users: zero errors, flat memory.
-# It reuses the release binary above (and builds one, without the clippy wrapper, only if missing).
-run_stage "load test (quick)" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS bash scripts/load-test.sh --quick
+# It reuses the Dockerfile's binary above (profile dist: the shipped one), and builds a release
+# binary, without the clippy wrapper, only if that one is missing.
+LOAD_BIN=$ROOT/target/dist/aws-iam-exporter
+[[ -x $LOAD_BIN ]] || LOAD_BIN=$ROOT/target/release/aws-iam-exporter
+run_stage "load test (quick)" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+  EXPORTER_BIN="$LOAD_BIN" bash scripts/load-test.sh --quick
 # --- end of project checks ---
 
 printf '\n'

@@ -208,8 +208,8 @@ def check_dockerfile() -> None:
         )
         runs = " ".join(a for kw, a in builder["instrs"] if kw == "RUN")
         C.check(
-            re.search(r"\bcargo build\b(?=[^&;]*--release)(?=[^&;]*--locked)", runs) is not None,
-            "Dockerfile: builder runs `cargo build --release --locked`",
+            re.search(r"\bcargo build\b(?=[^&;]*--profile dist)(?=[^&;]*--locked)", runs) is not None,
+            "Dockerfile: builder runs `cargo build --profile dist --locked` (release + fat LTO)",
         )
         bargs = stage_args(builder)
         env = {}
@@ -448,7 +448,7 @@ def rel(p: Path) -> str:
 
 
 def binary_help() -> str | None:
-    for b in ("target/debug", "target/release"):
+    for b in ("target/debug", "target/release", "target/dist"):
         exe = ROOT / b / NAME
         if exe.is_file() and os.access(exe, os.X_OK):
             try:
