@@ -22,11 +22,13 @@ use crate::refresh::{Account, AccountInput, RefreshError, RefreshSettings, Sourc
 use crate::schedule::{self, Fleet, Found, Plan, Refresh};
 use crate::snapshot::{Discovery, ExporterPart, State};
 
-/// How to reach one account: what [`ConfigFleet::account`] needs to start watching it.
-#[derive(Debug, Clone)]
+/// How to reach one account: what [`ConfigFleet::account`] needs to start watching it. Two
+/// specs are equal when they reach the same account the same way under the same name: a change
+/// (a renamed account) restarts it.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Spec {
     /// The default credential chain's own account.
-    Own(Arc<Aws>),
+    Own(ProcessAws),
     /// Offline files.
     Files(Files),
     /// An account entered through a role.
@@ -34,7 +36,7 @@ pub enum Spec {
         account_id: String,
         name: Option<String>,
         role: Role,
-        aws: Arc<Aws>,
+        aws: ProcessAws,
     },
     /// A member of the organization read by a root audit (sts:AssumeRoot), through `role`
     /// first where a role name is configured.
@@ -42,65 +44,15 @@ pub enum Spec {
         account_id: String,
         name: Option<String>,
         role: Option<Role>,
-        aws: Arc<Aws>,
+        aws: ProcessAws,
     },
     /// The exporter's own account, found by discovery with a root audit and no role name: its
     /// own credentials, its full report.
     OwnMember {
         account_id: String,
         name: Option<String>,
-        aws: Arc<Aws>,
+        aws: ProcessAws,
     },
-}
-
-/// Two specs are equal when they reach the same account the same way under the same name: a
-/// change (a renamed account) restarts it. The `Aws` is the process's one, not compared.
-impl PartialEq for Spec {
-    fn eq(&self, other: &Spec) -> bool {
-        match (self, other) {
-            (Spec::Own(_), Spec::Own(_)) => true,
-            (Spec::Files(a), Spec::Files(b)) => a == b,
-            (
-                Spec::Role {
-                    account_id,
-                    name,
-                    role,
-                    ..
-                },
-                Spec::Role {
-                    account_id: id2,
-                    name: name2,
-                    role: role2,
-                    ..
-                },
-            ) => (account_id, name, role) == (id2, name2, role2),
-            (
-                Spec::RootAudit {
-                    account_id,
-                    name,
-                    role,
-                    ..
-                },
-                Spec::RootAudit {
-                    account_id: id2,
-                    name: name2,
-                    role: role2,
-                    ..
-                },
-            ) => (account_id, name, role) == (id2, name2, role2),
-            (
-                Spec::OwnMember {
-                    account_id, name, ..
-                },
-                Spec::OwnMember {
-                    account_id: id2,
-                    name: name2,
-                    ..
-                },
-            ) => (account_id, name) == (id2, name2),
-            _ => false,
-        }
-    }
 }
 
 /// What the scheduler runs: the accounts, and (where AWS is configured, on shard 0) the one
@@ -109,15 +61,16 @@ impl PartialEq for Spec {
 pub enum Entry {
     Account(Spec),
     /// Centralized root access (ListOrganizationsFeatures), once per interval.
-    Organization(OrganizationAws),
+    Organization(ProcessAws),
 }
 
-/// The process's AWS, for the organization job: one per process, so always equal.
+/// The process's AWS clients: one per process, so always equal (a spec's equality is about
+/// which account it reaches, and how).
 #[derive(Debug, Clone)]
-pub struct OrganizationAws(Arc<Aws>);
+pub struct ProcessAws(pub Arc<Aws>);
 
-impl PartialEq for OrganizationAws {
-    fn eq(&self, _: &OrganizationAws) -> bool {
+impl PartialEq for ProcessAws {
+    fn eq(&self, _: &ProcessAws) -> bool {
         true
     }
 }
@@ -258,13 +211,16 @@ impl ConfigFleet {
             organizations,
         } = &self.config.mode
         else {
-            return found(vec![("default".to_owned(), Spec::Own(aws.clone()))]);
+            return found(vec![(
+                "default".to_owned(),
+                Spec::Own(ProcessAws(aws.clone())),
+            )]);
         };
         let role = |account_id: String, name: Option<String>, role: Role| Spec::Role {
             account_id,
             name,
             role,
-            aws: aws.clone(),
+            aws: ProcessAws(aws.clone()),
         };
         let mut found: Vec<(String, Spec)> = accounts
             .iter()
@@ -312,12 +268,12 @@ impl ConfigFleet {
                         account_id: m.id.clone(),
                         name: m.name,
                         role: Some(r),
-                        aws: aws.clone(),
+                        aws: ProcessAws(aws.clone()),
                     },
                     None if own.as_deref() == Some(&m.id) => Spec::OwnMember {
                         account_id: m.id.clone(),
                         name: m.name,
-                        aws: aws.clone(),
+                        aws: ProcessAws(aws.clone()),
                     },
                     None if is_management => {
                         self.say_management_unread(&m.id);
@@ -327,7 +283,7 @@ impl ConfigFleet {
                         account_id: m.id.clone(),
                         name: m.name,
                         role: None,
-                        aws: aws.clone(),
+                        aws: ProcessAws(aws.clone()),
                     },
                 };
                 found.push((m.id, spec));
@@ -359,7 +315,7 @@ impl ConfigFleet {
     /// Starts watching one account.
     pub async fn account(&self, key: &str, spec: &Spec) -> Account {
         let (account_id, name, source) = match spec {
-            Spec::Own(aws) => (None, None, Source::Aws(aws.own_account())),
+            Spec::Own(ProcessAws(aws)) => (None, None, Source::Aws(aws.own_account())),
             Spec::Files(files) => (
                 None,
                 None,
@@ -372,7 +328,7 @@ impl ConfigFleet {
                 account_id,
                 name,
                 role,
-                aws,
+                aws: ProcessAws(aws),
             } => (
                 Some(account_id.clone()),
                 name.clone(),
@@ -382,7 +338,7 @@ impl ConfigFleet {
                 account_id,
                 name,
                 role,
-                aws,
+                aws: ProcessAws(aws),
             } => {
                 let root = aws.root_audit(account_id);
                 let source = match role {
@@ -394,7 +350,7 @@ impl ConfigFleet {
             Spec::OwnMember {
                 account_id,
                 name,
-                aws,
+                aws: ProcessAws(aws),
             } => (
                 Some(account_id.clone()),
                 name.clone(),
@@ -481,7 +437,7 @@ impl Fleet for ConfigFleet {
         if let Some(aws) = self.organization_aws() {
             found.push((
                 ORGANIZATION_KEY.to_owned(),
-                Entry::Organization(OrganizationAws(aws.clone())),
+                Entry::Organization(ProcessAws(aws.clone())),
             ));
         }
         Found {
@@ -493,9 +449,7 @@ impl Fleet for ConfigFleet {
     async fn open(&self, key: &str, entry: &Entry) -> Job {
         match entry {
             Entry::Account(spec) => Job::Account(self.account(key, spec).await),
-            Entry::Organization(OrganizationAws(aws)) => {
-                Job::Organization(self.organization_job(aws))
-            }
+            Entry::Organization(ProcessAws(aws)) => Job::Organization(self.organization_job(aws)),
         }
     }
 
