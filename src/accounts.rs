@@ -524,13 +524,17 @@ impl OnceError {
         self.discovery.is_none() && self.accounts.is_empty()
     }
 
+    /// The discovery's failure as one line, when it failed.
+    pub fn discovery_line(&self) -> Option<String> {
+        self.discovery
+            .as_ref()
+            .map(|e| format!("account discovery: {e}"))
+    }
+
     /// One line per failure, the discovery first.
     pub fn lines(&self) -> Vec<String> {
-        let discovery = self
-            .discovery
-            .iter()
-            .map(|e| format!("account discovery: {e}"));
-        discovery
+        self.discovery_line()
+            .into_iter()
             .chain(self.accounts.iter().map(ToString::to_string))
             .collect()
     }

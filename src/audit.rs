@@ -164,11 +164,11 @@ pub struct Audit<'a> {
     /// The time the audit judges at (seconds since the epoch).
     pub now: i64,
     pub accounts: Vec<AccountAudit<'a>>,
-    /// One line per account that could not be read, after the discovery's when it failed.
-    pub errors: Vec<String>,
-    /// Organizations' discovery failed (its line is the first error): only the configured
+    /// Organizations' discovery failure, as one line, when it failed: only the configured
     /// accounts were read.
-    pub discovery_failed: bool,
+    pub discovery: Option<String>,
+    /// One line per account that could not be read.
+    pub errors: Vec<String>,
 }
 
 /// Judges one account at `now` with the daemon's thresholds.
@@ -231,7 +231,7 @@ impl Audit<'_> {
     /// The exit status: 2 when an account could not be read, else 1 when something fails at
     /// or above `fail_on`, else 0.
     pub fn exit_code(&self, fail_on: Option<Severity>) -> u8 {
-        if !self.errors.is_empty() {
+        if self.discovery.is_some() || !self.errors.is_empty() {
             EXIT_ERROR
         } else if self.fails(fail_on) {
             EXIT_FAIL
@@ -434,10 +434,10 @@ pub fn table(audit: &Audit<'_>, settings: &AuditSettings, color: bool) -> String
 fn result_line(audit: &Audit<'_>, fail_on: Option<Severity>) -> String {
     let code = audit.exit_code(fail_on);
     let mut parts = Vec::new();
-    if audit.discovery_failed {
+    if audit.discovery.is_some() {
         parts.push("account discovery failed, only the configured accounts were read".to_owned());
     }
-    match audit.errors.len() - usize::from(audit.discovery_failed) {
+    match audit.errors.len() {
         0 => {}
         1 => parts.push("1 account could not be read".to_owned()),
         n => parts.push(format!("{n} accounts could not be read")),
@@ -470,7 +470,8 @@ struct JsonAudit<'a> {
     exit_code: u8,
     cis_version: &'static str,
     accounts: Vec<JsonAccount<'a>>,
-    errors: &'a [String],
+    /// The discovery's failure first, then the accounts'.
+    errors: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -588,7 +589,12 @@ pub fn json(audit: &Audit<'_>, settings: &AuditSettings) -> String {
         exit_code: audit.exit_code(settings.fail_on.floor()),
         cis_version: settings.cis_version,
         accounts,
-        errors: &audit.errors,
+        errors: audit
+            .discovery
+            .iter()
+            .chain(&audit.errors)
+            .map(String::as_str)
+            .collect(),
     };
     // NB: serialising these structs cannot fail (string keys, no maps, no custom Serialize).
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

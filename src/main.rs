@@ -131,7 +131,9 @@ fn init_logging(config: &Config) {
 async fn once(config: Config) -> ExitCode {
     let read = accounts::once(Arc::new(config)).await;
     let mut code = ExitCode::SUCCESS;
-    if read.read > 0 {
+    // Nothing read because of errors: the error line says it all. Nothing to read (a shard
+    // with no account): the exporter's own series, as ever.
+    if read.read > 0 || read.errors.is_empty() {
         let published = read.state.published();
         let now = aws_iam_exporter::clock::now_secs();
         // Straight to stdout, locked and buffered: the exposition's pieces are written as
@@ -172,8 +174,7 @@ async fn audit(config: Config, settings: AuditSettings) -> ExitCode {
     };
     let thresholds = config.thresholds;
     let read = accounts::fetch_once(Arc::new(config)).await;
-    let errors = read.errors.lines();
-    for e in &errors {
+    for e in read.errors.lines() {
         eprintln!("aws-iam-exporter: error: {e}");
     }
     let report = Audit {
@@ -183,8 +184,13 @@ async fn audit(config: Config, settings: AuditSettings) -> ExitCode {
             .iter()
             .map(|i| audit::assess(i, &thresholds, now))
             .collect(),
-        errors,
-        discovery_failed: read.errors.discovery.is_some(),
+        discovery: read.errors.discovery_line(),
+        errors: read
+            .errors
+            .accounts
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     };
     let code = report.exit_code(settings.fail_on.floor());
     // Nothing read: the error line says it all.

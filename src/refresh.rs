@@ -349,6 +349,9 @@ impl Account {
         errors: &mut ErrorLog,
     ) -> Option<Result<Parsed, RefreshError>> {
         let deadline = self.settings.deadline;
+        // One deadline for the whole read: a role that could not be assumed and the root audit
+        // after it share it (the audit's call count includes that AssumeRole).
+        let end = tokio::time::Instant::now() + deadline;
         let target = &self.target;
         self.read = Read::Report;
         let from = match &target.source {
@@ -383,7 +386,9 @@ impl Account {
             return None;
         }
         self.read = Read::Root;
-        let read = within(deadline, fetch_root(target, root, errors)).await;
+        let read = tokio::time::timeout_at(end, fetch_root(target, root, errors))
+            .await
+            .unwrap_or(Err(RefreshError::Timeout(deadline)));
         if let Some(c) = &mut self.cadence {
             c.record(started, read.is_ok());
         }

@@ -165,7 +165,8 @@ impl<'a> AccountContext<'a> {
         let partition = arns
             .values()
             .next()
-            .and_then(|arn| arn.split(':').nth(1))
+            .and_then(|arn| crate::arn::Arn::parse(arn))
+            .map(|arn| arn.partition)
             .unwrap_or("aws");
         let certificates = input
             .data

@@ -31,8 +31,8 @@ pub(super) fn audit(input: &AccountInput) -> Audit<'_> {
     Audit {
         now: NOW,
         accounts: vec![assess(input, &Thresholds::default(), NOW)],
+        discovery: None,
         errors: Vec::new(),
-        discovery_failed: false,
     }
 }
 

@@ -48,8 +48,12 @@ pub(super) async fn organization_accounts(
                     })
                 })
                 .collect(),
-            // A `NextToken` says there is more (an empty one is refused, as an IAM `Marker`).
-            next: out.next_token().map(str::to_owned),
+            // A `NextToken` says there is more; an empty one ends the list, as the SDK's own
+            // paginator reads it (ListAccounts has no truncated flag to contradict it).
+            next: out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
         },
     )
     .await?;

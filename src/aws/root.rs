@@ -104,8 +104,8 @@ impl RootAuditClient {
             Ok(out) => {
                 let user = out.user();
                 audit.arn = user.map(|u| u.arn().to_owned()).filter(|a| !a.is_empty());
-                audit.password_last_used =
-                    Some(user.and_then(|u| u.password_last_used()).map(|t| t.secs()));
+                // No user in the answer says nothing of the password: unknown, not never used.
+                audit.password_last_used = user.map(|u| u.password_last_used().map(|t| t.secs()));
             }
             Err(e) => errors.push(from_sdk(Operation::GetUser, &e)),
         }
@@ -278,7 +278,8 @@ pub fn root_audit_advice(e: &FetchError) -> &'static str {
         (Operation::AssumeRoot, ErrorCode::NoCredentials) => {
             "the exporter's own credentials are missing or expired: fix their source"
         }
-        (op, code) if op.is_root_task() && code.is_access_denied() => {
+        // Every call but AssumeRoot is the root session's (GetAccountSummary included).
+        (op, code) if op != Operation::AssumeRoot && code.is_access_denied() => {
             "a service control policy of the member denies the root user this call: allow root the seven audit calls"
         }
         (_, ErrorCode::Timeout | ErrorCode::Connection | ErrorCode::Dispatch) => {

@@ -72,9 +72,7 @@ pub enum MfaType {
 
 impl MfaType {
     pub fn of_serial(serial: &str) -> MfaType {
-        let resource = serial
-            .strip_prefix("arn:")
-            .and_then(|rest| rest.splitn(5, ':').nth(4));
+        let resource = crate::arn::Arn::parse(serial).and_then(|arn| arn.resource);
         match resource {
             Some(r) if r.starts_with("u2f/") => MfaType::FidoSecurityKey,
             Some(r) if r.starts_with("mfa/") => MfaType::Virtual,

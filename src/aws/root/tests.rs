@@ -125,3 +125,30 @@ fn the_deadline_counts_a_failed_role_then_every_call_of_the_audit() {
     assert_eq!(CALLS_PER_ROOT_AUDIT, 10);
     assert_eq!(ROOT_AUDIT_CALLS[0], Operation::AssumeRoot);
 }
+
+#[test]
+fn a_denied_call_of_the_root_session_is_advised_as_a_members_deny_getaccountsummary_included() {
+    let denied = |op| {
+        root_audit_advice(&FetchError::new(
+            op,
+            ErrorCode::Aws("AccessDenied".into()),
+            "denied",
+        ))
+    };
+    // Written out, GetAccountSummary first: it was advised as a retry before.
+    for op in [
+        Operation::GetAccountSummary,
+        Operation::GetUser,
+        Operation::GetLoginProfile,
+        Operation::ListAccessKeys,
+        Operation::GetAccessKeyLastUsed,
+        Operation::ListMfaDevices,
+        Operation::ListSigningCertificates,
+    ] {
+        assert!(
+            denied(op).contains("service control policy of the member"),
+            "{op:?}"
+        );
+    }
+    assert!(denied(Operation::AssumeRoot).contains("centralized root access"));
+}
