@@ -190,7 +190,13 @@ impl ErrorCode {
 
     /// AWS refused the call for lack of permission.
     pub fn is_access_denied(&self) -> bool {
-        matches!(self, ErrorCode::Aws(c) if matches!(c.as_str(), "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"))
+        self.is_aws("AccessDenied") || self.is_aws("UnauthorizedOperation")
+    }
+
+    /// AWS answered with the error code `name`, with or without the `Exception` suffix that
+    /// some services' protocols add (`AccessDenied`, `AccessDeniedException`).
+    pub fn is_aws(&self, name: &str) -> bool {
+        matches!(self, ErrorCode::Aws(c) if c.strip_suffix("Exception").unwrap_or(c) == name)
     }
 }
 

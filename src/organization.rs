@@ -230,19 +230,15 @@ impl Organization {
 /// trusted access is off, or the permission is missing. The API reference writes the codes
 /// without the `Exception` suffix, the SDKs and the wire with it: both are accepted.
 pub fn is_refusal(code: &ErrorCode) -> bool {
-    if code.is_access_denied() {
-        return true;
-    }
-    let ErrorCode::Aws(code) = code else {
-        return false;
-    };
-    matches!(
-        code.strip_suffix("Exception").unwrap_or(code),
-        "AccountNotManagementOrDelegatedAdministrator"
-            | "OrganizationNotFound"
-            | "OrganizationNotInAllFeaturesMode"
-            | "ServiceAccessNotEnabled"
-    )
+    code.is_access_denied()
+        || [
+            "AccountNotManagementOrDelegatedAdministrator",
+            "OrganizationNotFound",
+            "OrganizationNotInAllFeaturesMode",
+            "ServiceAccessNotEnabled",
+        ]
+        .iter()
+        .any(|name| code.is_aws(name))
 }
 
 /// Remembers the last outcome so that the same answer is logged loudly once, not every

@@ -264,7 +264,6 @@ impl RootAuditClient {
 
 /// What to check when a root audit fails with `e`: one clause for the log line.
 pub fn root_audit_advice(e: &FetchError) -> &'static str {
-    let aws_code = |c: &str| matches!(&e.code, ErrorCode::Aws(x) if x.strip_suffix("Exception").unwrap_or(x) == c);
     match (e.operation, &e.code) {
         (Operation::AssumeRoot, ErrorCode::GlobalEndpoint) => {
             "send AssumeRoot to a regional STS endpoint: --aws.region a region, AWS_ENDPOINT_URL_STS unset or regional"
@@ -272,7 +271,7 @@ pub fn root_audit_advice(e: &FetchError) -> &'static str {
         (Operation::AssumeRoot, code) if code.is_access_denied() => {
             "check that centralized root access is enabled (RootCredentialsManagement, see aws_iam_organization_feature_enabled), that the exporter runs in the management account or the IAM delegated administrator, that its policy allows sts:AssumeRoot for IAMAuditRootUserCredentials (deploy/iam-policy-root-audit.json), and that no service control policy denies it"
         }
-        (Operation::AssumeRoot, _) if aws_code("RegionDisabled") => {
+        (Operation::AssumeRoot, _) if e.code.is_aws("RegionDisabled") => {
             "activate STS in --aws.region for the exporter's account, or choose an active region"
         }
         (Operation::AssumeRoot, ErrorCode::NoCredentials) => {
@@ -285,7 +284,7 @@ pub fn root_audit_advice(e: &FetchError) -> &'static str {
         (_, ErrorCode::Timeout | ErrorCode::Connection | ErrorCode::Dispatch) => {
             "a network or AWS trouble: retried with backoff"
         }
-        _ if aws_code("Throttling") => {
+        _ if e.code.is_aws("Throttling") => {
             "AWS throttles: retried with backoff; a longer --root-audit.interval makes fewer calls"
         }
         _ => "retried with backoff up to the root audit interval",

@@ -8,7 +8,7 @@ use aws_sdk_iam::types::{PolicyScopeType, PolicyUsageType};
 
 use super::super::pages::{Page, iam_next, sdk_pages};
 use super::AccountClient;
-use crate::fetch::{ErrorCode, FetchError, Operation};
+use crate::fetch::{FetchError, Operation};
 use crate::posture::quarantine::{
     Quarantine, QuarantinePolicy, QuarantinedGroup, is_quarantine_policy,
 };
@@ -137,7 +137,7 @@ impl AccountClient {
         )
         .await;
         match members {
-            Err(e) if e.code == ErrorCode::Aws("NoSuchEntity".into()) => Ok(Vec::new()),
+            Err(e) if e.code.is_aws("NoSuchEntity") => Ok(Vec::new()),
             other => other,
         }
     }
