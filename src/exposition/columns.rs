@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{AccountView, Published, render_account};
+use super::{AccountView, FAMILIES, render_account};
 use crate::posture::{AccountData, Facts, Summary, Thresholds, derive};
 use crate::report::parse;
 
@@ -129,16 +129,20 @@ fn outcome(
         per_user: true,
     });
     let rendered = render_account(view);
-    let mut text = Vec::new();
-    // NB: writing to a Vec cannot fail.
-    let _ = Published::build(std::iter::once(&rendered), Vec::new()).write_classic(&mut text, 0.0);
-    let mut families = BTreeMap::new();
-    for line in String::from_utf8_lossy(&text).lines() {
-        if !line.starts_with('#') {
-            let name = line.split(['{', ' ']).next().unwrap_or_default();
-            *families.entry(name.to_owned()).or_default() += 1;
-        }
-    }
+    // Counted on the rendered part itself: its sample lines, by family.
+    let families = FAMILIES
+        .iter()
+        .enumerate()
+        .map(|(f, family)| {
+            let lines = rendered
+                .samples(f)
+                .split(|b| *b == b'\n')
+                .filter(|line| !line.is_empty())
+                .count();
+            (family.name.to_owned(), lines)
+        })
+        .filter(|(_, lines)| *lines > 0)
+        .collect();
     (families, controls)
 }
 
