@@ -90,14 +90,11 @@ fn fix_malloc_mmap_threshold() {}
 
 fn init_logging(config: &Config) {
     use tracing::Level;
-    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
     // Targets, not EnvFilter: the same prefix match on targets, without the regex engine that
     // EnvFilter's directives need (a smaller binary and a shorter build).
-    let level = config
-        .log_level
-        .parse::<LevelFilter>()
-        .unwrap_or(LevelFilter::INFO);
+    let level = config.log_level.filter();
     let filter = Targets::new().with_default(level).with_targets([
         ("aws_config", Level::ERROR),
         ("aws_smithy_runtime", Level::WARN),

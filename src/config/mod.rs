@@ -73,13 +73,14 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    /// The level as a tracing filter directive names it.
-    pub fn as_str(self) -> &'static str {
+    /// The most verbose level let through.
+    pub fn filter(self) -> tracing::level_filters::LevelFilter {
+        use tracing::level_filters::LevelFilter;
         match self {
-            LogLevel::Error => "error",
-            LogLevel::Warn => "warn",
-            LogLevel::Info => "info",
-            LogLevel::Debug => "debug",
+            LogLevel::Error => LevelFilter::ERROR,
+            LogLevel::Warn => LevelFilter::WARN,
+            LogLevel::Info => LevelFilter::INFO,
+            LogLevel::Debug => LevelFilter::DEBUG,
         }
     }
 }
@@ -353,7 +354,7 @@ pub struct Config {
     /// What the process does.
     pub run: Run,
     pub per_user: bool,
-    pub log_level: String,
+    pub log_level: LogLevel,
     pub log_json: bool,
     pub aws: aws::Settings,
     pub mode: Mode,
@@ -560,8 +561,8 @@ impl Config {
             (None, false) => Run::Daemon,
         };
         let default_level = match run {
-            Run::Audit(_) => "warn",
-            Run::Daemon | Run::Once => "info",
+            Run::Audit(_) => LogLevel::Warn,
+            Run::Daemon | Run::Once => LogLevel::Info,
         };
         // Flags override the file; the file overrides the default.
         let refresh_interval = f
@@ -589,9 +590,7 @@ impl Config {
             report_max_bytes: f.report_max_bytes,
             per_user: f.per_user,
             // A person reading an audit wants the table, not the progress of the refresh.
-            log_level: f
-                .log_level
-                .map_or_else(|| default_level.to_owned(), |l| l.as_str().to_owned()),
+            log_level: f.log_level.unwrap_or(default_level),
             log_json: f.log_format == LogFormat::Json,
             aws: aws::Settings {
                 region: f.aws_region,

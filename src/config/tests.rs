@@ -82,7 +82,8 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
     assert_eq!(c.run, Run::Audit(AuditSettings::default()));
     assert_eq!(c.thresholds.access_key_max_age, 30 * 86_400);
     assert_eq!(
-        c.log_level, "warn",
+        c.log_level,
+        LogLevel::Warn,
         "a person reads the table, not the progress"
     );
     assert_ne!(c.run, Run::Once);
@@ -90,7 +91,7 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
     // Before the subcommand too.
     let c = config(&["--credential-report.file", "r.csv", "audit"]).unwrap();
     assert!(matches!(c.mode, Mode::Offline(_)));
-    assert_eq!(config(&[]).unwrap().log_level, "info");
+    assert_eq!(config(&[]).unwrap().log_level, LogLevel::Info);
     assert_eq!(config(&[]).unwrap().run, Run::Daemon);
 
     let c = config(&[
@@ -116,7 +117,7 @@ fn audit_takes_the_source_and_control_flags_after_it_with_its_defaults() {
             cis_version: "7.0.0",
         })
     );
-    assert_eq!(c.log_level, "debug");
+    assert_eq!(c.log_level, LogLevel::Debug);
     for (flag, want) in [
         ("critical", Severity::Critical),
         ("high", Severity::High),
