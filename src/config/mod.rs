@@ -441,22 +441,6 @@ impl Config {
                 .unwrap_or_default(),
             why,
         };
-        let file_interval = match file.as_ref().and_then(|c| c.refresh_interval.as_deref()) {
-            Some(s) => Some(
-                duration::<{ 7 * DAY }>(s)
-                    .map_err(|e| file_err(format!("refresh_interval: {e}")))?,
-            ),
-            None => None,
-        };
-        let file_fast = match file
-            .as_ref()
-            .and_then(|c| c.refresh_fast_interval.as_deref())
-        {
-            Some(s) => Some(
-                fast_interval(s).map_err(|e| file_err(format!("refresh_fast_interval: {e}")))?,
-            ),
-            None => None,
-        };
         let mode = match (&f.report_file, file) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Flag {
@@ -470,6 +454,21 @@ impl Config {
                 summary: f.summary_file.clone(),
             }),
             (None, Some(c)) => {
+                // Checked first: a bad interval is named whatever else the file lacks.
+                let file_interval = match c.refresh_interval.as_deref() {
+                    Some(s) => Some(
+                        duration::<{ 7 * DAY }>(s)
+                            .map_err(|e| file_err(format!("refresh_interval: {e}")))?,
+                    ),
+                    None => None,
+                };
+                let file_fast = match c.refresh_fast_interval.as_deref() {
+                    Some(s) => Some(
+                        fast_interval(s)
+                            .map_err(|e| file_err(format!("refresh_fast_interval: {e}")))?,
+                    ),
+                    None => None,
+                };
                 if c.accounts.is_empty() && c.organizations.is_none() {
                     return Err(file_err(
                         "lists no `accounts` and no `organizations`: nothing to watch".into(),
@@ -545,12 +544,7 @@ impl Config {
             }
             (None, None) => Mode::DefaultAccount,
         };
-        let file = FileSettings {
-            interval: file_interval,
-            fast_interval: file_fast,
-            ..FileSettings::default()
-        };
-        Config::build(f, mode, file)
+        Config::build(f, mode, FileSettings::default())
     }
 
     fn build(f: Flags, mode: Mode, file: FileSettings) -> Result<Config, ConfigError> {
