@@ -548,6 +548,15 @@ impl Config {
     }
 
     fn build(f: Flags, mode: Mode, file: FileSettings) -> Result<Config, ConfigError> {
+        // As the file's organizations.root_audit_interval: an interval of nothing is a mistake.
+        let root_audit =
+            matches!(&mode, Mode::MultiAccount { organizations: Some(o), .. } if o.root_audit);
+        if f.root_audit_interval.is_some() && !root_audit {
+            return Err(ConfigError::Flag {
+                flag: "root-audit.interval",
+                why: "needs `organizations.root_audit: true` in --config.file".into(),
+            });
+        }
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let run = match (f.command, f.once) {
             (Some(Command::Audit(settings)), _) => Run::Audit(settings),

@@ -568,6 +568,14 @@ fn organizations_take_a_role_name_a_root_audit_or_both_and_the_audit_interval() 
     let e =
         config_text("organizations:\n  root_audit: true\n  root_audit_interval: 0s\n").unwrap_err();
     assert!(e.contains("organizations.root_audit_interval"), "{e}");
+    // The flag, likewise, needs a root audit.
+    let e = config(&["--root-audit.interval", "1h"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("root-audit.interval") && e.contains("organizations.root_audit: true"),
+        "{e}"
+    );
     let e = flags(&["--root-audit.interval", "9d"])
         .unwrap_err()
         .to_string();
